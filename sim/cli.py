@@ -1,0 +1,229 @@
+"""The ``ceasefire`` command line: a thin layer over the Python API (SPEC §9).
+
+Exit codes: 0 success; 2 bad input or usage (one line on stderr, nothing written);
+1 internal error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from .engines import ENGINES
+from .errors import CeasefireError, RunawayError, ScenarioError, UsageError
+from .runner import simulate, trace_run
+from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
+
+PROG = "ceasefire"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got '{text}'")
+    return value
+
+
+def _override(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"cannot read the value of '{text}'") from None
+    return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Monte Carlo simulation of ceasefires.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="{validate,run,trace,schema}")
+
+    p = sub.add_parser("validate", help="check scenario files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    def scenario_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("file", metavar="FILE", help="scenario YAML file")
+        p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
+                       metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
+        p.add_argument("--engine", choices=list(ENGINES), default="simpy",
+                       help="simulation engine (default: simpy, the reference)")
+
+    p = sub.add_parser("run", help="run the Monte Carlo and write a result folder")
+    scenario_args(p)
+    p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
+    p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="result folder (default results/<name>/<timestamp>/); never overwritten")
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("trace", help="tell the story of one run")
+    scenario_args(p)
+    p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
+    p.add_argument("--run", type=_non_negative, required=True, help="run index (0-based)")
+
+    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("ceasefire-sim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    scenario = load_scenario(args.file)
+    if args.overrides:
+        scenario = scenario.with_overrides(dict(args.overrides))
+    return scenario
+
+
+def _default_out(scenario: Scenario) -> Path:
+    base = Path("results") / scenario.name / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for f in args.files:
+        try:
+            s = load_scenario(f)
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            status = 2
+            continue
+        print(f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
+              f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
+              f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}")
+        for w in s.warnings():
+            print(f"{f}: warning: {w}", file=sys.stderr)
+    return status
+
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    scenario = _load(args)
+    out = args.out if args.out is not None else _default_out(scenario)
+    if out.exists():
+        raise UsageError(f"{out}: already exists; results are never overwritten")
+    results = simulate(scenario, args.runs, args.seed, engine=args.engine,
+                       workers=args.workers, progress=False if args.quiet else None)
+    folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
+    print(report(results))
+    print(f"\nwrote {folder}/ (runs.csv, summary.json, manifest.json, scenario.yaml"
+          f"{'' if args.no_plots else ', figures/'})")
+    return 0
+
+
+def report(results: Any) -> str:
+    """The table ``ceasefire run`` prints."""
+    from .plots import outcome_labels
+
+    s = results.scenario
+    labels = {k: v.replace("\n", " ") for k, v in outcome_labels(results).items()}
+    width = max(len(c) for c in OUTCOMES)
+    rate = results.runs / results.elapsed if results.elapsed else float("nan")
+    lines = [f"{s.title} ({s.name})",
+             f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
+             f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)", "",
+             f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning"]
+    for code, (p, lo, hi) in results.outcome_probabilities().items():
+        interval = f"[{lo:.1%}, {hi:.1%}]"
+        lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
+    summ = results.summary()
+    col = summ["collapse"]
+    if col["p"] > 0:
+        by = ", ".join(f"{a} {n / results.runs:.1%}" for a, n in col["by"].items() if n)
+        lines.append(f"\ncollapse in {col['p']:.1%} of runs, median day {col['median_day']:.2f}; "
+                     f"declared by {by}")
+    viol = ", ".join(f"{k} {v['mean']:.2f}" for k, v in summ["violations"].items())
+    lines.append(f"violations per run (mean): {viol}")
+    if s.humanitarian is not None:
+        d = summ["deliveries"]
+        lines.append(f"deliveries per run: mean {d['mean']:.2f} (required {d['required']}); "
+                     f"none delivered in {d['p_none']:.1%} of runs")
+    return "\n".join(lines)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .trace import story
+
+    scenario = _load(args)
+    seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
+    if seed is None:
+        raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
+    record, events = trace_run(scenario, seed, args.run, engine=args.engine)
+    print(story(scenario, record, events, seed=seed, run=args.run))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "trace":
+            return cmd_trace(args)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+            return 0
+    except RunawayError as exc:
+        print(f"{args.file}: monte_carlo.max_events: {exc}", file=sys.stderr)
+        return 2
+    except CeasefireError as exc:
+        print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def entry() -> NoReturn:  # pragma: no cover - console script
+    sys.exit(main())
+
+
+__all__ = ["OUTCOMES", "build_parser", "main"]

@@ -1,0 +1,51 @@
+"""Errors a user can cause, each rendered as one line that names the file, line and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: a file (or ``--set``) and a 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class CeasefireError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ScenarioError(CeasefireError, ValueError):
+    """A scenario (file, override or key) is invalid.
+
+    ``str(err)`` is the one line the CLI prints: ``FILE:LINE:COL: key.path: message``.
+    """
+
+    def __init__(self, message: str, *, location: Location | None = None, key: str = "") -> None:
+        self.message = message
+        self.location = location
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(str(self.location))
+        if self.key:
+            parts.append(self.key)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class UsageError(CeasefireError, ValueError):
+    """A bad command-line or API argument (not a scenario problem)."""
+
+
+class RunawayError(CeasefireError, RuntimeError):
+    """A run exceeded its event cap: the excitation is (close to) explosive."""

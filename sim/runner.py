@@ -1,0 +1,114 @@
+"""The Monte Carlo runner: seeding, chunks, worker processes and aggregation.
+
+Run ``i`` always draws from ``Generator(PCG64(SeedSequence(seed, spawn_key=(i,))))``, so any
+run can be replayed alone and results never depend on chunking or the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .engines import ENGINES, Params
+from .errors import UsageError
+from .records import RunRecord, TraceEvent
+from .results import Columns, Results
+from .scenario import Scenario
+
+CHUNK = 2_000
+"""Runs per chunk of work (affects progress granularity only, never results)."""
+
+
+def run_generator(seed: int, run: int) -> np.random.Generator:
+    """The random generator of run ``run`` under ``seed``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(run,))))
+
+
+def fresh_seed() -> int:
+    """A new random seed (used, printed and recorded when none is given)."""
+    return int(np.random.SeedSequence().entropy % (2**63))
+
+
+def _check(engine: str, runs: int, workers: int, seed: int) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
+    if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
+        raise UsageError(f"runs must be a positive integer, got {runs!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise UsageError(f"workers must be a positive integer, got {workers!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _chunk(params: Params, engine: str, seed: int, start: int, stop: int) -> Columns:
+    """Simulate runs ``start..stop-1`` into columns (the unit of work of a worker)."""
+    run_one = ENGINES[engine]
+    cols = Columns.empty(params, stop - start)
+    for i in range(start, stop):
+        cols.put(i - start, run_one(params, run_generator(seed, i), None))
+    return cols
+
+
+def simulate(
+    scenario: Scenario,
+    runs: int | None = None,
+    seed: int | None = None,
+    *,
+    engine: str = "simpy",
+    workers: int = 1,
+    progress: bool | None = None,
+) -> Results:
+    """Run the Monte Carlo: ``runs`` independent runs of ``scenario``.
+
+    ``runs`` and ``seed`` default to the scenario's ``monte_carlo`` block (a fresh seed is
+    drawn, and recorded in the results, when neither gives one). ``progress=None`` shows a
+    progress bar only on an interactive terminal. The results are identical for any
+    ``workers``.
+    """
+    runs = scenario.monte_carlo.runs if runs is None else runs
+    if seed is None:
+        seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
+    _check(engine, runs, workers, seed)
+    params = Params.from_scenario(scenario)
+    bounds = [(a, min(a + CHUNK, runs)) for a in range(0, runs, CHUNK)]
+    cols = Columns.empty(params, runs)
+    started = time.perf_counter()
+    bar = tqdm(total=runs, unit="run", disable=None if progress is None else not progress,
+               leave=False, dynamic_ncols=True)
+    with bar:
+        if workers == 1 or len(bounds) == 1:
+            for a, b in bounds:
+                cols.fill(a, _chunk(params, engine, seed, a, b))
+                bar.update(b - a)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
+                futures = [pool.submit(_chunk, params, engine, seed, a, b) for a, b in bounds]
+                for (a, b), fut in zip(bounds, futures, strict=True):
+                    cols.fill(a, fut.result())
+                    bar.update(b - a)
+    elapsed = time.perf_counter() - started
+    return Results(scenario=scenario, seed=int(seed), engine=engine, columns=cols,
+                   elapsed=elapsed, workers=workers)
+
+
+def trace_run(scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
+              ) -> tuple[RunRecord, list[TraceEvent]]:
+    """Replay run ``run`` of ``simulate(scenario, seed=seed)`` with its story."""
+    _check(engine, max(run + 1, 1), 1, seed)
+    if run < 0:
+        raise UsageError(f"run must be a non-negative integer, got {run}")
+    events: list[TraceEvent] = []
+    record = ENGINES[engine](Params.from_scenario(scenario), run_generator(seed, run), events)
+    return record, events
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+Progress = Callable[[int], None]

@@ -1,0 +1,520 @@
+"""The scenario: validated, immutable description of one ceasefire (SPEC §8).
+
+Parsing lives in :mod:`sim.source`; this module defines the schema (pydantic models, which
+also give the JSON Schema for editors), the cross-reference checks, and :func:`load_scenario`,
+which turns a file into a frozen :class:`Scenario` or raises one
+:class:`~sim.errors.ScenarioError` naming the file, line, column and key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    ValidationError,
+    WrapSerializer,
+)
+
+from .errors import CeasefireError, Location, ScenarioError
+from .source import KeyPath, Source, format_path, read_source
+
+OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_access")
+"""The four outcome codes, in this fixed order (SPEC §7)."""
+
+# --------------------------------------------------------------------------- field types
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
+DailyProbability = Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)]
+Rate = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0)]
+Identifier = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _freeze(value: dict[K, V]) -> Mapping[K, V]:
+    return MappingProxyType(value)
+
+
+def _thaw(value: Mapping[Any, Any], handler: Any) -> Any:
+    return handler(dict(value))
+
+
+def FrozenDict(key: Any, value: Any) -> Any:  # noqa: N802 - reads like a type
+    """A ``dict[key, value]`` field that is read-only once validated."""
+    return Annotated[dict[key, value], AfterValidator(_freeze), WrapSerializer(_thaw)]
+
+
+def _schedule_kind(value: Any) -> str:
+    return "per_day" if isinstance(value, list | tuple) else "constant"
+
+
+def Schedule(item: Any) -> Any:  # noqa: N802 - reads like a type
+    """A value for every day: one number, or a list with one number per day of the window."""
+    return Annotated[
+        Annotated[item, Tag("constant")] | Annotated[tuple[item, ...], Tag("per_day")],
+        Discriminator(_schedule_kind),
+    ]
+
+
+def _datetime(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time())
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- the schema
+
+
+class Rules(_Model):
+    """Scoring rules shared by all actors."""
+
+    major_weight: Annotated[Number, Field(ge=0)] = 3.0
+    """Strain added by a major hostile event (a minor one adds 1)."""
+
+
+class Retaliation(_Model):
+    """How violence against a party's side raises its own hazard (Hawkes excitation)."""
+
+    boost: Rate = 0.0
+    """Added to the party's excitation X by each hostile event against its side."""
+    half_life_hours: Annotated[Number, Field(gt=0)] = 24.0
+    """Time for an excitation to halve."""
+
+
+class Party(_Model):
+    """An armed party to the ceasefire."""
+
+    label: str | None = None
+    side: Identifier
+    violation_prob: Schedule(DailyProbability) | None = None
+    """P(at least one violation on a day), absent excitation and pressure."""
+    violation_rate: Schedule(Rate) | None = None
+    """Expected violations per day (instead of ``violation_prob``)."""
+    major_share: Probability = 0.2
+    targets: tuple[Identifier, ...] | None = None
+    """Sides this party attacks (uniformly); default: every other side."""
+    retaliation: Retaliation = Retaliation()
+    tolerance: Tolerance = None
+    """Strain on its side above which it walks away; null = never."""
+
+
+class Spoiler(_Model):
+    """An armed group left out of the deal: a Poisson process of attacks on one side."""
+
+    label: str | None = None
+    attack_prob: DailyProbability | None = None
+    attack_rate: Rate | None = None
+    major_share: Probability = 0.2
+    targets: Identifier
+    """The side it attacks."""
+    blamed_on: Identifier | None = None
+    """A party (of another side) its attacks may be blamed on."""
+    blame_prob: Probability = 0.0
+
+
+class Guarantor(_Model):
+    """An outside power guaranteeing its client parties (all of one side)."""
+
+    label: str | None = None
+    clients: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    pressure: Probability = 0.0
+    """Scales its clients' base hazard by ``1 - pressure``."""
+    tolerance: Tolerance = None
+    incident_prob: DailyProbability = 0.0
+    """Daily probability of one of its own mistaken strikes (a major hostile event)."""
+    incident_target: Identifier | None = None
+
+
+class Humanitarian(_Model):
+    """Aid convoys attempted at mid-day of every day from ``first_day`` while the ceasefire holds."""
+
+    first_day: Count = 0
+    convoys_per_day: Count = 1
+    success_prob: Probability
+    major_violation_penalty: Probability = 0.0
+    """Each major hostile event in the preceding 24 h multiplies success by ``1 - penalty``."""
+    required_deliveries: Count = 0
+
+
+class Trigger(_Model):
+    """The conditional next step the deal promises at the end of the window."""
+
+    label: str = "the next step"
+    quiet_days: Count | None = None
+    """Days at the end of the window whose strain is checked; null = the whole window."""
+    max_strain: Annotated[Number, Field(ge=0)] | None = None
+    """Strain (all sides) above which the trigger is cancelled; null = no violence condition."""
+
+
+class MonteCarlo(_Model):
+    """Default run settings (overridable from the command line and the API)."""
+
+    runs: Annotated[int, Strict(), Field(ge=1)] = 10_000
+    seed: Count | None = None
+    max_events: Annotated[int, Strict(), Field(ge=1)] = 100_000
+    """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
+
+
+class SourceRef(_Model):
+    label: str
+    url: str | None = None
+
+
+class Scenario(_Model):
+    """A validated, immutable ceasefire scenario."""
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_-]+$")]
+    title: str
+    description: str | None = None
+    sources: tuple[SourceRef, ...] = ()
+    start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
+    window_days: Annotated[int, Strict(), Field(ge=1)] = 7
+    rules: Rules = Rules()
+    parties: FrozenDict(Identifier, Party)
+    spoilers: FrozenDict(Identifier, Spoiler) = Field(default_factory=dict)
+    guarantors: FrozenDict(Identifier, Guarantor) = Field(default_factory=dict)
+    humanitarian: Humanitarian | None = None
+    trigger: Trigger = Trigger()
+    monte_carlo: MonteCarlo = MonteCarlo()
+
+    def model_post_init(self, _context: Any) -> None:
+        _check_references(self)
+
+    # ----------------------------------------------------------------- derived views
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """The sides, in order of first appearance among the parties."""
+        return tuple(dict.fromkeys(p.side for p in self.parties.values()))
+
+    @property
+    def quiet_days(self) -> int:
+        """Days checked by the violence condition (``trigger.quiet_days`` or the window)."""
+        q = self.trigger.quiet_days
+        return self.window_days if q is None else q
+
+    def guarantor_side(self, name: str) -> str:
+        return self.parties[self.guarantors[name].clients[0]].side
+
+    def pressure_on(self, party: str) -> float:
+        """The pressure of the guarantor that lists ``party`` among its clients (0 if none)."""
+        for g in self.guarantors.values():
+            if party in g.clients:
+                return g.pressure
+        return 0.0
+
+    def base_rates(self, party: str) -> tuple[float, ...]:
+        """μ_i(d) for every day of the window, before pressure and excitation."""
+        p = self.parties[party]
+        if p.violation_rate is not None:
+            return _per_day(p.violation_rate, self.window_days)
+        return tuple(-math.log1p(-x) for x in _per_day(p.violation_prob, self.window_days))
+
+    def attack_rate(self, spoiler: str) -> float:
+        s = self.spoilers[spoiler]
+        return s.attack_rate if s.attack_rate is not None else -math.log1p(-s.attack_prob)
+
+    def target_sides(self, party: str) -> tuple[str, ...]:
+        p = self.parties[party]
+        return p.targets if p.targets is not None else tuple(
+            s for s in self.sides if s != p.side
+        )
+
+    def branching_matrix(self) -> np.ndarray:
+        """Expected violations by party ``i`` directly provoked by one violation of party ``j``.
+
+        Uses each party's highest daily base rate, so it errs towards "explosive".
+        """
+        names = list(self.parties)
+        m = np.zeros((len(names), len(names)))
+        for j, src in enumerate(names):
+            targets = self.target_sides(src)
+            for i, dst in enumerate(names):
+                p = self.parties[dst]
+                if p.side not in targets or p.retaliation.boost == 0:
+                    continue
+                h_days = p.retaliation.half_life_hours / 24
+                offspring = (max(self.base_rates(dst)) * (1 - self.pressure_on(dst))
+                             * p.retaliation.boost * h_days / math.log(2))
+                m[i, j] = offspring / len(targets)
+        return m
+
+    def branching_ratio(self) -> float:
+        """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation."""
+        m = self.branching_matrix()
+        return float(max(abs(np.linalg.eigvals(m)))) if m.size else 0.0
+
+    def warnings(self) -> list[str]:
+        """Legal but suspicious settings, for ``ceasefire validate``."""
+        out = []
+        r = self.branching_ratio()
+        if r >= 1:
+            out.append(f"excitation is supercritical (branching ratio {r:.2f} >= 1): violence "
+                       "can explode; runs stop with an error at monte_carlo.max_events")
+        h = self.humanitarian
+        if h is not None:
+            possible = h.convoys_per_day * max(0, self.window_days - h.first_day)
+            if h.required_deliveries > possible:
+                out.append(f"humanitarian.required_deliveries ({h.required_deliveries}) exceeds "
+                           f"the {possible} convoys attempted: the trigger can never start")
+        return out
+
+    # ----------------------------------------------------------------- changes
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A new scenario with ``{"key.path": value}`` changes applied, validated again.
+
+        Paths may create keys (e.g. a new spoiler); list items are addressed by index.
+        Raises :class:`~sim.errors.ScenarioError` naming the overridden key on bad values.
+        """
+        source: Source | None = self.__pydantic_private__.get("_source") if (
+            self.__pydantic_private__) else None
+        data = copy.deepcopy(source.data if source else self.model_dump(exclude_none=True))
+        positions = dict(source.positions) if source else {}
+        overridden: dict[KeyPath, str] = {}
+        for key, value in overrides.items():
+            path = _split_path(key)
+            _assign(data, path, value, key)
+            overridden[path] = key
+        new_source = Source(data, positions, source.files if source else ())
+        return _validate(new_source, overridden)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class ReferenceError_(CeasefireError):
+    """A cross-reference or consistency problem at a key path (not a type problem)."""
+
+    def __init__(self, path: KeyPath, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{format_path(path)}: {message}")
+
+
+def _per_day(value: float | tuple[float, ...] | None, days: int) -> tuple[float, ...]:
+    assert value is not None
+    return tuple(value) if isinstance(value, tuple) else (float(value),) * days
+
+
+def _exactly_one(path: KeyPath, obj: BaseModel, a: str, b: str) -> None:
+    given = [k for k in (a, b) if getattr(obj, k) is not None]
+    if len(given) != 1:
+        what = "both given" if given else "neither given"
+        raise ReferenceError_(path, f"give exactly one of {a} or {b} ({what})")
+
+
+def _check_references(s: Scenario) -> None:
+    sides = s.sides
+    names: dict[str, str] = {}
+    for group in ("parties", "spoilers", "guarantors"):
+        for name in getattr(s, group):
+            if name in names:
+                raise ReferenceError_((group, name), f"name already used in {names[name]}")
+            names[name] = group
+    if len(sides) < 2:
+        raise ReferenceError_(("parties",), f"a ceasefire needs at least two sides, found "
+                              f"{len(sides)} ({', '.join(sides) or 'none'})")
+    for name, p in s.parties.items():
+        _exactly_one(("parties", name), p, "violation_prob", "violation_rate")
+        for key in ("violation_prob", "violation_rate"):
+            value = getattr(p, key)
+            if isinstance(value, tuple) and len(value) != s.window_days:
+                raise ReferenceError_(("parties", name, key), f"has {len(value)} values; needs "
+                                      f"one per day of the window ({s.window_days})")
+        for i, t in enumerate(p.targets or ()):
+            if t not in sides:
+                raise ReferenceError_(("parties", name, "targets", i), _unknown("side", t, sides))
+            if t == p.side:
+                raise ReferenceError_(("parties", name, "targets", i),
+                                      f"a party cannot target its own side '{t}'")
+        if p.targets is not None and not p.targets:
+            raise ReferenceError_(("parties", name, "targets"), "must list at least one side")
+        if p.targets is not None and len(set(p.targets)) != len(p.targets):
+            raise ReferenceError_(("parties", name, "targets"), "lists a side twice")
+    for name, sp in s.spoilers.items():
+        _exactly_one(("spoilers", name), sp, "attack_prob", "attack_rate")
+        if sp.targets not in sides:
+            raise ReferenceError_(("spoilers", name, "targets"), _unknown("side", sp.targets, sides))
+        if sp.blamed_on is not None:
+            if sp.blamed_on not in s.parties:
+                raise ReferenceError_(("spoilers", name, "blamed_on"),
+                                      _unknown("party", sp.blamed_on, s.parties))
+            if s.parties[sp.blamed_on].side == sp.targets:
+                raise ReferenceError_(("spoilers", name, "blamed_on"),
+                                      f"'{sp.blamed_on}' is on the attacked side '{sp.targets}'")
+        elif sp.blame_prob > 0:
+            raise ReferenceError_(("spoilers", name, "blame_prob"), "needs blamed_on")
+    client_of: dict[str, str] = {}
+    for name, g in s.guarantors.items():
+        for i, c in enumerate(g.clients):
+            if c not in s.parties:
+                raise ReferenceError_(("guarantors", name, "clients", i),
+                                      _unknown("party", c, s.parties))
+            if c in client_of:
+                raise ReferenceError_(("guarantors", name, "clients", i),
+                                      f"'{c}' is already a client of '{client_of[c]}'")
+            client_of[c] = name
+        client_sides = {s.parties[c].side for c in g.clients}
+        if len(client_sides) > 1:
+            raise ReferenceError_(("guarantors", name, "clients"), "clients must all be on one "
+                                  f"side, found {', '.join(sorted(client_sides))}")
+        own = client_sides.pop()
+        if g.incident_target is not None:
+            if g.incident_target not in sides:
+                raise ReferenceError_(("guarantors", name, "incident_target"),
+                                      _unknown("side", g.incident_target, sides))
+            if g.incident_target == own:
+                raise ReferenceError_(("guarantors", name, "incident_target"),
+                                      f"must be a side other than its own ('{own}')")
+        elif g.incident_prob > 0:
+            raise ReferenceError_(("guarantors", name, "incident_prob"), "needs incident_target")
+    h = s.humanitarian
+    if h is not None and h.first_day >= s.window_days:
+        raise ReferenceError_(("humanitarian", "first_day"),
+                              f"must be within the window (0..{s.window_days - 1})")
+    if s.trigger.quiet_days is not None and s.trigger.quiet_days > s.window_days:
+        raise ReferenceError_(("trigger", "quiet_days"),
+                              f"must be within the window (0..{s.window_days})")
+
+
+def _unknown(kind: str, name: str, known: Any) -> str:
+    return f"unknown {kind} '{name}' (known: {', '.join(known) or 'none'})"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _split_path(key: str) -> KeyPath:
+    if not key or any(not part for part in key.split(".")):
+        raise ScenarioError("empty key path", key=key or "''")
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def _assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, dict):
+            node = node.setdefault(part, {}) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        if not isinstance(node, dict | list):
+            raise ScenarioError(f"cannot set: '{format_path(path[: i + 1])}' holds no keys",
+                                key=key)
+    last = path[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
+    else:
+        raise ScenarioError("cannot set: no such key or list index", key=key)
+
+
+def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
+    """Keep the parts of a pydantic error location that are real keys of the data."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+    if missing and loc and loc[-1] not in path[-1:]:
+        path.append(loc[-1])
+    return tuple(path)
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
+        msg = f"{msg} (got {err['input']!r})"
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _validate(source: Source, overridden: Mapping[KeyPath, str] | None = None) -> Scenario:
+    overridden = overridden or {}
+
+    def fail(path: KeyPath, message: str, n_more: int = 0) -> ScenarioError:
+        from_set = next((k for p, k in overridden.items() if path[: len(p)] == p), None)
+        loc = source.locate(path)
+        if from_set is not None:
+            message += f" (from --set {from_set})"
+            loc = source.positions.get(path, Location("--set")) if loc is None else loc
+        if n_more:
+            message += f" (+{n_more} more error{'s' if n_more > 1 else ''})"
+        return ScenarioError(message, location=loc, key=format_path(path))
+
+    try:
+        scenario = Scenario.model_validate(source.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        located = []
+        for err in errors:
+            path = _clean_loc(source.data, err["loc"], err["type"] == "missing")
+            loc = source.locate(path) or Location("?", 10**9, 0)
+            located.append(((loc.line, loc.column, -len(path)), path, err))
+        located.sort(key=lambda x: x[0])
+        _, path, err = located[0]
+        raise fail(path, _message(err), len({p for _, p, _ in located}) - 1) from None
+    except ReferenceError_ as exc:
+        raise fail(exc.path, exc.message) from None
+    scenario.__pydantic_private__ = {"_source": source}
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file.
+
+    Raises :class:`~sim.errors.ScenarioError` (``FILE:LINE:COL: key.path: message``).
+    """
+    return _validate(read_source(path))
+
+
+def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenario:
+    """Validate a scenario given as plain data (e.g. built in a notebook)."""
+    return _validate(Source(copy.deepcopy(dict(data)), {(): Location(name)}))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["properties"]["extends"] = {
+        "type": "string", "description": "Path of a scenario this one deep-merges onto."}
+    return schema
+
+
+__all__ = ["OUTCOMES", "Scenario", "json_schema", "load_scenario", "scenario_from_dict"]

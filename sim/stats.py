@@ -1,0 +1,30 @@
+"""Small statistics used by the results: Wilson intervals and empirical survival."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion ``k / n`` (default 95%)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def survival(collapse_times: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Fraction of runs not collapsed by each time (collapse times are ``nan`` when none)."""
+    ct = np.sort(collapse_times[~np.isnan(collapse_times)])
+    n = collapse_times.size
+    if n == 0:
+        return np.ones_like(times, dtype=float)
+    collapsed = np.searchsorted(ct, times, side="right")
+    return 1.0 - collapsed / n
