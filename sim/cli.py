@@ -158,7 +158,7 @@ def report(results: Any) -> str:
     from .plots import outcome_labels
 
     s = results.scenario
-    labels = {k: v.replace("\n", " ") for k, v in outcome_labels(results).items()}
+    labels = outcome_labels(results)
     width = max(len(c) for c in OUTCOMES)
     rate = results.runs / results.elapsed if results.elapsed else float("nan")
     lines = [f"{s.title} ({s.name})",

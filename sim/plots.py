@@ -5,6 +5,7 @@ show them and the CLI can save them with any backend.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,10 +29,10 @@ COLOURS = {
 def outcome_labels(results: Results) -> dict[str, str]:
     """The outcome codes in words, using the scenario's trigger label."""
     return {
-        "triggered": f"{results.scenario.trigger.label}\nstarted",
-        "cancelled_collapse": "cancelled:\nceasefire collapsed",
-        "cancelled_violence": "cancelled:\ntoo violent at the end",
-        "cancelled_access": "cancelled:\naid did not get through",
+        "triggered": f"{results.scenario.trigger.label} started",
+        "cancelled_collapse": "cancelled: ceasefire collapsed",
+        "cancelled_violence": "cancelled: too violent at the end",
+        "cancelled_access": "cancelled: aid did not get through",
     }
 
 
@@ -54,7 +55,7 @@ def outcome_figure(results: Results) -> Figure:
            yerr=np.vstack([p - lo, hi - p]), capsize=5, ecolor="#333333")
     for xi, pi, hii in zip(x, p, hi, strict=True):
         ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(x, [labels[c] for c in OUTCOMES], fontsize=8.5)
+    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in OUTCOMES], fontsize=8.5)
     ax.set_ylabel("probability (95% interval)")
     ax.set_ylim(0, min(1.0, max(hi) + 0.12))
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -80,9 +81,10 @@ def survival_figure(results: Results) -> Figure:
     end = xs[-1]
     ax.axvline(end, color="#333333", linestyle="--", linewidth=1)
     p_trig = results.outcome_probabilities()["triggered"][0]
-    ax.annotate(f"end of window: {results.scenario.trigger.label}\nstarts in {p_trig:.1%}",
-                xy=(end, surv[-1]), xytext=(-8, 10), textcoords="offset points", ha="right",
-                fontsize=8.5)
+    ax.annotate(f"end of window: still holding in {surv[-1]:.1%};\n"
+                f"{textwrap.shorten(results.scenario.trigger.label, 40)} starts in {p_trig:.1%}",
+                xy=(end, surv[-1]), xytext=(-10, -30), textcoords="offset points", ha="right",
+                va="top", fontsize=8.5, arrowprops={"arrowstyle": "-", "color": "#666666"})
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("P(ceasefire still holding)")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
