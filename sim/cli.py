@@ -65,25 +65,41 @@ def _override(text: str) -> tuple[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Monte Carlo simulation of ceasefires.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{validate,run,trace,schema}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="{validate,run,trace,schema}"
+    )
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("files", nargs="+", metavar="FILE")
 
     def scenario_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("file", metavar="FILE", help="scenario YAML file")
-        p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
-                       metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
-        p.add_argument("--engine", choices=list(ENGINES), default="simpy",
-                       help="simulation engine (default: simpy, the reference)")
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            type=_override,
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a scenario value (repeatable)",
+        )
+        p.add_argument(
+            "--engine",
+            choices=list(ENGINES),
+            default="simpy",
+            help="simulation engine (default: simpy, the reference)",
+        )
 
     p = sub.add_parser("run", help="run the Monte Carlo and write a result folder")
     scenario_args(p)
     p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="result folder (default results/<name>/<timestamp>/); never overwritten")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="result folder (default results/<name>/<timestamp>/); never overwritten",
+    )
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -131,9 +147,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             status = 2
             continue
-        print(f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
-              f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
-              f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}")
+        print(
+            f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
+            f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
+            f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
+        )
         for w in s.warnings():
             print(f"{f}: warning: {w}", file=sys.stderr)
     return status
@@ -144,12 +162,20 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = args.out if args.out is not None else _default_out(scenario)
     if out.exists():
         raise UsageError(f"{out}: already exists; results are never overwritten")
-    results = simulate(scenario, args.runs, args.seed, engine=args.engine,
-                       workers=args.workers, progress=False if args.quiet else None)
+    results = simulate(
+        scenario,
+        args.runs,
+        args.seed,
+        engine=args.engine,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
     print(report(results))
-    print(f"\nwrote {folder}/ (runs.csv, summary.json, manifest.json, scenario.yaml"
-          f"{'' if args.no_plots else ', figures/'})")
+    print(
+        f"\nwrote {folder}/ (runs.csv, summary.json, manifest.json, scenario.yaml"
+        f"{'' if args.no_plots else ', figures/'})"
+    )
     return 0
 
 
@@ -161,10 +187,13 @@ def report(results: Any) -> str:
     labels = outcome_labels(results)
     width = max(len(c) for c in OUTCOMES)
     rate = results.runs / results.elapsed if results.elapsed else float("nan")
-    lines = [f"{s.title} ({s.name})",
-             f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
-             f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)", "",
-             f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning"]
+    lines = [
+        f"{s.title} ({s.name})",
+        f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
+        f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
+        "",
+        f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning",
+    ]
     for code, (p, lo, hi) in results.outcome_probabilities().items():
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
@@ -172,14 +201,18 @@ def report(results: Any) -> str:
     col = summ["collapse"]
     if col["p"] > 0:
         by = ", ".join(f"{a} {n / results.runs:.1%}" for a, n in col["by"].items() if n)
-        lines.append(f"\ncollapse in {col['p']:.1%} of runs, median day {col['median_day']:.2f}; "
-                     f"declared by {by}")
+        lines.append(
+            f"\ncollapse in {col['p']:.1%} of runs, median day {col['median_day']:.2f}; "
+            f"declared by {by}"
+        )
     viol = ", ".join(f"{k} {v['mean']:.2f}" for k, v in summ["violations"].items())
     lines.append(f"violations per run (mean): {viol}")
     if s.humanitarian is not None:
         d = summ["deliveries"]
-        lines.append(f"deliveries per run: mean {d['mean']:.2f} (required {d['required']}); "
-                     f"none delivered in {d['p_none']:.1%} of runs")
+        lines.append(
+            f"deliveries per run: mean {d['mean']:.2f} (required {d['required']}); "
+            f"none delivered in {d['p_none']:.1%} of runs"
+        )
     return "\n".join(lines)
 
 

@@ -37,8 +37,10 @@ def outcome_labels(results: Results) -> dict[str, str]:
 
 
 def _title(fig: Figure, results: Results, what: str) -> None:
-    fig.suptitle(f"{results.scenario.title}\n{what} — {results.runs:,} runs, seed {results.seed}",
-                 fontsize=10)
+    fig.suptitle(
+        f"{results.scenario.title}\n{what} — {results.runs:,} runs, seed {results.seed}",
+        fontsize=10,
+    )
 
 
 def outcome_figure(results: Results) -> Figure:
@@ -51,8 +53,15 @@ def outcome_figure(results: Results) -> Figure:
     p = np.array([probs[c][0] for c in OUTCOMES])
     lo = np.array([probs[c][1] for c in OUTCOMES])
     hi = np.array([probs[c][2] for c in OUTCOMES])
-    ax.bar(x, p, color=[COLOURS[c] for c in OUTCOMES], width=0.65,
-           yerr=np.vstack([p - lo, hi - p]), capsize=5, ecolor="#333333")
+    ax.bar(
+        x,
+        p,
+        color=[COLOURS[c] for c in OUTCOMES],
+        width=0.65,
+        yerr=np.vstack([p - lo, hi - p]),
+        capsize=5,
+        ecolor="#333333",
+    )
     for xi, pi, hii in zip(x, p, hi, strict=True):
         ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in OUTCOMES], fontsize=8.5)
@@ -75,16 +84,31 @@ def survival_figure(results: Results) -> Figure:
     ax = fig.add_subplot()
     start = results.scenario.start
     xs = [start + timedelta(days=float(t)) for t in times] if start else times
-    ax.fill_between(xs, band[:, 0], band[:, 1], step="post", color="#0072B2", alpha=0.25,
-                    linewidth=0, label="95% interval")
+    ax.fill_between(
+        xs,
+        band[:, 0],
+        band[:, 1],
+        step="post",
+        color="#0072B2",
+        alpha=0.25,
+        linewidth=0,
+        label="95% interval",
+    )
     ax.step(xs, surv, where="post", color="#0072B2", label="still holding")
     end = xs[-1]
     ax.axvline(end, color="#333333", linestyle="--", linewidth=1)
     p_trig = results.outcome_probabilities()["triggered"][0]
-    ax.annotate(f"end of window: still holding in {surv[-1]:.1%};\n"
-                f"{textwrap.shorten(results.scenario.trigger.label, 40)} starts in {p_trig:.1%}",
-                xy=(end, surv[-1]), xytext=(-10, -30), textcoords="offset points", ha="right",
-                va="top", fontsize=8.5, arrowprops={"arrowstyle": "-", "color": "#666666"})
+    ax.annotate(
+        f"end of window: still holding in {surv[-1]:.1%};\n"
+        f"{textwrap.shorten(results.scenario.trigger.label, 40)} starts in {p_trig:.1%}",
+        xy=(end, surv[-1]),
+        xytext=(-10, -30),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=8.5,
+        arrowprops={"arrowstyle": "-", "color": "#666666"},
+    )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("P(ceasefire still holding)")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")

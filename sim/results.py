@@ -116,8 +116,9 @@ class Results:
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""
         actors = self.params.actors
-        counts = np.bincount(self.columns.collapsed_by[self.columns.collapsed_by >= 0],
-                             minlength=len(actors))
+        counts = np.bincount(
+            self.columns.collapsed_by[self.columns.collapsed_by >= 0], minlength=len(actors)
+        )
         return {a: int(c) for a, c in zip(actors, counts, strict=True)}
 
     def violation_stats(self) -> dict[str, dict[str, float]]:
@@ -127,9 +128,14 @@ class Results:
         for i, name in enumerate(self.scenario.parties):
             x = v[:, i]
             q = np.percentile(x, [5, 50, 95])
-            out[name] = {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-                         "p5": float(q[0]), "median": float(q[1]), "p95": float(q[2]),
-                         "major_mean": float(m[:, i].mean())}
+            out[name] = {
+                "mean": float(x.mean()),
+                "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                "p5": float(q[0]),
+                "median": float(q[1]),
+                "p95": float(q[2]),
+                "major_mean": float(m[:, i].mean()),
+            }
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -144,8 +150,14 @@ class Results:
             "runs": self.runs,
             "seed": self.seed,
             "engine": self.engine,
-            "outcomes": {code: {"count": counts[code], "p": probs[code][0],
-                                "ci95": [probs[code][1], probs[code][2]]} for code in OUTCOMES},
+            "outcomes": {
+                code: {
+                    "count": counts[code],
+                    "p": probs[code][0],
+                    "ci95": [probs[code][1], probs[code][2]],
+                }
+                for code in OUTCOMES
+            },
             "survival": [list(x) for x in self.survival()],
             "collapse": {
                 "p": collapsed.size / self.runs,
@@ -158,14 +170,23 @@ class Results:
                 "mean": float(c.deliveries.mean()),
                 "p_none": float((c.deliveries == 0).mean()),
                 "required": self.scenario.humanitarian.required_deliveries
-                if self.scenario.humanitarian else 0,
+                if self.scenario.humanitarian
+                else 0,
             },
-            "spoilers": {n: {"attacks_mean": float(c.attacks[:, k].mean()),
-                             "blamed_mean": float(c.blamed[:, k].mean())}
-                         for k, n in enumerate(self.scenario.spoilers)},
-            "incidents": {n: {"mean": float(c.incidents[:, g].mean()),
-                              "p_any": float((c.incidents[:, g] > 0).mean())}
-                          for g, n in enumerate(self.scenario.guarantors)},
+            "spoilers": {
+                n: {
+                    "attacks_mean": float(c.attacks[:, k].mean()),
+                    "blamed_mean": float(c.blamed[:, k].mean()),
+                }
+                for k, n in enumerate(self.scenario.spoilers)
+            },
+            "incidents": {
+                n: {
+                    "mean": float(c.incidents[:, g].mean()),
+                    "p_any": float((c.incidents[:, g] > 0).mean()),
+                }
+                for g, n in enumerate(self.scenario.guarantors)
+            },
         }
 
     # ----------------------------------------------------------------- files
@@ -185,12 +206,21 @@ class Results:
         final_strain = c.strain_daily[:, :, -1]
         for i in range(self.runs):
             ct = c.collapse_time[i]
-            w.writerow([i, OUTCOMES[c.outcome[i]], "" if np.isnan(ct) else f"{ct:.6f}",
-                        p.actors[c.collapsed_by[i]] if c.collapsed_by[i] >= 0 else "",
-                        int(c.deliveries[i]), *c.violations[i].tolist(),
-                        *c.major_violations[i].tolist(), *c.attacks[i].tolist(),
-                        *c.blamed[i].tolist(), *c.incidents[i].tolist(),
-                        *(f"{x:g}" for x in final_strain[i])])
+            w.writerow(
+                [
+                    i,
+                    OUTCOMES[c.outcome[i]],
+                    "" if np.isnan(ct) else f"{ct:.6f}",
+                    p.actors[c.collapsed_by[i]] if c.collapsed_by[i] >= 0 else "",
+                    int(c.deliveries[i]),
+                    *c.violations[i].tolist(),
+                    *c.major_violations[i].tolist(),
+                    *c.attacks[i].tolist(),
+                    *c.blamed[i].tolist(),
+                    *c.incidents[i].tolist(),
+                    *(f"{x:g}" for x in final_strain[i]),
+                ]
+            )
         return buf.getvalue()
 
     def manifest(self, command: list[str] | None = None) -> dict[str, Any]:
@@ -213,15 +243,21 @@ class Results:
             "workers": self.workers,
             "elapsed_seconds": round(self.elapsed, 3),
             "versions": _versions(),
-            "platform": {"python": platform.python_version(), "system": platform.platform(),
-                         "machine": platform.machine()},
+            "platform": {
+                "python": platform.python_version(),
+                "system": platform.platform(),
+                "machine": platform.machine(),
+            },
             "command": command if command is not None else None,
-            "reproduce": (f"ceasefire run scenario.yaml --seed {self.seed} --runs {self.runs} "
-                          f"--engine {self.engine}"),
+            "reproduce": (
+                f"ceasefire run scenario.yaml --seed {self.seed} --runs {self.runs} "
+                f"--engine {self.engine}"
+            ),
         }
 
-    def save(self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
-             ) -> Path:
+    def save(
+        self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
+    ) -> Path:
         """Write the result folder (never overwriting): ``runs.csv``, ``summary.json``,
         ``manifest.json``, ``scenario.yaml`` (the resolved scenario) and ``figures/``.
 
@@ -243,7 +279,9 @@ class Results:
             resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
             (tmp / "scenario.yaml").write_text(
                 "# The resolved scenario of this result folder (extends and --set applied).\n"
-                + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8")
+                + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
+                encoding="utf-8",
+            )
             if plots:
                 from . import plots as plotting
 

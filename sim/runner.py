@@ -78,8 +78,13 @@ def simulate(
     bounds = [(a, min(a + CHUNK, runs)) for a in range(0, runs, CHUNK)]
     cols = Columns.empty(params, runs)
     started = time.perf_counter()
-    bar = tqdm(total=runs, unit="run", disable=None if progress is None else not progress,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=runs,
+        unit="run",
+        disable=None if progress is None else not progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
     with bar:
         if workers == 1 or len(bounds) == 1:
             for a, b in bounds:
@@ -92,12 +97,19 @@ def simulate(
                     cols.fill(a, fut.result())
                     bar.update(b - a)
     elapsed = time.perf_counter() - started
-    return Results(scenario=scenario, seed=int(seed), engine=engine, columns=cols,
-                   elapsed=elapsed, workers=workers)
+    return Results(
+        scenario=scenario,
+        seed=int(seed),
+        engine=engine,
+        columns=cols,
+        elapsed=elapsed,
+        workers=workers,
+    )
 
 
-def trace_run(scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
-              ) -> tuple[RunRecord, list[TraceEvent]]:
+def trace_run(
+    scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
+) -> tuple[RunRecord, list[TraceEvent]]:
     """Replay run ``run`` of ``simulate(scenario, seed=seed)`` with its story."""
     _check(engine, max(run + 1, 1), 1, seed)
     if run < 0:

@@ -58,7 +58,7 @@ def _thaw(value: Mapping[Any, Any], handler: Any) -> Any:
     return handler(dict(value))
 
 
-def FrozenDict(key: Any, value: Any) -> Any:  # noqa: N802 - reads like a type
+def FrozenDict(key: Any, value: Any) -> Any:
     """A ``dict[key, value]`` field that is read-only once validated."""
     return Annotated[dict[key, value], AfterValidator(_freeze), WrapSerializer(_thaw)]
 
@@ -67,7 +67,7 @@ def _schedule_kind(value: Any) -> str:
     return "per_day" if isinstance(value, list | tuple) else "constant"
 
 
-def Schedule(item: Any) -> Any:  # noqa: N802 - reads like a type
+def Schedule(item: Any) -> Any:
     """A value for every day: one number, or a list with one number per day of the window."""
     return Annotated[
         Annotated[item, Tag("constant")] | Annotated[tuple[item, ...], Tag("per_day")],
@@ -149,7 +149,7 @@ class Guarantor(_Model):
 
 
 class Humanitarian(_Model):
-    """Aid convoys attempted at mid-day of every day from ``first_day`` while the ceasefire holds."""
+    """Aid convoys tried at mid-day of every day from ``first_day`` while the ceasefire holds."""
 
     first_day: Count = 0
     convoys_per_day: Count = 1
@@ -239,9 +239,7 @@ class Scenario(_Model):
 
     def target_sides(self, party: str) -> tuple[str, ...]:
         p = self.parties[party]
-        return p.targets if p.targets is not None else tuple(
-            s for s in self.sides if s != p.side
-        )
+        return p.targets if p.targets is not None else tuple(s for s in self.sides if s != p.side)
 
     def branching_matrix(self) -> np.ndarray:
         """Expected violations by party ``i`` directly provoked by one violation of party ``j``.
@@ -257,8 +255,13 @@ class Scenario(_Model):
                 if p.side not in targets or p.retaliation.boost == 0:
                     continue
                 h_days = p.retaliation.half_life_hours / 24
-                offspring = (max(self.base_rates(dst)) * (1 - self.pressure_on(dst))
-                             * p.retaliation.boost * h_days / math.log(2))
+                offspring = (
+                    max(self.base_rates(dst))
+                    * (1 - self.pressure_on(dst))
+                    * p.retaliation.boost
+                    * h_days
+                    / math.log(2)
+                )
                 m[i, j] = offspring / len(targets)
         return m
 
@@ -272,14 +275,18 @@ class Scenario(_Model):
         out = []
         r = self.branching_ratio()
         if r >= 1:
-            out.append(f"excitation is supercritical (branching ratio {r:.2f} >= 1): violence "
-                       "can explode; runs stop with an error at monte_carlo.max_events")
+            out.append(
+                f"excitation is supercritical (branching ratio {r:.2f} >= 1): violence "
+                "can explode; runs stop with an error at monte_carlo.max_events"
+            )
         h = self.humanitarian
         if h is not None:
             possible = h.convoys_per_day * max(0, self.window_days - h.first_day)
             if h.required_deliveries > possible:
-                out.append(f"humanitarian.required_deliveries ({h.required_deliveries}) exceeds "
-                           f"the {possible} convoys attempted: the trigger can never start")
+                out.append(
+                    f"humanitarian.required_deliveries ({h.required_deliveries}) exceeds "
+                    f"the {possible} convoys attempted: the trigger can never start"
+                )
         return out
 
     # ----------------------------------------------------------------- changes
@@ -290,8 +297,9 @@ class Scenario(_Model):
         Paths may create keys (e.g. a new spoiler); list items are addressed by index.
         Raises :class:`~sim.errors.ScenarioError` naming the overridden key on bad values.
         """
-        source: Source | None = self.__pydantic_private__.get("_source") if (
-            self.__pydantic_private__) else None
+        source: Source | None = (
+            self.__pydantic_private__.get("_source") if (self.__pydantic_private__) else None
+        )
         data = copy.deepcopy(source.data if source else self.model_dump(exclude_none=True))
         positions = dict(source.positions) if source else {}
         overridden: dict[KeyPath, str] = {}
@@ -336,21 +344,27 @@ def _check_references(s: Scenario) -> None:
                 raise ReferenceError_((group, name), f"name already used in {names[name]}")
             names[name] = group
     if len(sides) < 2:
-        raise ReferenceError_(("parties",), f"a ceasefire needs at least two sides, found "
-                              f"{len(sides)} ({', '.join(sides) or 'none'})")
+        raise ReferenceError_(
+            ("parties",),
+            f"a ceasefire needs at least two sides, found "
+            f"{len(sides)} ({', '.join(sides) or 'none'})",
+        )
     for name, p in s.parties.items():
         _exactly_one(("parties", name), p, "violation_prob", "violation_rate")
         for key in ("violation_prob", "violation_rate"):
             value = getattr(p, key)
             if isinstance(value, tuple) and len(value) != s.window_days:
-                raise ReferenceError_(("parties", name, key), f"has {len(value)} values; needs "
-                                      f"one per day of the window ({s.window_days})")
+                raise ReferenceError_(
+                    ("parties", name, key),
+                    f"has {len(value)} values; needs one per day of the window ({s.window_days})",
+                )
         for i, t in enumerate(p.targets or ()):
             if t not in sides:
                 raise ReferenceError_(("parties", name, "targets", i), _unknown("side", t, sides))
             if t == p.side:
-                raise ReferenceError_(("parties", name, "targets", i),
-                                      f"a party cannot target its own side '{t}'")
+                raise ReferenceError_(
+                    ("parties", name, "targets", i), f"a party cannot target its own side '{t}'"
+                )
         if p.targets is not None and not p.targets:
             raise ReferenceError_(("parties", name, "targets"), "must list at least one side")
         if p.targets is not None and len(set(p.targets)) != len(p.targets):
@@ -358,47 +372,63 @@ def _check_references(s: Scenario) -> None:
     for name, sp in s.spoilers.items():
         _exactly_one(("spoilers", name), sp, "attack_prob", "attack_rate")
         if sp.targets not in sides:
-            raise ReferenceError_(("spoilers", name, "targets"), _unknown("side", sp.targets, sides))
+            raise ReferenceError_(
+                ("spoilers", name, "targets"), _unknown("side", sp.targets, sides)
+            )
         if sp.blamed_on is not None:
             if sp.blamed_on not in s.parties:
-                raise ReferenceError_(("spoilers", name, "blamed_on"),
-                                      _unknown("party", sp.blamed_on, s.parties))
+                raise ReferenceError_(
+                    ("spoilers", name, "blamed_on"), _unknown("party", sp.blamed_on, s.parties)
+                )
             if s.parties[sp.blamed_on].side == sp.targets:
-                raise ReferenceError_(("spoilers", name, "blamed_on"),
-                                      f"'{sp.blamed_on}' is on the attacked side '{sp.targets}'")
+                raise ReferenceError_(
+                    ("spoilers", name, "blamed_on"),
+                    f"'{sp.blamed_on}' is on the attacked side '{sp.targets}'",
+                )
         elif sp.blame_prob > 0:
             raise ReferenceError_(("spoilers", name, "blame_prob"), "needs blamed_on")
     client_of: dict[str, str] = {}
     for name, g in s.guarantors.items():
         for i, c in enumerate(g.clients):
             if c not in s.parties:
-                raise ReferenceError_(("guarantors", name, "clients", i),
-                                      _unknown("party", c, s.parties))
+                raise ReferenceError_(
+                    ("guarantors", name, "clients", i), _unknown("party", c, s.parties)
+                )
             if c in client_of:
-                raise ReferenceError_(("guarantors", name, "clients", i),
-                                      f"'{c}' is already a client of '{client_of[c]}'")
+                raise ReferenceError_(
+                    ("guarantors", name, "clients", i),
+                    f"'{c}' is already a client of '{client_of[c]}'",
+                )
             client_of[c] = name
         client_sides = {s.parties[c].side for c in g.clients}
         if len(client_sides) > 1:
-            raise ReferenceError_(("guarantors", name, "clients"), "clients must all be on one "
-                                  f"side, found {', '.join(sorted(client_sides))}")
+            raise ReferenceError_(
+                ("guarantors", name, "clients"),
+                f"clients must all be on one side, found {', '.join(sorted(client_sides))}",
+            )
         own = client_sides.pop()
         if g.incident_target is not None:
             if g.incident_target not in sides:
-                raise ReferenceError_(("guarantors", name, "incident_target"),
-                                      _unknown("side", g.incident_target, sides))
+                raise ReferenceError_(
+                    ("guarantors", name, "incident_target"),
+                    _unknown("side", g.incident_target, sides),
+                )
             if g.incident_target == own:
-                raise ReferenceError_(("guarantors", name, "incident_target"),
-                                      f"must be a side other than its own ('{own}')")
+                raise ReferenceError_(
+                    ("guarantors", name, "incident_target"),
+                    f"must be a side other than its own ('{own}')",
+                )
         elif g.incident_prob > 0:
             raise ReferenceError_(("guarantors", name, "incident_prob"), "needs incident_target")
     h = s.humanitarian
     if h is not None and h.first_day >= s.window_days:
-        raise ReferenceError_(("humanitarian", "first_day"),
-                              f"must be within the window (0..{s.window_days - 1})")
+        raise ReferenceError_(
+            ("humanitarian", "first_day"), f"must be within the window (0..{s.window_days - 1})"
+        )
     if s.trigger.quiet_days is not None and s.trigger.quiet_days > s.window_days:
-        raise ReferenceError_(("trigger", "quiet_days"),
-                              f"must be within the window (0..{s.window_days})")
+        raise ReferenceError_(
+            ("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})"
+        )
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
@@ -424,12 +454,13 @@ def _assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
         else:
             node = None
         if not isinstance(node, dict | list):
-            raise ScenarioError(f"cannot set: '{format_path(path[: i + 1])}' holds no keys",
-                                key=key)
+            raise ScenarioError(
+                f"cannot set: '{format_path(path[: i + 1])}' holds no keys", key=key
+            )
     last = path[-1]
-    if isinstance(node, dict) and isinstance(last, str):
-        node[last] = value
-    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+    if (isinstance(node, dict) and isinstance(last, str)) or (
+        isinstance(node, list) and isinstance(last, int) and last < len(node)
+    ):
         node[last] = value
     else:
         raise ScenarioError("cannot set: no such key or list index", key=key)
@@ -440,10 +471,9 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
     if missing and loc and loc[-1] not in path[-1:]:
@@ -458,7 +488,7 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
         msg = f"{msg} (got {err['input']!r})"
     return msg[0].lower() + msg[1:] if msg else msg
@@ -513,7 +543,9 @@ def json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["properties"]["extends"] = {
-        "type": "string", "description": "Path of a scenario this one deep-merges onto."}
+        "type": "string",
+        "description": "Path of a scenario this one deep-merges onto.",
+    }
     return schema
 
 

@@ -80,7 +80,9 @@ class _Walker:
                         key=format_path(path),
                     )
                 if key in out:
-                    raise ScenarioError("duplicate key", location=loc, key=format_path((*path, key)))
+                    raise ScenarioError(
+                        "duplicate key", location=loc, key=format_path((*path, key))
+                    )
                 self.positions[(*path, key)] = loc
                 out[key] = self.walk(value_node, (*path, key))
             return out
@@ -152,7 +154,9 @@ def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
     except FileNotFoundError:
         raise ScenarioError("no such file", location=Location(name)) from None
     except IsADirectoryError:
-        raise ScenarioError("is a directory, not a scenario file", location=Location(name)) from None
+        raise ScenarioError(
+            "is a directory, not a scenario file", location=Location(name)
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError("not UTF-8 text", location=Location(name)) from None
     except OSError as exc:
@@ -161,8 +165,10 @@ def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
     if data is None:
         raise ScenarioError("empty scenario file", location=Location(name))
     if not isinstance(data, dict):
-        raise ScenarioError("a scenario must be a mapping of keys to values",
-                            location=positions.get((), Location(name)))
+        raise ScenarioError(
+            "a scenario must be a mapping of keys to values",
+            location=positions.get((), Location(name)),
+        )
     chain = (*_chain, resolved)
     if "extends" not in data:
         return Source(data, positions, chain)

@@ -22,18 +22,29 @@ def _describe(scenario: Scenario, e: TraceEvent, strain: dict[str, float]) -> st
         return f"{d['party']} violation against {d['target']} ({sev}); strain {_strain(strain)}"
     if e.kind == "attack":
         blame = f", blamed on {d['blamed_on']}" if d["blamed_on"] else ", not blamed"
-        return f"spoiler {d['spoiler']} attacks {d['target']} ({sev}{blame}); strain {_strain(strain)}"
+        return (
+            f"spoiler {d['spoiler']} attacks {d['target']} ({sev}{blame}); strain {_strain(strain)}"
+        )
     if e.kind == "incident":
-        return f"guarantor {d['guarantor']} incident against {d['target']} (major); strain {_strain(strain)}"
+        return (
+            f"guarantor {d['guarantor']} incident against {d['target']} (major); "
+            f"strain {_strain(strain)}"
+        )
     if e.kind == "convoys":
-        return (f"convoys: {d['delivered']} of {d['attempted']} delivered (chance {d['chance']:.2f}, "
-                f"{d['majors_24h']} major events in 24 h)")
+        return (
+            f"convoys: {d['delivered']} of {d['attempted']} delivered (chance {d['chance']:.2f}, "
+            f"{d['majors_24h']} major event(s) in the last 24 h)"
+        )
     if e.kind == "collapse":
-        return (f"COLLAPSE: {d['actor']} walks away — strain on {d['side']} {d['strain']:g} "
-                f"> tolerance {d['tolerance']:g}")
+        return (
+            f"COLLAPSE: {d['actor']} walks away — strain on {d['side']} {d['strain']:g} "
+            f"> tolerance {d['tolerance']:g}"
+        )
     if e.kind == "window_end":
-        return (f"end of window: strain in the last {scenario.quiet_days} day(s) "
-                f"{d['late_strain']:g}, deliveries {d['deliveries']}")
+        return (
+            f"end of window: strain in the last {scenario.quiet_days} day(s) "
+            f"{d['late_strain']:g}, deliveries {d['deliveries']}"
+        )
     return f"{e.kind} {d}"
 
 
@@ -41,19 +52,23 @@ def _strain(strain: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in strain.items())
 
 
-def story(scenario: Scenario, record: RunRecord, events: list[TraceEvent], *, seed: int,
-          run: int) -> str:
+def story(
+    scenario: Scenario, record: RunRecord, events: list[TraceEvent], *, seed: int, run: int
+) -> str:
     """Format a traced run as readable lines, ending with its outcome."""
     weight = scenario.rules.major_weight
     strain = dict.fromkeys(scenario.sides, 0.0)
     lines = [f"{scenario.title} — run {run}, seed {seed}"]
     if scenario.start is not None:
-        lines.append(f"ceasefire starts {scenario.start:%a %d %b %Y %H:%M %z}; "
-                     f"window {scenario.window_days} days")
+        lines.append(
+            f"ceasefire starts {scenario.start:%a %d %b %Y %H:%M %z}; "
+            f"window {scenario.window_days} days"
+        )
     for e in events:
         d = e.detail
         attributed = e.kind in ("violation", "incident") or (
-            e.kind == "attack" and d.get("blamed_on"))
+            e.kind == "attack" and d.get("blamed_on")
+        )
         if attributed:
             strain[d["target"]] += weight if d.get("major") else 1.0
         lines.append(f"{_when(scenario, e.time)}  {_describe(scenario, e, strain)}")
@@ -61,6 +76,7 @@ def story(scenario: Scenario, record: RunRecord, events: list[TraceEvent], *, se
     lines.append(f"outcome: {outcome}")
     if record.collapsed_by >= 0:
         actors = (*scenario.parties, *scenario.guarantors)
-        lines.append(f"collapse declared by {actors[record.collapsed_by]} "
-                     f"at day {record.collapse_time:.3f}")
+        lines.append(
+            f"collapse declared by {actors[record.collapsed_by]} at day {record.collapse_time:.3f}"
+        )
     return "\n".join(lines)

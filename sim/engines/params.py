@@ -96,20 +96,25 @@ class Params:
             party_major=tuple(p.major_share for p in s.parties.values()),
             party_targets=tuple(tuple(side_ix[t] for t in s.target_sides(n)) for n in parties),
             party_boost=tuple(p.retaliation.boost for p in s.parties.values()),
-            party_decay=tuple(math.log(2) * 24 / p.retaliation.half_life_hours
-                              for p in s.parties.values()),
+            party_decay=tuple(
+                math.log(2) * 24 / p.retaliation.half_life_hours for p in s.parties.values()
+            ),
             spoiler_rate=tuple(s.attack_rate(n) for n in s.spoilers),
             spoiler_major=tuple(x.major_share for x in sp),
             spoiler_target=tuple(side_ix[x.targets] for x in sp),
             spoiler_blame=tuple(x.blame_prob if x.blamed_on else 0.0 for x in sp),
-            spoiler_blamed_on=tuple(party_ix.get(x.blamed_on, -1) if x.blamed_on else -1
-                                    for x in sp),
+            spoiler_blamed_on=tuple(
+                party_ix.get(x.blamed_on, -1) if x.blamed_on else -1 for x in sp
+            ),
             incident_rate=tuple(-math.log1p(-g.incident_prob) for g in gs),
-            incident_target=tuple(side_ix[g.incident_target] if g.incident_target else -1
-                                  for g in gs),
+            incident_target=tuple(
+                side_ix[g.incident_target] if g.incident_target else -1 for g in gs
+            ),
             side_tolerances=tuple(tuple(t) for t in tolerances),
-            side_members=tuple(tuple(i for i, p in enumerate(parties)
-                                     if s.parties[p].side == side) for side in sides),
+            side_members=tuple(
+                tuple(i for i, p in enumerate(parties) if s.parties[p].side == side)
+                for side in sides
+            ),
             convoys_per_day=h.convoys_per_day if h else 0,
             first_day=h.first_day if h else 0,
             success_prob=h.success_prob if h else 0.0,

@@ -6,8 +6,10 @@ One run is a SimPy :class:`~simpy.Environment` with three processes:
   guarantor incidents) as one marked point process, simulated exactly by Ogata's thinning:
   propose the next event from an upper bound of the total hazard, accept it with probability
   (true hazard / bound), and pick its source in proportion to the sources' hazards. Between
-  events the excitation only decays and the bound uses the highest base rate still to come,
-  so the bound holds until the next event;
+  events the excitation only decays, so the hazard at the current time, with the current
+  day's base rates, bounds it until the end of the day; a proposal past midnight moves to
+  midnight and proposes again (memorylessness makes this exact). The process yields to
+  SimPy once per accepted event;
 * **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``;
 * **window** — at ``t = window_days`` applies the trigger's conditions (SPEC §7).
 
@@ -85,7 +87,8 @@ class _Run:
             raise RunawayError(
                 f"a run exceeded monte_carlo.max_events ({p.max_events} hostile events) by "
                 f"day {t:.2f}: the excitation is explosive; lower retaliation.boost or "
-                "half_life_hours (see `ceasefire validate`)")
+                "half_life_hours (see `ceasefire validate`)"
+            )
 
     def add_strain(self, t: float, side: int, weight: float) -> bool:
         """Attribute ``weight`` to ``side``; declare a collapse if a tolerance is crossed."""
@@ -97,9 +100,18 @@ class _Run:
             if strain > tolerance:
                 self.collapse_time, self.collapsed_by = t, actor
                 if self.trace is not None:
-                    self.trace.append(TraceEvent(t, "collapse", {
-                        "actor": self.p.actors[actor], "side": self.p.sides[side],
-                        "strain": strain, "tolerance": tolerance}))
+                    self.trace.append(
+                        TraceEvent(
+                            t,
+                            "collapse",
+                            {
+                                "actor": self.p.actors[actor],
+                                "side": self.p.sides[side],
+                                "strain": strain,
+                                "tolerance": tolerance,
+                            },
+                        )
+                    )
                 self.trigger.succeed(OUTCOME_COLLAPSE)
                 return True
         return False
@@ -111,7 +123,8 @@ class _Run:
         major = u() < p.party_major[i]
         self.violations[i] += 1
         self.majors[i] += major
-        self._note(t, "violation", party=p.parties[i], target=p.sides[side], major=major)
+        if self.trace is not None:
+            self._note(t, "violation", party=p.parties[i], target=p.sides[side], major=major)
         self.hostile(t, side, major)
         return self.add_strain(t, side, p.major_weight if major else 1.0)
 
@@ -122,8 +135,15 @@ class _Run:
         blamed = p.spoiler_blame[k] > 0 and u() < p.spoiler_blame[k]
         self.attacks[k] += 1
         self.blamed[k] += blamed
-        self._note(t, "attack", spoiler=p.spoilers[k], target=p.sides[side], major=major,
-                   blamed_on=p.parties[p.spoiler_blamed_on[k]] if blamed else None)
+        if self.trace is not None:
+            self._note(
+                t,
+                "attack",
+                spoiler=p.spoilers[k],
+                target=p.sides[side],
+                major=major,
+                blamed_on=p.parties[p.spoiler_blamed_on[k]] if blamed else None,
+            )
         self.hostile(t, side, major)
         return blamed and self.add_strain(t, side, p.major_weight if major else 1.0)
 
@@ -131,13 +151,15 @@ class _Run:
         p = self.p
         side = p.incident_target[g]
         self.incidents[g] += 1
-        self._note(t, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
+        if self.trace is not None:
+            self._note(t, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
         self.hostile(t, side, True)
         return self.add_strain(t, side, p.major_weight)
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
-        if self.trace is not None:
-            self.trace.append(TraceEvent(t, kind, detail))
+        """Add a step to the story (callers check ``self.trace`` first: it is the hot path)."""
+        assert self.trace is not None
+        self.trace.append(TraceEvent(t, kind, detail))
 
     # ------------------------------------------------------------------ processes
 
@@ -148,43 +170,59 @@ class _Run:
         constant = [(self.attack, k, r) for k, r in enumerate(p.spoiler_rate) if r > 0]
         constant += [(self.incident, g, r) for g, r in enumerate(p.incident_rate) if r > 0]
         constant_total = sum(r for _, _, r in constant)
-        parties = [i for i in range(len(p.parties)) if p.party_rate_bound[i][0] > 0]
+        parties = [i for i in range(len(p.parties)) if max(p.party_rate[i]) > 0]
         excitable = [(i, p.party_decay[i]) for i in parties if p.party_boost[i] > 0]
-        rate, bound = p.party_rate, p.party_rate_bound
+        rate = p.party_rate
+        log, exp = math.log, math.exp
         t = 0.0
+        proposals = 0
         cap = 50 * p.max_events  # proposals, accepted or not
-        for _ in range(cap):
-            day = int(t)
-            total = constant_total
-            for i in parties:
-                total += bound[i][day] * (1.0 + x[i])
-            if total <= 0.0:
-                return
-            t_next = t - math.log(1.0 - u()) / total
-            if t_next >= window:
-                return
-            yield env.timeout(t_next - t)
-            for i, decay in excitable:
-                if x[i]:
-                    x[i] *= math.exp(-decay * (t_next - t))
-            t, day = t_next, int(t_next)
-            pick = u() * total
-            for fire, k, r in constant:
-                pick -= r
-                if pick < 0.0:
-                    break
-            else:
+        while True:
+            # Find the next accepted event without yielding: rejected proposals and day
+            # boundaries change nothing but time, and the excitation decays deterministically.
+            while True:
+                proposals += 1
+                if proposals > cap:
+                    raise RunawayError(
+                        f"a run made {cap} proposals without ending: the hazard "
+                        "is too high to simulate; lower the rates or retaliation"
+                    )
+                day = int(t)
+                total = constant_total
                 for i in parties:
-                    pick -= rate[i][day] * (1.0 + x[i])
+                    total += rate[i][day] * (1.0 + x[i])
+                t_next = t - log(1.0 - u()) / total if total > 0.0 else math.inf
+                if t_next >= day + 1:  # the bound holds for this day only
+                    t_next = day + 1.0
+                    accept = False
+                else:
+                    accept = True
+                if t_next >= window:
+                    return
+                for i, decay in excitable:
+                    if x[i]:
+                        x[i] *= exp(-decay * (t_next - t))
+                t = t_next
+                if not accept:
+                    continue
+                pick = u() * total
+                for source in constant:
+                    pick -= source[2]
                     if pick < 0.0:
-                        fire, k = self.violation, i
+                        fire, k, _ = source
                         break
                 else:
-                    continue  # rejected proposal
+                    for i in parties:
+                        pick -= rate[i][day] * (1.0 + x[i])
+                        if pick < 0.0:
+                            fire, k = self.violation, i
+                            break
+                    else:
+                        continue  # rejected proposal
+                break
+            yield env.timeout(t - env.now)
             if fire(t, k):
                 return
-        raise RunawayError(f"a run made {cap} proposals without ending: the hazard is too "
-                           "high to simulate; lower the rates or retaliation")
 
     def convoys(self) -> Iterator[simpy.Event]:
         p, env, u = self.p, self.env, self.draw
@@ -195,8 +233,16 @@ class _Run:
             chance = p.success_prob * (1.0 - p.penalty) ** recent
             delivered = sum(u() < chance for _ in range(p.convoys_per_day))
             self.deliveries += delivered
-            self._note(t, "convoys", day=day, attempted=p.convoys_per_day,
-                       delivered=delivered, majors_24h=recent, chance=chance)
+            if self.trace is not None:
+                self._note(
+                    t,
+                    "convoys",
+                    day=day,
+                    attempted=p.convoys_per_day,
+                    delivered=delivered,
+                    majors_24h=recent,
+                    chance=chance,
+                )
             if day + 1 < p.window:
                 yield env.timeout(1.0)
 
@@ -209,8 +255,10 @@ class _Run:
             outcome = OUTCOME_ACCESS
         else:
             outcome = OUTCOME_TRIGGERED
-        self._note(p.window, "window_end", late_strain=self.late_strain,
-                   deliveries=self.deliveries)
+        if self.trace is not None:
+            self._note(
+                p.window, "window_end", late_strain=self.late_strain, deliveries=self.deliveries
+            )
         self.trigger.succeed(outcome)
 
     # ------------------------------------------------------------------ the run
@@ -236,8 +284,9 @@ class _Run:
         )
 
 
-def _daily(events: list[tuple[float, int, float]], n_sides: int, window: int
-           ) -> tuple[tuple[float, ...], ...]:
+def _daily(
+    events: list[tuple[float, int, float]], n_sides: int, window: int
+) -> tuple[tuple[float, ...], ...]:
     """Strain of each side at the end of days 1..window from (time, side, weight) events."""
     rows = [[0.0] * window for _ in range(n_sides)]
     for t, side, w in events:
@@ -247,7 +296,8 @@ def _daily(events: list[tuple[float, int, float]], n_sides: int, window: int
     return tuple(tuple(r) for r in rows)
 
 
-def run(params: Params, rng: np.random.Generator, trace: list[TraceEvent] | None = None
-        ) -> RunRecord:
+def run(
+    params: Params, rng: np.random.Generator, trace: list[TraceEvent] | None = None
+) -> RunRecord:
     """Simulate one run of ``params`` with ``rng``; append its story to ``trace`` if given."""
     return _Run(params, rng, trace).execute()
