@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -57,6 +58,16 @@ def engine_time(params: Params, engine: str, runs: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20_000)
@@ -74,7 +85,7 @@ def main() -> None:
     per_run = events + (days if convoys else 0)
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, {platform.system()}, "
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()}, "
         f"Python {platform.python_version()}, numpy {np.__version__}, simpy {simpy.__version__}"
     )
     print(

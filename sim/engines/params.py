@@ -25,8 +25,6 @@ class Params:
     party_side: tuple[int, ...]
     party_rate: tuple[tuple[float, ...], ...]
     """μ_i(d)·(1 − pressure_i) for each party and day."""
-    party_rate_bound: tuple[tuple[float, ...], ...]
-    """max over days ≥ d of ``party_rate``: a thinning bound valid from day d on."""
     party_major: tuple[float, ...]
     party_targets: tuple[tuple[int, ...], ...]
     party_boost: tuple[float, ...]
@@ -62,12 +60,10 @@ class Params:
         parties = tuple(s.parties)
         party_ix = {name: i for i, name in enumerate(parties)}
         rates = []
-        bounds = []
         for name in parties:
             keep = 1.0 - s.pressure_on(name)
             r = tuple(mu * keep for mu in s.base_rates(name))
             rates.append(r)
-            bounds.append(tuple(max(r[d:]) for d in range(len(r))))
         actors = parties + tuple(s.guarantors)
         tolerances: list[list[tuple[int, float]]] = [[] for _ in sides]
         for i, name in enumerate(parties):
@@ -92,7 +88,6 @@ class Params:
             actors=actors,
             party_side=tuple(side_ix[p.side] for p in s.parties.values()),
             party_rate=tuple(rates),
-            party_rate_bound=tuple(bounds),
             party_major=tuple(p.major_share for p in s.parties.values()),
             party_targets=tuple(tuple(side_ix[t] for t in s.target_sides(n)) for n in parties),
             party_boost=tuple(p.retaliation.boost for p in s.parties.values()),
