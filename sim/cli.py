@@ -242,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0
     except RunawayError as exc:
-        print(f"{args.file}: monte_carlo.max_events: {exc}", file=sys.stderr)
+        where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
+        print(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2
     except CeasefireError as exc:
         print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .engines import ENGINES, Params
-from .errors import UsageError
+from .errors import RunawayError, UsageError
 from .records import RunRecord, TraceEvent
 from .results import Columns, Results
 from .scenario import Scenario
@@ -50,7 +50,10 @@ def _chunk(params: Params, engine: str, seed: int, start: int, stop: int) -> Col
     run_one = ENGINES[engine]
     cols = Columns.empty(params, stop - start)
     for i in range(start, stop):
-        cols.put(i - start, run_one(params, run_generator(seed, i), None))
+        try:
+            cols.put(i - start, run_one(params, run_generator(seed, i), None))
+        except RunawayError as exc:
+            raise RunawayError(f"run {i}: {exc}") from None
     return cols
 
 

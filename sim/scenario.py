@@ -289,6 +289,11 @@ class Scenario(_Model):
                 )
         return out
 
+    def locate(self, path: KeyPath) -> Location | None:
+        """Where ``path`` (or its nearest written ancestor) is in the scenario's file."""
+        source = (self.__pydantic_private__ or {}).get("_source")
+        return source.locate(path) if source is not None else None
+
     # ----------------------------------------------------------------- changes
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
