@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Location:
-    """Where a value came from: a file (or ``--set``) and a 1-based line and column."""
+    """Where a value came from: a file (or ``--set``) and a 1-based line and column (0: none)."""
 
     file: str
     line: int = 1
     column: int = 1
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 class CeasefireError(Exception):

@@ -33,6 +33,9 @@ from pydantic import (
 from .errors import CeasefireError, Location, ScenarioError
 from .source import KeyPath, Source, format_path, read_source
 
+SET_LOCATION = Location("--set", 0, 0)
+"""Where a value given by an override (``--set``) that is not in the file comes from."""
+
 OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_access")
 """The four outcome codes, in this fixed order (SPEC §7)."""
 
@@ -445,7 +448,7 @@ def _unknown(kind: str, name: str, known: Any) -> str:
 
 def _split_path(key: str) -> KeyPath:
     if not key or any(not part for part in key.split(".")):
-        raise ScenarioError("empty key path", key=key or "''")
+        raise ScenarioError("empty key path", location=SET_LOCATION, key=key or "''")
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
@@ -460,7 +463,9 @@ def _assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
             node = None
         if not isinstance(node, dict | list):
             raise ScenarioError(
-                f"cannot set: '{format_path(path[: i + 1])}' holds no keys", key=key
+                f"cannot set: '{format_path(path[: i + 1])}' holds no keys",
+                location=SET_LOCATION,
+                key=key,
             )
     last = path[-1]
     if (isinstance(node, dict) and isinstance(last, str)) or (
@@ -468,7 +473,7 @@ def _assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
     ):
         node[last] = value
     else:
-        raise ScenarioError("cannot set: no such key or list index", key=key)
+        raise ScenarioError("cannot set: no such key or list index", location=SET_LOCATION, key=key)
 
 
 def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
@@ -503,11 +508,14 @@ def _validate(source: Source, overridden: Mapping[KeyPath, str] | None = None) -
     overridden = overridden or {}
 
     def fail(path: KeyPath, message: str, n_more: int = 0) -> ScenarioError:
-        from_set = next((k for p, k in overridden.items() if path[: len(p)] == p), None)
+        from_set = next(
+            (k for p, k in overridden.items() if path[: len(p)] == p or p[: len(path)] == path),
+            None,
+        )
         loc = source.locate(path)
         if from_set is not None:
             message += f" (from --set {from_set})"
-            loc = source.positions.get(path, Location("--set")) if loc is None else loc
+            loc = source.positions.get(path, SET_LOCATION)
         if n_more:
             message += f" (+{n_more} more error{'s' if n_more > 1 else ''})"
         return ScenarioError(message, location=loc, key=format_path(path))

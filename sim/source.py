@@ -7,6 +7,7 @@ so that validation errors can name the file, line and column of the offending ke
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,10 @@ KeyPath = tuple[str | int, ...]
 Positions = dict[KeyPath, Location]
 
 _MAX_NODES = 200_000  # guards against alias ("billion laughs") expansion
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+Pair = tuple[yaml.Node, yaml.Node]
 
 
 @dataclass
@@ -59,6 +64,39 @@ class _Walker:
         self.positions: Positions = {}
         self.count = 0
 
+    def _key(self, key_node: yaml.Node, path: KeyPath) -> str:
+        key = self.loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise ScenarioError(
+                f"keys must be text, got {key!r} (quote it)",
+                location=_loc(self.file, key_node.start_mark),
+                key=format_path(path),
+            )
+        return key
+
+    def _pairs(self, node: yaml.MappingNode) -> tuple[list[Pair], list[Pair]]:
+        """The (merged, explicit) key/value pairs of a mapping; ``<<`` merge keys resolved.
+
+        Explicit keys win over merged ones (YAML merge-key rules)."""
+        merged: list[Pair] = []
+        explicit: list[Pair] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                explicit.append((key_node, value_node))
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for src in sources:
+                if not isinstance(src, yaml.MappingNode):
+                    raise ScenarioError(
+                        "'<<' merges a mapping or a list of mappings",
+                        location=_loc(self.file, src.start_mark),
+                    )
+                inner_merged, inner_explicit = self._pairs(src)
+                merged += inner_explicit + inner_merged
+        return merged, explicit
+
     def walk(self, node: yaml.Node, path: KeyPath) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
@@ -67,24 +105,32 @@ class _Walker:
                 location=_loc(self.file, node.start_mark),
                 key=format_path(path),
             )
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            expected = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
+            if node.tag != expected:
+                raise ScenarioError(
+                    f"unsupported YAML tag '{node.tag}' (a scenario is plain data)",
+                    location=_loc(self.file, node.start_mark),
+                    key=format_path(path),
+                )
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # YAML merge keys (<<)
+            merged, explicit = self._pairs(node)
             out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                loc = _loc(self.file, key_node.start_mark)
-                if not isinstance(key, str):
-                    raise ScenarioError(
-                        f"keys must be text, got {key!r} (quote it)",
-                        location=loc,
-                        key=format_path(path),
-                    )
-                if key in out:
-                    raise ScenarioError(
-                        "duplicate key", location=loc, key=format_path((*path, key))
-                    )
-                self.positions[(*path, key)] = loc
-                out[key] = self.walk(value_node, (*path, key))
+            seen: set[str] = set()
+            for from_merge, pairs in ((True, merged), (False, explicit)):
+                for key_node, value_node in pairs:
+                    key = self._key(key_node, path)
+                    if from_merge and key in out:
+                        continue  # the first merged mapping wins
+                    if not from_merge and key in seen:
+                        raise ScenarioError(
+                            "duplicate key",
+                            location=_loc(self.file, key_node.start_mark),
+                            key=format_path((*path, key)),
+                        )
+                    seen.update(() if from_merge else (key,))
+                    self.positions[(*path, key)] = _loc(self.file, key_node.start_mark)
+                    out[key] = self.walk(value_node, (*path, key))
             return out
         if isinstance(node, yaml.SequenceNode):
             items = []
@@ -138,6 +184,8 @@ def deep_merge(
 
 
 def _display(path: Path) -> str:
+    """A path as users should read it: relative to the working directory when inside it."""
+    path = Path(os.path.normpath(path.absolute()))
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -147,7 +195,7 @@ def _display(path: Path) -> str:
 def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
     """Read a scenario file, following ``extends`` (relative to the file) with deep merge."""
     path = Path(path)
-    name = _display(path) if not _chain else str(path)
+    name = _display(path)
     resolved = path.resolve()
     try:
         text = path.read_text(encoding="utf-8")

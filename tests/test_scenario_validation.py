@@ -1,0 +1,699 @@
+"""Scenario loading and validation through the API (SPEC §8, §10).
+
+Every rejected input must raise one :class:`sim.ScenarioError` whose text is
+``FILE:LINE:COL: key.path: message`` naming where the problem was written. The tests run in
+``tmp_path`` (``chdir``) and load files by relative name, so ``FILE`` is the bare file name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import sim
+from sim import ScenarioError, load_scenario, scenario_from_dict
+
+FLAGSHIP = Path(__file__).resolve().parent.parent / "scenarios" / "geneva_2016.yaml"
+
+# Line numbers below are 1-based; BASE occupies lines 1-9, so appended blocks start at line 10.
+BASE = """\
+name: mini
+title: Mini ceasefire
+parties:
+  gov:
+    side: a
+    violation_prob: 0.2
+  reb:
+    side: b
+    violation_prob: 0.1
+"""
+
+
+def gov(extra: str) -> str:
+    """BASE with the ``gov`` party's block (lines 5..) replaced by ``extra``'s lines."""
+    body = textwrap.dedent(extra).strip("\n")
+    lines = "\n".join("    " + line for line in body.splitlines())
+    return f"name: mini\ntitle: Mini ceasefire\nparties:\n  gov:\n{lines}\n  reb:\n    side: b\n" \
+           "    violation_prob: 0.1\n"
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(name: str, text: str) -> str:
+    Path(name).write_text(text, encoding="utf-8")
+    return name
+
+
+def error_of(path: str | Path) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert "\n" not in text, "a scenario error must be one line"
+    return text
+
+
+def assert_error(text: str, file: str, line: int, col: int, key: str, *fragments: str) -> None:
+    prefix = f"{file}:{line}:{col}: {key}: " if key else f"{file}:{line}:{col}: "
+    assert text.startswith(prefix), f"expected {prefix!r}..., got {text!r}"
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {text!r}"
+
+
+# --------------------------------------------------------------------------- bad input
+
+# (id, file text, line, column, key path, fragments the message must contain)
+BAD: list[tuple[str, str, int, int, str, tuple[str, ...]]] = [
+    # YAML syntax
+    ("syntax-mapping-value", "name: mini\ntitle: Mini: bad\n", 2, 12, "",
+     ("invalid YAML", "mapping values")),
+    ("syntax-unclosed-flow", "name: mini\ntitle: [unclosed\nwindow_days: 3\n", 3, 12, "",
+     ("invalid YAML",)),
+    # unknown keys
+    ("unknown-top", BASE + "colour: red\n", 10, 1, "colour", ("unknown key",)),
+    ("unknown-nested-typo", gov("side: a\nviolaton_prob: 0.2"), 6, 5,
+     "parties.gov.violaton_prob", ("unknown key",)),
+    ("unknown-deep", gov("side: a\nviolation_prob: 0.2\nretaliation:\n  boots: 1"), 8, 7,
+     "parties.gov.retaliation.boots", ("unknown key",)),
+    # duplicate keys
+    ("duplicate-top", BASE + "name: again\n", 10, 1, "name", ("duplicate key",)),
+    ("duplicate-nested", gov("side: a\nviolation_prob: 0.2\nside: c"), 7, 5,
+     "parties.gov.side", ("duplicate key",)),
+    # wrong types
+    ("string-for-number", gov("side: a\nviolation_prob: high"), 6, 5,
+     "parties.gov.violation_prob", ("number", "'high'")),
+    ("bool-for-number", gov("side: a\nviolation_prob: true"), 6, 5,
+     "parties.gov.violation_prob", ("number", "True")),
+    ("bool-for-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: yes"), 7, 5,
+     "parties.gov.tolerance", ("True",)),
+    ("bool-for-int", BASE + "window_days: true\n", 10, 1, "window_days", ("integer",)),
+    ("float-for-int", BASE + "window_days: 2.5\n", 10, 1, "window_days", ("integer",)),
+    ("string-for-mapping", gov("side: a\nviolation_prob: 0.2\nretaliation: strong"), 7, 5,
+     "parties.gov.retaliation", ()),
+    # out of range
+    ("violation-prob-1.0", gov("side: a\nviolation_prob: 1.0"), 6, 5,
+     "parties.gov.violation_prob", ("less than 1", "1.0")),
+    ("violation-prob-1.5", gov("side: a\nviolation_prob: 1.5"), 6, 5,
+     "parties.gov.violation_prob", ("less than 1", "1.5")),
+    ("violation-prob-negative", gov("side: a\nviolation_prob: -0.1"), 6, 5,
+     "parties.gov.violation_prob", ("greater than or equal to 0",)),
+    ("schedule-item-1.5", "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
+     "    violation_prob: [0.1, 0.2, 1.5]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 32,
+     "parties.gov.violation_prob.2", ("less than 1",)),
+    ("negative-rate", gov("side: a\nviolation_rate: -0.5"), 6, 5,
+     "parties.gov.violation_rate", ("greater than or equal to 0", "-0.5")),
+    ("negative-attack-rate", BASE + "spoilers:\n  sp:\n    targets: a\n    attack_rate: -1\n",
+     13, 5, "spoilers.sp.attack_rate", ("greater than or equal to 0",)),
+    ("pressure-1.2", BASE + "guarantors:\n  g:\n    clients: [gov]\n    pressure: 1.2\n",
+     13, 5, "guarantors.g.pressure", ("less than or equal to 1", "1.2")),
+    ("half-life-0", gov("side: a\nviolation_prob: 0.2\n"
+                        "retaliation: {boost: 1, half_life_hours: 0}"), 7, 29,
+     "parties.gov.retaliation.half_life_hours", ("greater than 0",)),
+    ("negative-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: -1"), 7, 5,
+     "parties.gov.tolerance", ("greater than or equal to 0",)),
+    ("window-0", BASE + "window_days: 0\n", 10, 1, "window_days", ("greater than or equal to 1",)),
+    ("major-share-2", gov("side: a\nviolation_prob: 0.2\nmajor_share: 2"), 7, 5,
+     "parties.gov.major_share", ("less than or equal to 1",)),
+    # schedules
+    ("schedule-too-short", "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
+     "    violation_prob: [0.1, 0.2]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 5,
+     "parties.gov.violation_prob", ("has 2 values", "(3)")),
+    ("schedule-too-long", "name: mini\ntitle: M\nwindow_days: 2\nparties:\n  gov:\n    side: a\n"
+     "    violation_rate: [1, 2, 3]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 5,
+     "parties.gov.violation_rate", ("has 3 values", "(2)")),
+    ("schedule-default-window", gov("side: a\nviolation_prob: [0.2]"), 6, 5,
+     "parties.gov.violation_prob", ("has 1 values", "(7)")),
+    # dangling references
+    ("party-target-unknown", gov("side: a\nviolation_prob: 0.2\ntargets: [b, c]"), 7, 18,
+     "parties.gov.targets.1", ("unknown side 'c'",)),
+    ("party-target-own-side", gov("side: a\nviolation_prob: 0.2\ntargets: [a]"), 7, 15,
+     "parties.gov.targets.0", ("own side",)),
+    ("spoiler-target-unknown", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: c\n",
+     13, 5, "spoilers.sp.targets", ("unknown side 'c'",)),
+    ("blamed-on-unknown", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n"
+     "    blamed_on: nobody\n    blame_prob: 0.5\n", 14, 5, "spoilers.sp.blamed_on",
+     ("unknown party 'nobody'",)),
+    ("blamed-on-attacked-side", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n"
+     "    blamed_on: gov\n", 14, 5, "spoilers.sp.blamed_on", ("'gov'", "attacked side 'a'")),
+    ("client-unknown", BASE + "guarantors:\n  g:\n    clients: [gov, nobody]\n", 12, 20,
+     "guarantors.g.clients.1", ("unknown party 'nobody'",)),
+    ("incident-target-unknown", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
+     "    incident_prob: 0.1\n    incident_target: zz\n", 14, 5, "guarantors.g.incident_target",
+     ("unknown side 'zz'",)),
+    ("incident-target-own-side", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
+     "    incident_prob: 0.1\n    incident_target: a\n", 14, 5, "guarantors.g.incident_target",
+     ("other than its own",)),
+    ("clients-on-two-sides", BASE + "guarantors:\n  g:\n    clients: [gov, reb]\n", 12, 5,
+     "guarantors.g.clients", ("one side",)),
+    ("client-of-two-guarantors", BASE + "guarantors:\n  g:\n    clients: [gov]\n  h:\n"
+     "    clients: [reb, gov]\n", 14, 20, "guarantors.h.clients.1",
+     ("'gov'", "already a client of 'g'")),
+    # structure
+    ("one-side", gov("side: b\nviolation_prob: 0.2"), 3, 1, "parties",
+     ("at least two sides", "found 1")),
+    ("no-parties", "name: mini\ntitle: M\nparties: {}\n", 3, 1, "parties", ("at least two sides",)),
+    ("parties-missing", "name: mini\ntitle: M\n", 1, 1, "parties", ("required",)),
+    ("both-prob-and-rate", gov("side: a\nviolation_prob: 0.2\nviolation_rate: 0.2"), 4, 3,
+     "parties.gov", ("exactly one of violation_prob or violation_rate", "both")),
+    ("neither-prob-nor-rate", gov("side: a\nmajor_share: 0.5"), 4, 3, "parties.gov",
+     ("exactly one of violation_prob or violation_rate", "neither")),
+    ("spoiler-both", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    attack_rate: 0.1\n"
+     "    targets: a\n", 11, 3, "spoilers.sp", ("exactly one of attack_prob or attack_rate",)),
+    ("bad-name-pattern", BASE.replace("name: mini", "name: Mini Scenario"), 1, 1, "name",
+     ("pattern", "'Mini Scenario'")),
+    ("first-day-outside-window", BASE + "window_days: 3\nhumanitarian:\n  first_day: 3\n"
+     "  success_prob: 0.5\n", 12, 3, "humanitarian.first_day", ("within the window",)),
+    ("quiet-days-over-window", BASE + "window_days: 3\ntrigger:\n  quiet_days: 4\n", 12, 3,
+     "trigger.quiet_days", ("within the window",)),
+    ("name-used-twice", BASE + "spoilers:\n  gov:\n    attack_prob: 0.1\n    targets: b\n", 11, 3,
+     "spoilers.gov", ("already used in parties",)),
+    ("blame-prob-without-blamed-on", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n"
+     "    targets: b\n    blame_prob: 0.3\n", 14, 5, "spoilers.sp.blame_prob", ("blamed_on",)),
+    ("incident-prob-without-target", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
+     "    incident_prob: 0.1\n", 13, 5, "guarantors.g.incident_prob", ("incident_target",)),
+    ("no-clients", BASE + "guarantors:\n  g:\n    clients: []\n", 12, 5, "guarantors.g.clients",
+     ("at least 1",)),
+    ("empty-targets", gov("side: a\nviolation_prob: 0.2\ntargets: []"), 7, 5,
+     "parties.gov.targets", ("at least one side",)),
+    ("targets-twice", gov("side: a\nviolation_prob: 0.2\ntargets: [b, b]"), 7, 5,
+     "parties.gov.targets", ("twice",)),
+    ("bad-side-name", gov("side: 'a b'\nviolation_prob: 0.2"), 5, 5, "parties.gov.side",
+     ("pattern",)),
+    ("bad-party-name", BASE.replace("  gov:", "  1gov:"), 4, 3, "parties.1gov", ("pattern",)),
+    ("non-text-key", BASE + "1: x\n", 10, 1, "", ("keys must be text",)),
+    ("infinite-rate", gov("side: a\nviolation_rate: .inf"), 6, 5, "parties.gov.violation_rate",
+     ("finite",)),
+    ("nan-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: .nan"), 7, 5,
+     "parties.gov.tolerance", ("finite",)),
+    ("humanitarian-missing-success", BASE + "humanitarian:\n  first_day: 0\n", 10, 1,
+     "humanitarian.success_prob", ("required",)),
+    ("null-party",
+     "name: mini\ntitle: M\nparties:\n  gov:\n  reb: {side: b, violation_prob: 0.1}\n",
+     4, 3, "parties.gov", ("dictionary",)),
+    ("empty-file", "", 1, 1, "", ("empty",)),
+    ("comment-only-file", "# nothing here\n", 1, 1, "", ("empty",)),
+    ("top-level-list", "- name: mini\n- title: M\n", 1, 1, "", ("mapping",)),
+    ("top-level-scalar", "just words\n", 1, 1, "", ("mapping",)),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "col", "key", "fragments"),
+                         [pytest.param(*case[1:], id=case[0]) for case in BAD])
+def test_bad_input_names_file_line_column_and_key(here: Path, text: str, line: int, col: int,
+                                                   key: str, fragments: tuple[str, ...]) -> None:
+    err = error_of(write("bad.yaml", text))
+    assert_error(err, "bad.yaml", line, col, key, *fragments)
+
+
+def test_error_is_a_value_error_with_parts(here: Path) -> None:
+    write("bad.yaml", gov("side: a\nviolation_prob: 1.5"))
+    with pytest.raises(ValueError) as info:  # ScenarioError is a ValueError
+        load_scenario("bad.yaml")
+    err = info.value
+    assert isinstance(err, ScenarioError)
+    assert err.key == "parties.gov.violation_prob"
+    assert (err.location.file, err.location.line, err.location.column) == ("bad.yaml", 6, 5)
+
+
+def test_first_error_in_file_order_is_reported(here: Path) -> None:
+    text = gov("side: a\nviolation_prob: 2\nmajor_share: 3") + "window_days: -1\n"
+    err = error_of(write("bad.yaml", text))
+    assert_error(err, "bad.yaml", 6, 5, "parties.gov.violation_prob", "more error")
+
+
+def test_absolute_path_outside_cwd_is_shown_in_full(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BASE + "colour: red\n", encoding="utf-8")
+    assert_error(error_of(path), str(path), 10, 1, "colour", "unknown key")
+
+
+def test_missing_file(here: Path) -> None:
+    assert_error(error_of("nothere.yaml"), "nothere.yaml", 1, 1, "", "no such file")
+
+
+def test_not_utf8(here: Path) -> None:
+    Path("latin.yaml").write_bytes(BASE.replace("Mini", "Mini caf\xe9").encode("latin-1"))
+    assert_error(error_of("latin.yaml"), "latin.yaml", 1, 1, "", "UTF-8")
+
+
+def test_yaml_merge_key_can_be_overridden(here: Path) -> None:
+    """YAML merge keys (`<<`, which the loader supports): an explicit key overrides a merged
+    one (YAML 1.1 merge spec); it is not a duplicate key."""
+    text = ("name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
+            "  reb:\n    <<: *party\n    side: b\n")
+    s = load_scenario(write("merge.yaml", text))
+    assert (s.parties["reb"].side, s.parties["reb"].violation_prob) == ("b", 0.2)
+
+
+def test_yaml_merge_key_without_override(here: Path) -> None:
+    text = ("name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
+            "  reb:\n    <<: *party\n    violaton: 1\n")
+    assert_error(error_of(write("merge.yaml", text)), "merge.yaml", 7, 5,
+                 "parties.reb.violaton", "unknown key")
+
+
+def test_directory_instead_of_file(here: Path) -> None:
+    Path("adir.yaml").mkdir()
+    assert_error(error_of("adir.yaml"), "adir.yaml", 1, 1, "", "directory")
+
+
+def test_scenario_from_dict_errors_name_the_key() -> None:
+    data = yaml.safe_load(BASE)
+    data["parties"]["gov"]["violaton_prob"] = 0.1
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, name="notebook")
+    assert str(info.value).startswith("notebook:")
+    assert "parties.gov.violaton_prob: unknown key" in str(info.value)
+
+
+# --------------------------------------------------------------------------- extends
+
+
+PARENT = """\
+name: parent
+title: Parent scenario
+window_days: 3
+sources:
+  - {label: one}
+  - {label: two}
+parties:
+  gov:
+    side: a
+    violation_prob: [0.1, 0.2, 0.3]
+    targets: [b]
+    retaliation: {boost: 0.5, half_life_hours: 6}
+    tolerance: 5
+  reb:
+    side: b
+    violation_prob: 0.1
+monte_carlo: {runs: 10, seed: 3}
+"""
+
+
+def test_extends_deep_merges_mappings_and_replaces_lists(here: Path) -> None:
+    write("parent.yaml", PARENT)
+    write("child.yaml", textwrap.dedent("""\
+        extends: parent.yaml
+        name: child
+        sources:
+          - {label: three}
+        parties:
+          gov:
+            violation_prob: [0.3, 0.2, 0.1]
+            retaliation: {boost: 0.9}
+          reb:
+            violation_rate: [1, 2, 3]
+            violation_prob: null
+            targets: [a]
+        monte_carlo: {seed: 4}
+        """))
+    s = load_scenario("child.yaml")
+    assert s.name == "child"
+    assert s.title == "Parent scenario"  # inherited
+    assert s.window_days == 3
+    assert [src.label for src in s.sources] == ["three"]  # lists replace
+    g = s.parties["gov"]
+    assert g.violation_prob == (0.3, 0.2, 0.1)  # list replaced, not concatenated
+    assert g.retaliation.boost == 0.9  # mapping merged ...
+    assert g.retaliation.half_life_hours == 6  # ... keeping the parent's other keys
+    assert g.targets == ("b",)
+    assert g.tolerance == 5
+    assert s.parties["reb"].violation_rate == (1, 2, 3)
+    assert s.parties["reb"].targets == ("a",)
+    assert (s.monte_carlo.runs, s.monte_carlo.seed) == (10, 4)
+    assert list(s.parties) == ["gov", "reb"]
+    # the parent is unchanged by being extended
+    p = load_scenario("parent.yaml")
+    assert p.parties["gov"].retaliation.boost == 0.5
+
+
+def test_extends_chain_and_relative_to_file(here: Path) -> None:
+    Path("base").mkdir()
+    write("base/parent.yaml", PARENT)
+    write("base/middle.yaml", "extends: parent.yaml\nname: middle\nwindow_days: 3\n")
+    write("child.yaml", "extends: base/middle.yaml\nname: child\n")
+    s = load_scenario("child.yaml")
+    assert (s.name, s.title) == ("child", "Parent scenario")
+
+
+def test_extends_error_in_child_points_into_child(here: Path) -> None:
+    write("parent.yaml", PARENT)
+    write("child.yaml", "extends: parent.yaml\nname: child\nparties:\n  gov:\n    major_share: 2\n")
+    assert_error(error_of("child.yaml"), "child.yaml", 5, 5, "parties.gov.major_share",
+                 "less than or equal to 1")
+
+
+def test_extends_error_inherited_from_parent_points_into_parent(here: Path) -> None:
+    write("parent.yaml", PARENT.replace("tolerance: 5", "tolerance: -5"))
+    write("child.yaml",
+          "extends: parent.yaml\nname: child\nparties:\n  gov:\n    major_share: 0.5\n")
+    assert_error(error_of("child.yaml"), "parent.yaml", 13, 5, "parties.gov.tolerance",
+                 "greater than or equal to 0")
+
+
+def test_extends_cross_file_reference_error_points_into_child(here: Path) -> None:
+    write("parent.yaml", PARENT)
+    write("child.yaml", "extends: parent.yaml\nname: child\nparties:\n  gov:\n    targets: [zz]\n")
+    assert_error(error_of("child.yaml"), "child.yaml", 5, 15, "parties.gov.targets.0",
+                 "unknown side 'zz'")
+
+
+def test_extends_missing_file(here: Path) -> None:
+    write("child.yaml", "name: child\nextends: nothere.yaml\n")
+    assert_error(error_of("child.yaml"), "child.yaml", 2, 1, "extends", "no such file",
+                 "nothere.yaml")
+
+
+def test_extends_not_a_path(here: Path) -> None:
+    write("child.yaml", "name: child\nextends: [a.yaml]\n")
+    assert_error(error_of("child.yaml"), "child.yaml", 2, 1, "extends", "file path")
+
+
+def test_extends_cycle(here: Path) -> None:
+    write("a.yaml", "extends: b.yaml\nname: a\n")
+    write("b.yaml", "# b\nextends: a.yaml\nname: b\n")
+    err = error_of("a.yaml")
+    # detected when b.yaml names a.yaml again: the error points at b.yaml's `extends`
+    assert_error(err, "b.yaml", 2, 1, "extends", "cycle", "a.yaml -> b.yaml -> a.yaml")
+
+
+def test_extends_self_cycle(here: Path) -> None:
+    write("a.yaml", "name: a\nextends: ./a.yaml\n")
+    assert_error(error_of("a.yaml"), "a.yaml", 2, 1, "extends", "cycle")
+
+
+def test_extends_parent_syntax_error_points_into_parent(here: Path) -> None:
+    write("parent.yaml", "name: parent\ntitle: Bad: yaml\n")
+    write("child.yaml", "extends: parent.yaml\nname: child\n")
+    assert_error(error_of("child.yaml"), "parent.yaml", 2, 11, "", "invalid YAML")
+
+
+# --------------------------------------------------------------------------- good input
+
+
+def test_violation_prob_and_rate_forms(here: Path) -> None:
+    text = textwrap.dedent("""\
+        name: forms
+        title: Both forms
+        window_days: 3
+        parties:
+          p_scalar: {side: a, violation_prob: 0.5}
+          p_list: {side: a, violation_prob: [0, 0.5, 0.75]}
+          r_scalar: {side: b, violation_rate: 2}
+          r_list: {side: b, violation_rate: [0.5, 1.5, 0]}
+        """)
+    s = load_scenario(write("forms.yaml", text))
+    assert s.base_rates("p_scalar") == pytest.approx((math.log(2),) * 3)
+    assert s.base_rates("p_list") == pytest.approx((0.0, math.log(2), math.log(4)))
+    assert s.base_rates("r_scalar") == pytest.approx((2.0, 2.0, 2.0))
+    assert s.base_rates("r_list") == pytest.approx((0.5, 1.5, 0.0))
+    assert s.sides == ("a", "b")
+
+
+def test_start_is_parsed_as_datetime(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE + "start: 2016-09-12T19:00:00+03:00\n"))
+    assert isinstance(s.start, datetime)
+    assert s.start == datetime(2016, 9, 12, 19, 0, tzinfo=timezone(timedelta(hours=3)))
+    d = load_scenario(write("d.yaml", BASE + "start: 2016-09-12\n"))
+    assert isinstance(d.start, datetime)
+    assert (d.start.year, d.start.month, d.start.day, d.start.hour) == (2016, 9, 12, 0)
+    assert load_scenario(write("n.yaml", BASE)).start is None
+
+
+def test_bad_start(here: Path) -> None:
+    err = error_of(write("bad.yaml", BASE + "start: not a date\n"))
+    assert_error(err, "bad.yaml", 10, 1, "start", "datetime")
+
+
+def test_defaults(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    assert s.window_days == 7
+    assert s.rules.major_weight == 3
+    g = s.parties["gov"]
+    assert (g.major_share, g.retaliation.boost, g.tolerance, g.targets) == (0.2, 0, None, None)
+    assert s.target_sides("gov") == ("b",)
+    assert s.humanitarian is None and s.trigger.max_strain is None
+    assert s.quiet_days == 7
+
+
+def test_flagship_loads(here: Path) -> None:
+    s = load_scenario(FLAGSHIP)
+    assert s.name == "geneva_2016"
+    assert s.window_days == 7
+    assert s.warnings() == []
+    assert 0 < s.branching_ratio() < 1
+
+
+def test_scenario_is_immutable(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises((TypeError, ValueError, AttributeError)):
+        s.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        s.parties["new"] = s.parties["gov"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del s.parties["gov"]  # type: ignore[attr-defined]
+    with pytest.raises((TypeError, ValueError, AttributeError)):
+        s.parties["gov"].side = "b"  # type: ignore[misc]
+    with pytest.raises((TypeError, ValueError, AttributeError)):
+        s.parties["gov"].retaliation.boost = 5  # type: ignore[misc]
+    assert s.name == "mini" and list(s.parties) == ["gov", "reb"]
+    assert s.parties["gov"].side == "a"
+
+
+def test_scenario_from_dict_copies_its_input() -> None:
+    data = yaml.safe_load(BASE)
+    s = scenario_from_dict(data)
+    data["parties"]["gov"]["violation_prob"] = 0.9
+    data["parties"]["extra"] = {"side": "c", "violation_prob": 0.1}
+    assert s.parties["gov"].violation_prob == 0.2
+    assert list(s.parties) == ["gov", "reb"]
+
+
+def test_with_overrides_returns_new_scenario(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    t = s.with_overrides({"parties.gov.violation_prob": 0.5, "window_days": 3,
+                          "spoilers.sp": {"attack_prob": 0.2, "targets": "a"}})
+    assert t is not s
+    assert t.parties["gov"].violation_prob == 0.5
+    assert t.window_days == 3
+    assert list(t.spoilers) == ["sp"]
+    # the original is unchanged
+    assert s.parties["gov"].violation_prob == 0.2
+    assert s.window_days == 7
+    assert dict(s.spoilers) == {}
+    # overrides stack, and a later one starts from its own scenario
+    u = t.with_overrides({"parties.reb.violation_prob": 0.3})
+    assert (u.parties["gov"].violation_prob, u.parties["reb"].violation_prob) == (0.5, 0.3)
+    assert t.parties["reb"].violation_prob == 0.1
+
+
+def test_with_overrides_list_item(here: Path) -> None:
+    s = load_scenario(write("s.yaml", gov("side: a\nviolation_prob: [0.1, 0.1, 0.1]")
+                            + "window_days: 3\n"))
+    t = s.with_overrides({"parties.gov.violation_prob.1": 0.5})
+    assert t.parties["gov"].violation_prob == (0.1, 0.5, 0.1)
+    assert s.parties["gov"].violation_prob == (0.1, 0.1, 0.1)
+
+
+def test_with_overrides_on_dict_scenario() -> None:
+    s = scenario_from_dict(yaml.safe_load(BASE))
+    assert s.with_overrides({"title": "T"}).title == "T"
+
+
+def test_bad_override_names_key_and_set(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides({"parties.gov.violation_prob": 2})
+    text = str(info.value)
+    assert "parties.gov.violation_prob: " in text
+    assert "--set" in text
+    assert "less than 1" in text
+    assert s.parties["gov"].violation_prob == 0.2
+
+
+@pytest.mark.parametrize(("override", "key"), [
+    ({"parties.gov.violaton_prob": 0.1}, "parties.gov.violaton_prob"),
+    ({"window_days": 0}, "window_days"),
+    ({"monte_carlo.runs": 0}, "monte_carlo.runs"),
+    ({"spoilers.sp": {"attack_prob": 0.1, "targets": "a", "bogus": 1}}, "spoilers.sp.bogus"),
+    ({"spoilers.sp": {"attack_prob": 0.1, "targets": "zz"}}, "spoilers.sp.targets"),
+], ids=["typo", "window", "runs", "new-spoiler-unknown-key", "new-spoiler-bad-target"])
+def test_bad_overrides_name_key_and_set(here: Path, override: dict[str, Any], key: str) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides(override)
+    text = str(info.value)
+    assert f"{key}: " in text
+    assert "--set" in text
+
+
+def test_override_creating_incomplete_party_says_it_came_from_set(here: Path) -> None:
+    """`--set parties.nobody.side=x` creates a party without violation_prob/rate: the error
+    must name the key path and say that it came from --set (it is not in the file)."""
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides({"parties.nobody.side": "x"})
+    text = str(info.value)
+    assert "parties.nobody" in text
+    assert "--set" in text, text
+
+
+@pytest.mark.parametrize("key", ["", "a..b", "name.x", "parties.gov.violation_prob.3"])
+def test_unsettable_override_paths(here: Path, key: str) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides({key: 1})
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- excitation
+
+
+def two_party(gov_p: float, reb_p: float, boost: tuple[float, float], hours: tuple[float, float],
+              pressure: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+    return {
+        "name": "pair", "title": "Pair",
+        "parties": {
+            "gov": {"side": "a", "violation_prob": gov_p,
+                    "retaliation": {"boost": boost[0], "half_life_hours": hours[0]}},
+            "reb": {"side": "b", "violation_prob": reb_p,
+                    "retaliation": {"boost": boost[1], "half_life_hours": hours[1]}},
+        },
+        "guarantors": {"ru": {"clients": ["gov"], "pressure": pressure[0]},
+                       "us": {"clients": ["reb"], "pressure": pressure[1]}},
+    }
+
+
+@pytest.mark.parametrize(("gov_p", "reb_p", "boost", "hours", "pressure"), [
+    (0.3, 0.2, (0.6, 0.4), (24, 12), (0.3, 0.2)),
+    (0.5, 0.5, (1.0, 1.0), (24, 24), (0.0, 0.0)),
+    (0.1, 0.7, (2.0, 0.3), (48, 6), (0.5, 0.9)),
+])
+def test_branching_ratio_closed_form(gov_p: float, reb_p: float, boost: tuple[float, float],
+                                     hours: tuple[float, float],
+                                     pressure: tuple[float, float]) -> None:
+    s = scenario_from_dict(two_party(gov_p, reb_p, boost, hours, pressure))
+
+    def m(p: float, press: float, b: float, h: float) -> float:
+        return -math.log(1 - p) * (1 - press) * b * (h / 24) / math.log(2)
+
+    # m12: gov's offspring per reb event; m21: reb's offspring per gov event
+    m12 = m(gov_p, pressure[0], boost[0], hours[0])
+    m21 = m(reb_p, pressure[1], boost[1], hours[1])
+    assert s.branching_ratio() == pytest.approx(math.sqrt(m12 * m21), rel=1e-9)
+
+
+def test_branching_ratio_zero_without_mutual_excitation() -> None:
+    s = scenario_from_dict(two_party(0.3, 0.3, (1.0, 0.0), (24, 24)))
+    assert s.branching_ratio() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_supercritical_scenario_validates_with_warning() -> None:
+    s = scenario_from_dict(two_party(0.3, 0.3, (5.0, 5.0), (72, 72)))
+    assert s.branching_ratio() >= 1
+    warnings = s.warnings()
+    assert any("supercritical" in w for w in warnings), warnings
+
+
+def test_subcritical_scenario_has_no_warning() -> None:
+    s = scenario_from_dict(two_party(0.1, 0.1, (0.2, 0.2), (12, 12)))
+    assert s.branching_ratio() < 1
+    assert s.warnings() == []
+
+
+def test_impossible_deliveries_warn() -> None:
+    data = two_party(0.1, 0.1, (0, 0), (12, 12))
+    data["window_days"] = 3
+    data["humanitarian"] = {"first_day": 1, "convoys_per_day": 1, "success_prob": 0.5,
+                            "required_deliveries": 5}
+    assert any("required_deliveries" in w for w in scenario_from_dict(data).warnings())
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def test_json_schema_accepts_flagship_and_rejects_unknown_key() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = sim.json_schema()
+    json.dumps(schema)  # plain JSON
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator_cls.check_schema(schema)
+    validator = validator_cls(schema)
+    flagship = _json_ready(yaml.safe_load(FLAGSHIP.read_text(encoding="utf-8")))
+    errors = [e.message for e in validator.iter_errors(flagship)]
+    assert errors == []
+    bad = json.loads(json.dumps(flagship))
+    bad["colour"] = "red"
+    assert not validator.is_valid(bad)
+    nested = json.loads(json.dumps(flagship))
+    nested["parties"]["government"]["violaton_prob"] = 0.2
+    assert not validator.is_valid(nested)
+    child = {"extends": "geneva_2016.yaml", **flagship}
+    assert validator.is_valid(child)
+
+
+# --------------------------------------------------------------------------- safe loading
+
+
+EVIL_SEQ = '!!python/object/apply:os.system ["echo pwned; touch PWNED"]'
+EVIL_STR = '!!python/object/apply:os.system "echo pwned; touch PWNED"'
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    (BASE.replace("title: Mini ceasefire", f"title: {EVIL_SEQ}"), 2),
+    (BASE.replace("title: Mini ceasefire", f"title: {EVIL_STR}"), 2),
+    (BASE + f"description: {EVIL_SEQ}\n", 10),
+    (EVIL_SEQ + "\n", 1),
+], ids=["title-sequence", "title-scalar", "description-sequence", "document"])
+def test_python_tags_are_rejected_and_never_executed(
+        here: Path, capfd: pytest.CaptureFixture[str], text: str, line: int) -> None:
+    err = error_of(write("evil.yaml", text))
+    assert err.startswith(f"evil.yaml:{line}:")
+    assert not Path("PWNED").exists()
+    assert "pwned" not in capfd.readouterr().out
+
+
+def test_python_tag_on_a_list_valued_key_is_rejected(here: Path) -> None:
+    """A python tag must be an error wherever it is, not silently dropped: here the tagged
+    sequence would otherwise be accepted as the party's `targets` list."""
+    text = gov('side: a\nviolation_prob: 0.2\ntargets: !!python/object/apply:os.system ["b"]')
+    err = error_of(write("evil.yaml", text))
+    assert err.startswith("evil.yaml:7:"), err
+    assert not Path("PWNED").exists()
+
+
+def test_python_tag_on_a_mapping_is_rejected(here: Path) -> None:
+    text = gov("side: a\nviolation_prob: 0.2\n"
+               "retaliation: !!python/object/new:os.system {boost: 1}")
+    err = error_of(write("evil.yaml", text))
+    assert err.startswith("evil.yaml:7:"), err
+
+
+def test_alias_bomb_is_rejected(here: Path) -> None:
+    lines = ["name: mini", "title: M", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    err = error_of(write("bomb.yaml", "\n".join(lines) + "\n"))
+    assert err.startswith("bomb.yaml:")
+    assert "too large" in err
