@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="result folder (default results/<name>/<timestamp>/); never overwritten",
     )
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--summary-only", action="store_true",
+                   help="keep only summaries (memory independent of --runs; no runs.csv)")
     p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -167,14 +169,13 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         args.seed,
         engine=args.engine,
         workers=args.workers,
+        keep_runs=not args.summary_only,
         progress=False if args.quiet else None,
     )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
     print(report(results))
-    print(
-        f"\nwrote {folder}/ (runs.csv, summary.json, manifest.json, scenario.yaml"
-        f"{'' if args.no_plots else ', figures/'})"
-    )
+    files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
+    print(f"\nwrote {folder}/ ({', '.join(files)})")
     return 0
 
 

@@ -19,71 +19,28 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .columns import Columns
 from .engines.params import Params
 from .errors import UsageError
-from .records import RunRecord
 from .scenario import OUTCOMES, Scenario
-from .stats import survival, wilson
-
-
-@dataclass
-class Columns:
-    """Per-run results as arrays (one row per run); what engines' records are packed into."""
-
-    outcome: np.ndarray  # int8 [runs]
-    collapse_time: np.ndarray  # float64 [runs], nan when none
-    collapsed_by: np.ndarray  # int16 [runs], -1 when none
-    deliveries: np.ndarray  # int32 [runs]
-    violations: np.ndarray  # int32 [runs, parties]
-    major_violations: np.ndarray  # int32 [runs, parties]
-    attacks: np.ndarray  # int32 [runs, spoilers]
-    blamed: np.ndarray  # int32 [runs, spoilers]
-    incidents: np.ndarray  # int32 [runs, guarantors]
-    strain_daily: np.ndarray  # float64 [runs, sides, days]
-
-    @classmethod
-    def empty(cls, p: Params, runs: int) -> Columns:
-        i32 = np.int32
-        return cls(
-            outcome=np.zeros(runs, np.int8),
-            collapse_time=np.full(runs, np.nan),
-            collapsed_by=np.full(runs, -1, np.int16),
-            deliveries=np.zeros(runs, i32),
-            violations=np.zeros((runs, len(p.parties)), i32),
-            major_violations=np.zeros((runs, len(p.parties)), i32),
-            attacks=np.zeros((runs, len(p.spoilers)), i32),
-            blamed=np.zeros((runs, len(p.spoilers)), i32),
-            incidents=np.zeros((runs, len(p.guarantors)), i32),
-            strain_daily=np.zeros((runs, len(p.sides), p.window)),
-        )
-
-    def put(self, row: int, r: RunRecord) -> None:
-        self.outcome[row] = r.outcome
-        self.collapse_time[row] = r.collapse_time
-        self.collapsed_by[row] = r.collapsed_by
-        self.deliveries[row] = r.deliveries
-        self.violations[row] = r.violations
-        self.major_violations[row] = r.major_violations
-        self.attacks[row] = r.attacks
-        self.blamed[row] = r.blamed
-        self.incidents[row] = r.incidents
-        self.strain_daily[row] = r.strain_daily
-
-    def fill(self, start: int, other: Columns) -> None:
-        """Copy ``other``'s rows into rows ``start..`` of these columns."""
-        stop = start + other.outcome.size
-        for name in self.__dataclass_fields__:
-            getattr(self, name)[start:stop] = getattr(other, name)
+from .stats import wilson
+from .tally import Tally, quantiles_from_counts
 
 
 @dataclass
 class Results:
-    """The outcome distribution of ``runs`` runs of ``scenario`` (see :func:`sim.simulate`)."""
+    """The outcome distribution of runs of ``scenario`` (see :func:`sim.simulate`).
+
+    ``tally`` holds every summary (its memory does not grow with the number of runs);
+    ``columns`` holds one row per run, or is ``None`` when the runs were simulated with
+    ``keep_runs=False`` (then there is no ``runs.csv``).
+    """
 
     scenario: Scenario
     seed: int
     engine: str
-    columns: Columns
+    tally: Tally
+    columns: Columns | None = None
     elapsed: float = 0.0
     workers: int = 1
 
@@ -91,15 +48,14 @@ class Results:
 
     @property
     def runs(self) -> int:
-        return int(self.columns.outcome.size)
+        return self.tally.runs
 
     @property
     def params(self) -> Params:
-        return Params.from_scenario(self.scenario)
+        return self.tally.params
 
     def outcome_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.columns.outcome, minlength=len(OUTCOMES))
-        return {code: int(c) for code, c in zip(OUTCOMES, counts, strict=True)}
+        return {code: int(c) for code, c in zip(OUTCOMES, self.tally.outcomes, strict=True)}
 
     def outcome_probabilities(self) -> dict[str, tuple[float, float, float]]:
         """``{code: (p, lo95, hi95)}`` with Wilson 95% intervals."""
@@ -107,47 +63,83 @@ class Results:
         return {code: (k / n, *wilson(k, n)) for code, k in self.outcome_counts().items()}
 
     def survival(self, times: np.ndarray | None = None) -> list[tuple[float, float]]:
-        """``[(day, fraction of runs not collapsed by then)]``; integer days by default."""
+        """``[(day, fraction of runs not collapsed by then)]``; integer days by default.
+
+        Exact at whole hours (collapse times are tallied per hour)."""
         if times is None:
             times = np.arange(self.scenario.window_days + 1, dtype=float)
-        s = survival(self.columns.collapse_time, np.asarray(times, dtype=float))
+        s = self.tally.survival(np.asarray(times, dtype=float))
         return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
 
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""
-        actors = self.params.actors
-        counts = np.bincount(
-            self.columns.collapsed_by[self.columns.collapsed_by >= 0], minlength=len(actors)
-        )
-        return {a: int(c) for a, c in zip(actors, counts, strict=True)}
+        counts = self.tally.collapse_hist.sum(1)
+        return {a: int(c) for a, c in zip(self.params.actors, counts, strict=True)}
+
+    def collapse_histogram(self, bin_hours: int = 24) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Collapses per time bin by who declared them: ``(bin edges in days, {actor: counts})``.
+
+        ``bin_hours`` must divide 24 or be a multiple of it."""
+        hist = self.tally.collapse_hist
+        hours = hist.shape[1]
+        if bin_hours < 1 or (24 % bin_hours and bin_hours % 24) or hours % bin_hours:
+            raise ValueError(f"bin_hours must divide 24 or be a whole number of days: {bin_hours}")
+        binned = hist.reshape(hist.shape[0], hours // bin_hours, bin_hours).sum(2)
+        edges = np.arange(hours // bin_hours + 1) * bin_hours / 24
+        return edges, dict(zip(self.params.actors, binned, strict=True))
+
+    def violation_distribution(self, party: str) -> np.ndarray:
+        """``counts[k]``: the number of runs in which ``party`` committed ``k`` violations."""
+        return self.tally.violations[self.params.parties.index(party)].copy()
+
+    def deliveries_distribution(self) -> np.ndarray:
+        """``counts[k]``: the number of runs with ``k`` convoys delivered."""
+        return self.tally.deliveries.copy()
+
+    def strain_quantiles(self, qs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> np.ndarray:
+        """``[sides, days + 1, len(qs)]``: quantiles of each side's strain at the end of each
+        day (index 0 is the start, all zero)."""
+        q = self.tally.strain_quantiles(np.asarray(qs))
+        return np.concatenate([np.zeros((q.shape[0], 1, q.shape[2])), q], axis=1)
 
     def violation_stats(self) -> dict[str, dict[str, float]]:
-        """Per party: mean, standard deviation and quantiles of violations per run."""
+        """Per party: mean, standard deviation and quantiles (inverted CDF) of violations per
+        run, and the mean number of major violations."""
         out = {}
-        v, m = self.columns.violations, self.columns.major_violations
-        for i, name in enumerate(self.scenario.parties):
-            x = v[:, i]
-            q = np.percentile(x, [5, 50, 95])
+        n = self.runs
+        for i, name in enumerate(self.params.parties):
+            counts = self.tally.violations[i]
+            values = np.arange(counts.size)
+            mean = float((values * counts).sum() / n)
+            var = float(((values - mean) ** 2 * counts).sum() / (n - 1)) if n > 1 else 0.0
+            q = quantiles_from_counts(values, counts, np.array([0.05, 0.5, 0.95]))
             out[name] = {
-                "mean": float(x.mean()),
-                "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                "mean": mean,
+                "sd": var**0.5,
                 "p5": float(q[0]),
                 "median": float(q[1]),
                 "p95": float(q[2]),
-                "major_mean": float(m[:, i].mean()),
+                "major_mean": float(self.tally.major_sum[i] / n),
             }
         return out
 
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds."""
-        c = self.columns
+        t, n = self.tally, self.runs
         probs = self.outcome_probabilities()
         counts = self.outcome_counts()
-        collapsed = c.collapse_time[~np.isnan(c.collapse_time)]
+        collapsed = int(t.collapse_hist.sum())
+        per_hour = t.collapse_hist.sum(0)
+        median = None
+        if collapsed:
+            k = int(np.searchsorted(np.cumsum(per_hour), collapsed / 2))
+            median = (k + 0.5) / 24
+        deliveries = np.arange(t.deliveries.size)
+        h = self.scenario.humanitarian
         return {
             "scenario": self.scenario.name,
             "title": self.scenario.title,
-            "runs": self.runs,
+            "runs": n,
             "seed": self.seed,
             "engine": self.engine,
             "outcomes": {
@@ -160,32 +152,30 @@ class Results:
             },
             "survival": [list(x) for x in self.survival()],
             "collapse": {
-                "p": collapsed.size / self.runs,
-                "mean_day": float(collapsed.mean()) if collapsed.size else None,
-                "median_day": float(np.median(collapsed)) if collapsed.size else None,
+                "p": collapsed / n,
+                "mean_day": t.collapse_time_sum / collapsed if collapsed else None,
+                "median_day": median,
                 "by": self.collapse_by_actor(),
             },
             "violations": self.violation_stats(),
             "deliveries": {
-                "mean": float(c.deliveries.mean()),
-                "p_none": float((c.deliveries == 0).mean()),
-                "required": self.scenario.humanitarian.required_deliveries
-                if self.scenario.humanitarian
-                else 0,
+                "mean": float((deliveries * t.deliveries).sum() / n),
+                "p_none": float(t.deliveries[0] / n),
+                "required": h.required_deliveries if h else 0,
             },
             "spoilers": {
-                n: {
-                    "attacks_mean": float(c.attacks[:, k].mean()),
-                    "blamed_mean": float(c.blamed[:, k].mean()),
+                name: {
+                    "attacks_mean": float(t.attacks_sum[k] / n),
+                    "blamed_mean": float(t.blamed_sum[k] / n),
                 }
-                for k, n in enumerate(self.scenario.spoilers)
+                for k, name in enumerate(self.params.spoilers)
             },
             "incidents": {
-                n: {
-                    "mean": float(c.incidents[:, g].mean()),
-                    "p_any": float((c.incidents[:, g] > 0).mean()),
+                name: {
+                    "mean": float(t.incidents_sum[g] / n),
+                    "p_any": float(t.incidents_any[g] / n),
                 }
-                for g, n in enumerate(self.scenario.guarantors)
+                for g, name in enumerate(self.params.guarantors)
             },
         }
 
@@ -194,6 +184,8 @@ class Results:
     def csv_text(self) -> str:
         """``runs.csv``: one row per run."""
         p, c = self.params, self.columns
+        if c is None:
+            raise UsageError("these results kept no per-run rows (summary only): no runs.csv")
         header = ["run", "outcome", "collapse_day", "collapsed_by", "deliveries"]
         header += [f"violations_{n}" for n in p.parties]
         header += [f"major_{n}" for n in p.parties]
@@ -241,6 +233,7 @@ class Results:
             "runs": self.runs,
             "engine": self.engine,
             "workers": self.workers,
+            "summary_only": self.columns is None,
             "elapsed_seconds": round(self.elapsed, 3),
             "versions": _versions(),
             "platform": {
@@ -272,7 +265,8 @@ class Results:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
+            if self.columns is not None:
+                (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
             _write_json(tmp / "summary.json", self.summary())
             _write_json(tmp / "manifest.json", self.manifest(command))
             resolved = self.scenario.model_dump(mode="json")

@@ -14,11 +14,13 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from tqdm.auto import tqdm
 
+from .columns import Columns
 from .engines import ENGINES, Params
 from .errors import RunawayError, UsageError
 from .records import RunRecord, TraceEvent
-from .results import Columns, Results
+from .results import Results
 from .scenario import Scenario
+from .tally import Tally
 
 CHUNK = 2_000
 """Runs per chunk of work (affects progress granularity only, never results)."""
@@ -64,14 +66,16 @@ def simulate(
     *,
     engine: str = "simpy",
     workers: int = 1,
+    keep_runs: bool = True,
     progress: bool | None = None,
 ) -> Results:
     """Run the Monte Carlo: ``runs`` independent runs of ``scenario``.
 
     ``runs`` and ``seed`` default to the scenario's ``monte_carlo`` block (a fresh seed is
-    drawn, and recorded in the results, when neither gives one). ``progress=None`` shows a
-    progress bar only on an interactive terminal. The results are identical for any
-    ``workers``.
+    drawn, and recorded in the results, when neither gives one). ``keep_runs=False`` keeps
+    only the streaming summaries (memory independent of ``runs``; no ``runs.csv``).
+    ``progress=None`` shows a progress bar only on an interactive terminal. The results are
+    identical for any ``workers``.
     """
     runs = scenario.monte_carlo.runs if runs is None else runs
     if seed is None:
@@ -79,7 +83,8 @@ def simulate(
     _check(engine, runs, workers, seed)
     params = Params.from_scenario(scenario)
     bounds = [(a, min(a + CHUNK, runs)) for a in range(0, runs, CHUNK)]
-    cols = Columns.empty(params, runs)
+    tally = Tally(params)
+    cols = Columns.empty(params, runs) if keep_runs else None
     started = time.perf_counter()
     bar = tqdm(
         total=runs,
@@ -88,22 +93,28 @@ def simulate(
         leave=False,
         dynamic_ncols=True,
     )
+
+    def collect(a: int, b: int, chunk: Columns) -> None:
+        tally.add(chunk)
+        if cols is not None:
+            cols.fill(a, chunk)
+        bar.update(b - a)
+
     with bar:
         if workers == 1 or len(bounds) == 1:
             for a, b in bounds:
-                cols.fill(a, _chunk(params, engine, seed, a, b))
-                bar.update(b - a)
+                collect(a, b, _chunk(params, engine, seed, a, b))
         else:
             with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
                 futures = [pool.submit(_chunk, params, engine, seed, a, b) for a, b in bounds]
                 for (a, b), fut in zip(bounds, futures, strict=True):
-                    cols.fill(a, fut.result())
-                    bar.update(b - a)
+                    collect(a, b, fut.result())
     elapsed = time.perf_counter() - started
     return Results(
         scenario=scenario,
         seed=int(seed),
         engine=engine,
+        tally=tally,
         columns=cols,
         elapsed=elapsed,
         workers=workers,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 Z95 = 1.959963984540054
 
 
@@ -20,13 +18,3 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     lo = 0.0 if k == 0 else min(p, centre - half)
     hi = 1.0 if k == n else max(p, centre + half)
     return (max(0.0, lo), min(1.0, hi))
-
-
-def survival(collapse_times: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Fraction of runs not collapsed by each time (collapse times are ``nan`` when none)."""
-    ct = np.sort(collapse_times[~np.isnan(collapse_times)])
-    n = collapse_times.size
-    if n == 0:
-        return np.ones_like(times, dtype=float)
-    collapsed = np.searchsorted(ct, times, side="right")
-    return 1.0 - collapsed / n

@@ -1,0 +1,120 @@
+"""Streaming aggregation of runs: everything summaries and figures need, in memory that does
+not grow with the number of runs.
+
+A :class:`Tally` is fed chunks of :class:`~sim.columns.Columns` in run order and keeps counts:
+outcomes, collapse times by actor on an hourly grid, the distribution of violations per party,
+of deliveries, and of each side's strain at the end of each day. Quantiles are read from these
+exact distributions (inverted CDF), so they are the same whether the per-run rows are kept or
+not, and whatever the chunking.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .columns import Columns
+from .engines.params import Params
+
+HOURS = 24
+"""Collapse times are tallied per hour."""
+
+
+def _grow_add(acc: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``acc`` (counts per value) plus the counts of ``values`` (non-negative integers)."""
+    counts = np.bincount(values, minlength=acc.size)
+    if counts.size > acc.size:
+        counts[: acc.size] += acc
+        return counts
+    return acc + counts
+
+
+def quantiles_from_counts(values: np.ndarray, counts: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """Inverted-CDF quantiles of a distribution given as (sorted values, counts)."""
+    cdf = np.cumsum(counts) / counts.sum()
+    idx = np.searchsorted(cdf, np.asarray(qs) - 1e-12, side="left")
+    return values[np.minimum(idx, values.size - 1)]
+
+
+@dataclass
+class Tally:
+    """Counts over all runs seen so far."""
+
+    params: Params
+    runs: int = 0
+    outcomes: np.ndarray = field(init=False)
+    collapse_hist: np.ndarray = field(init=False)
+    """Collapses by actor and hour: ``[actors, window * 24]``."""
+    collapse_time_sum: float = 0.0
+    violations: list[np.ndarray] = field(init=False)
+    """Per party: number of runs with 0, 1, 2, … violations."""
+    major_sum: np.ndarray = field(init=False)
+    attacks_sum: np.ndarray = field(init=False)
+    blamed_sum: np.ndarray = field(init=False)
+    incidents_sum: np.ndarray = field(init=False)
+    incidents_any: np.ndarray = field(init=False)
+    deliveries: np.ndarray = field(init=False)
+    strain: list[list[Counter[float]]] = field(init=False)
+    """Per side and day: Counter of strain at the end of the day."""
+
+    def __post_init__(self) -> None:
+        p = self.params
+        self.outcomes = np.zeros(4, np.int64)
+        self.collapse_hist = np.zeros((len(p.actors), p.window * HOURS), np.int64)
+        self.violations = [np.zeros(1, np.int64) for _ in p.parties]
+        self.major_sum = np.zeros(len(p.parties), np.int64)
+        self.attacks_sum = np.zeros(len(p.spoilers), np.int64)
+        self.blamed_sum = np.zeros(len(p.spoilers), np.int64)
+        self.incidents_sum = np.zeros(len(p.guarantors), np.int64)
+        self.incidents_any = np.zeros(len(p.guarantors), np.int64)
+        self.deliveries = np.zeros(1, np.int64)
+        self.strain = [[Counter() for _ in range(p.window)] for _ in p.sides]
+
+    def add(self, c: Columns) -> None:
+        """Count one chunk of runs."""
+        p = self.params
+        self.runs += c.runs
+        self.outcomes += np.bincount(c.outcome, minlength=4)
+        hit = c.collapsed_by >= 0
+        if hit.any():
+            hours = np.minimum(
+                (c.collapse_time[hit] * HOURS).astype(np.int64), p.window * HOURS - 1
+            )
+            np.add.at(self.collapse_hist, (c.collapsed_by[hit], hours), 1)
+            self.collapse_time_sum += float(c.collapse_time[hit].sum())
+        for i in range(len(p.parties)):
+            self.violations[i] = _grow_add(self.violations[i], c.violations[:, i])
+        self.major_sum += c.major_violations.sum(0)
+        self.attacks_sum += c.attacks.sum(0)
+        self.blamed_sum += c.blamed.sum(0)
+        self.incidents_sum += c.incidents.sum(0)
+        self.incidents_any += (c.incidents > 0).sum(0)
+        self.deliveries = _grow_add(self.deliveries, c.deliveries)
+        for s in range(len(p.sides)):
+            for d in range(p.window):
+                values, counts = np.unique(c.strain_daily[:, s, d], return_counts=True)
+                self.strain[s][d].update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+
+    # ----------------------------------------------------------------- readings
+
+    def survival(self, times: np.ndarray) -> np.ndarray:
+        """Fraction not collapsed by each time; exact on the hourly grid (other times are read
+        at the hour before)."""
+        per_hour = self.collapse_hist.sum(0)
+        before = np.concatenate([[0], np.cumsum(per_hour)])  # collapses before hour k
+        k = np.clip(np.floor(np.asarray(times, float) * HOURS + 1e-9).astype(int), 0, per_hour.size)
+        return 1.0 - before[k] / max(self.runs, 1)
+
+    def strain_quantiles(self, qs: np.ndarray) -> np.ndarray:
+        """``[sides, days, len(qs)]``: quantiles of each side's strain at the end of each day."""
+        p = self.params
+        out = np.zeros((len(p.sides), p.window, len(qs)))
+        for s in range(len(p.sides)):
+            for d in range(p.window):
+                counter = self.strain[s][d]
+                values = np.array(sorted(counter))
+                counts = np.array([counter[v] for v in values])
+                out[s, d] = quantiles_from_counts(values, counts, qs)
+        return out
