@@ -1,7 +1,10 @@
 """The Monte Carlo runner: seeding, chunks, worker processes and aggregation.
 
-Run ``i`` always draws from ``Generator(PCG64(SeedSequence(seed, spawn_key=(i,))))``, so any
-run can be replayed alone and results never depend on chunking or the number of workers.
+Seeding. With a per-run engine (``simpy``) run ``i`` draws from
+``Generator(PCG64(SeedSequence(seed, spawn_key=(i,))))``, so any run can be replayed alone.
+A batch engine (``fast``) simulates fixed blocks of run indices, block ``b`` drawing from
+``SeedSequence(seed, spawn_key=(BLOCK_KEY, b))``. Either way results depend only on the
+scenario, seed, number of runs and engine, never on chunking or the number of workers.
 """
 
 from __future__ import annotations
@@ -22,13 +25,19 @@ from .results import Results
 from .scenario import Scenario
 from .tally import Tally
 
-CHUNK = 2_000
-"""Runs per chunk of work (affects progress granularity only, never results)."""
+BLOCK_KEY = 2**32
+"""First word of the spawn key of batch generators (distinct from every run index)."""
 
 
 def run_generator(seed: int, run: int) -> np.random.Generator:
     """The random generator of run ``run`` under ``seed``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(run,))))
+
+
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    """The random generator of block ``block`` of a batch engine under ``seed``."""
+    ss = np.random.SeedSequence(seed, spawn_key=(BLOCK_KEY, block))
+    return np.random.Generator(np.random.PCG64(ss))
 
 
 def fresh_seed() -> int:
@@ -47,13 +56,20 @@ def _check(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def _chunk(params: Params, engine: str, seed: int, start: int, stop: int) -> Columns:
+def simulate_chunk(params: Params, engine: str, seed: int, start: int, stop: int) -> Columns:
     """Simulate runs ``start..stop-1`` into columns (the unit of work of a worker)."""
-    run_one = ENGINES[engine]
+    spec = ENGINES[engine]
+    if spec.run_batch is not None:
+        rng = block_generator(seed, start // spec.chunk)
+        try:
+            return spec.run_batch(params, rng, stop - start)
+        except RunawayError as exc:
+            raise RunawayError(f"runs {start}..{stop - 1}: {exc}") from None
+    assert spec.run is not None
     cols = Columns.empty(params, stop - start)
     for i in range(start, stop):
         try:
-            cols.put(i - start, run_one(params, run_generator(seed, i), None))
+            cols.put(i - start, spec.run(params, run_generator(seed, i), None))
         except RunawayError as exc:
             raise RunawayError(f"run {i}: {exc}") from None
     return cols
@@ -82,7 +98,8 @@ def simulate(
         seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
     _check(engine, runs, workers, seed)
     params = Params.from_scenario(scenario)
-    bounds = [(a, min(a + CHUNK, runs)) for a in range(0, runs, CHUNK)]
+    size = ENGINES[engine].chunk
+    bounds = [(a, min(a + size, runs)) for a in range(0, runs, size)]
     tally = Tally(params)
     cols = Columns.empty(params, runs) if keep_runs else None
     started = time.perf_counter()
@@ -103,10 +120,12 @@ def simulate(
     with bar:
         if workers == 1 or len(bounds) == 1:
             for a, b in bounds:
-                collect(a, b, _chunk(params, engine, seed, a, b))
+                collect(a, b, simulate_chunk(params, engine, seed, a, b))
         else:
             with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
-                futures = [pool.submit(_chunk, params, engine, seed, a, b) for a, b in bounds]
+                futures = [
+                    pool.submit(simulate_chunk, params, engine, seed, a, b) for a, b in bounds
+                ]
                 for (a, b), fut in zip(bounds, futures, strict=True):
                     collect(a, b, fut.result())
     elapsed = time.perf_counter() - started
@@ -129,7 +148,14 @@ def trace_run(
     if run < 0:
         raise UsageError(f"run must be a non-negative integer, got {run}")
     events: list[TraceEvent] = []
-    record = ENGINES[engine](Params.from_scenario(scenario), run_generator(seed, run), events)
+    spec = ENGINES[engine]
+    if spec.run is None:
+        replayable = ", ".join(name for name, e in ENGINES.items() if e.replays)
+        raise UsageError(
+            f"engine '{engine}' simulates runs in blocks and cannot replay one "
+            f"run; trace uses {replayable}"
+        )
+    record = spec.run(Params.from_scenario(scenario), run_generator(seed, run), events)
     return record, events
 
 
