@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import yaml
 
 from .engines import ENGINES
-from .errors import CeasefireError, RunawayError, ScenarioError, UsageError
+from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
 
@@ -248,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
         print(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2
+    except WorkerError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
     except CeasefireError as exc:
         print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
         return 2

@@ -49,3 +49,7 @@ class UsageError(CeasefireError, ValueError):
 
 class RunawayError(CeasefireError, RuntimeError):
     """A run exceeded its event cap: the excitation is (close to) explosive."""
+
+
+class WorkerError(CeasefireError, RuntimeError):
+    """A worker process died while simulating (not a problem of the input)."""

@@ -9,17 +9,20 @@ scenario, seed, number of runs and engine, never on chunking or the number of wo
 
 from __future__ import annotations
 
-import os
+import itertools
+import signal
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .columns import Columns
 from .engines import ENGINES, Params
-from .errors import RunawayError, UsageError
+from .errors import RunawayError, UsageError, WorkerError
 from .records import RunRecord, TraceEvent
 from .results import Results
 from .scenario import Scenario
@@ -122,12 +125,8 @@ def simulate(
             for a, b in bounds:
                 collect(a, b, simulate_chunk(params, engine, seed, a, b))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
-                futures = [
-                    pool.submit(simulate_chunk, params, engine, seed, a, b) for a, b in bounds
-                ]
-                for (a, b), fut in zip(bounds, futures, strict=True):
-                    collect(a, b, fut.result())
+            for a, b, chunk in _in_workers(params, engine, seed, bounds, workers):
+                collect(a, b, chunk)
     elapsed = time.perf_counter() - started
     return Results(
         scenario=scenario,
@@ -138,6 +137,54 @@ def simulate(
         elapsed=elapsed,
         workers=workers,
     )
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no tracebacks from each)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _in_workers(
+    params: Params, engine: str, seed: int, bounds: list[tuple[int, int]], workers: int
+) -> Iterator[tuple[int, int, Columns]]:
+    """Chunks simulated in worker processes, yielded in run order.
+
+    At most ``2 * workers`` chunks are in flight, so memory stays bounded however many runs
+    there are. Ctrl-C stops the workers at once; a worker that dies is reported clearly.
+    """
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(bounds)), initializer=_quiet_worker)
+    pending: deque[tuple[int, int, Future[Columns]]] = deque()
+    todo = iter(bounds)
+    try:
+        for a, b in itertools.islice(todo, 2 * workers):
+            pending.append((a, b, pool.submit(simulate_chunk, params, engine, seed, a, b)))
+        while pending:
+            a, b, fut = pending.popleft()
+            chunk = fut.result()
+            for c, d in itertools.islice(todo, 1):
+                pending.append((c, d, pool.submit(simulate_chunk, params, engine, seed, c, d)))
+            yield a, b, chunk
+    except BrokenProcessPool:
+        raise WorkerError(
+            "a worker process died (killed, or out of memory?); rerun with --workers 1 to see "
+            "the cause"
+        ) from None
+    except BaseException:
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued work and end the workers now (Ctrl-C, or an error in the parent)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)  # Python ≥ 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
 
 
 def trace_run(
@@ -157,10 +204,3 @@ def trace_run(
         )
     record = spec.run(Params.from_scenario(scenario), run_generator(seed, run), events)
     return record, events
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-
-
-Progress = Callable[[int], None]

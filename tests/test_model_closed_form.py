@@ -1,4 +1,4 @@
-"""The reference engine against closed-form answers (SPEC §2–7).
+"""Every engine against closed-form answers (SPEC §2–7).
 
 Every test builds a scenario whose behaviour has an exact analytic answer, simulates it at a
 fixed seed and compares. Tolerances are never hand-picked: a proportion or a mean may differ
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,8 +54,18 @@ def make_scenario(parties: Mapping[str, Party], *, window: int = WINDOW, **block
     )
 
 
+ENGINE = "simpy"
+"""The engine under test; the autouse fixture below runs every test with every engine."""
+
+
+@pytest.fixture(autouse=True, params=list(sim.ENGINES))
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys.modules[__name__], "ENGINE", request.param)
+    return request.param
+
+
 def simulate(scenario: Scenario, runs: int, seed: int) -> Results:
-    return sim.simulate(scenario, runs=runs, seed=seed, progress=False)
+    return sim.simulate(scenario, runs=runs, seed=seed, engine=ENGINE, progress=False)
 
 
 def daily_rates(party: Party, window: int = WINDOW) -> np.ndarray:
@@ -215,8 +226,12 @@ FIRST_VIOLATION_CASES: dict[str, dict[str, Party]] = {
 }
 
 
-@functools.cache
 def first_violation_results(case: str) -> Results:
+    return _first_violation_results(case, ENGINE)
+
+
+@functools.cache
+def _first_violation_results(case: str, engine: str) -> Results:
     """Every tolerance 0, no retaliation, nobody else: the first violation ends the run."""
     parties = {name: {**p, "tolerance": 0.0} for name, p in FIRST_VIOLATION_CASES[case].items()}
     return simulate(make_scenario(parties), runs=20_000, seed=101)
