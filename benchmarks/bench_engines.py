@@ -29,7 +29,7 @@ import simpy
 
 import sim
 from sim.engines import ENGINES, Params
-from sim.runner import run_generator, simulate_chunk
+from sim.runner import block_generator, run_generator, simulate_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,9 +99,39 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def numpy_floor(params: Params, runs: int, seed: int) -> float:
+    """Seconds for the numpy floor: one uniform per day for every random decision of a daily
+    model of the scenario (per party: occurrence, severity, target if several; per spoiler:
+    occurrence, severity, blame if blamed on someone; per guarantor with incidents; per
+    convoy), thresholded and counted, in blocks of the fast engine's size."""
+    p = params
+    decisions = sum(2 + (len(t) > 1) for t in p.party_targets)
+    decisions += sum(2 + (b > 0) for b in p.spoiler_blame)
+    decisions += sum(r > 0 for r in p.incident_rate) + p.convoys_per_day
+    thresholds = np.linspace(0.1, 0.5, decisions)[:, None]
+    block = ENGINES["fast"].chunk
+    started = time.perf_counter()
+    for b, a in enumerate(range(0, runs, block)):
+        rng = block_generator(seed, b)
+        u = rng.random((min(block, runs - a), decisions, p.window))
+        (u < thresholds).sum(axis=2)
+    return time.perf_counter() - started
+
+
+def table(title: str, runs: int, rows: list[tuple[str, float]], ref: int) -> None:
+    print(f"{title} ({runs:,} runs, one core)")
+    print(f"  {'':36}{'seconds':>9}{'runs/s':>12}{'vs ' + rows[ref][0].split(' (')[0]:>28}")
+    base = runs / rows[ref][1]
+    for label, secs in rows:
+        rate = runs / secs
+        print(f"  {label:36}{secs:9.2f}{rate:12,.0f}{rate / base:27.2f}x")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=20_000)
+    ap.add_argument("--runs", type=int, default=20_000, help="runs for the SimPy comparison")
+    ap.add_argument("--fast-runs", type=int, default=500_000, help="runs for the numpy comparison")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "geneva_2016.yaml"))
     args = ap.parse_args()
@@ -122,21 +152,28 @@ def main() -> None:
         f"machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()}, "
         f"Python {platform.python_version()}, numpy {np.__version__}, simpy {simpy.__version__}"
     )
-    print(
-        f"scenario: {scenario.name}; {args.runs:,} runs on one core; "
-        f"{per_run:.1f} events per run on average\n"
+    print(f"scenario: {scenario.name}; {per_run:.1f} events per run on average\n")
+    n = args.runs
+    table(
+        "SimPy engine against SimPy references",
+        n,
+        [
+            ("bare SimPy floor", bare_floor(n, per_run, w, args.seed)),
+            ("minimal SimPy model (reference)", minimal_model(n, rates, first, w, args.seed)),
+            ("engine 'simpy'", engine_time(params, "simpy", n, args.seed)),
+        ],
+        ref=1,
     )
-    rows = [
-        ("bare SimPy floor", bare_floor(args.runs, per_run, w, args.seed)),
-        ("minimal SimPy model (reference)", minimal_model(args.runs, rates, first, w, args.seed)),
-    ]
-    for name in ENGINES:
-        rows.append((f"engine '{name}'", engine_time(params, name, args.runs, args.seed)))
-    ref = args.runs / rows[1][1]
-    print(f"{'':34}{'seconds':>9}{'runs/s':>11}{'vs reference':>14}")
-    for label, secs in rows:
-        rate = args.runs / secs
-        print(f"{label:34}{secs:9.2f}{rate:11,.0f}{rate / ref:13.2f}x")
+    n = args.fast_runs
+    table(
+        "fast engine against the numpy floor",
+        n,
+        [
+            ("numpy floor (reference)", numpy_floor(params, n, args.seed)),
+            ("engine 'fast'", engine_time(params, "fast", n, args.seed)),
+        ],
+        ref=0,
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..columns import Columns
@@ -45,13 +43,12 @@ class _Tables:
         self.decay = np.array(p.party_decay, dtype=float)
         self.excitable = bool((self.boost > 0).any())
         party_side = np.array(p.party_side, dtype=np.int64)
-        # excitation added to each party by a hostile event against each side: [S, P]
-        self.side_boost = np.array(
-            [
-                [self.boost[i] if party_side[i] == s else 0.0 for i in range(n_p)]
-                for s in range(len(p.sides))
-            ]
-        )
+        # per side: the parties it excites and by how much (boost > 0 only)
+        self.excited_by_side = [
+            (s, [(i, self.boost[i]) for i in range(n_p) if party_side[i] == s and self.boost[i]])
+            for s in range(len(p.sides))
+        ]
+        self.excited_by_side = [(s, m) for s, m in self.excited_by_side if m]
         # per source: the side hit (-1 = a party's choice), P(major), P(attributed)
         self.fixed_side = np.array(
             list(p.spoiler_target) + list(p.incident_target) + [-1] * n_p, dtype=np.int64
@@ -75,97 +72,178 @@ class _Tables:
 
 def run_batch(p: Params, rng: np.random.Generator, n: int) -> Columns:
     """Simulate ``n`` runs of ``params`` with ``rng``; return their columns."""
-    tb = _Tables(p)
-    w, n_p, n_s = p.window, len(p.parties), len(p.sides)
-    n_src = tb.n_const + n_p
-    outcome = np.full(n, -1, dtype=np.int64)  # -1 running, -2 reached the end of the window
-    t = np.zeros(n)
-    x = np.zeros((n, n_p))
-    st = _State(
-        strain=np.zeros(n * n_s),  # flat [run, side]
-        late=np.zeros(n),
-        daily=np.zeros(n * n_s * w),  # flat [run, side, day]
-        majors_by_convoy=np.zeros(n * w, dtype=np.int64),  # flat [run, convoy day]
-        count=np.zeros(n * n_src, dtype=np.int32),  # flat [run, source]: events
-        major=np.zeros(n * n_src, dtype=np.int32),  # … of which major
-        blamed=np.zeros(n * n_src, dtype=np.int32),  # … of which attributed
-        collapse_time=np.full(n, np.nan),
-        collapsed_by=np.full(n, -1, dtype=np.int16),
-        outcome=outcome,
-    )
-    active = np.arange(n)
-    steps = 0  # a run has at most one event per step: the cheap bound on its event count
+    return _Batch(p, rng, n).run()
 
-    while active.size:
-        steps += 1
-        if steps > p.max_events:
-            _check_cap(p, st.count.reshape(n, n_src)[active].sum(1))
-        a = active
-        ta = t[a]
-        xa = x[a]
+
+class _Batch:
+    """The state of a batch of runs, one slot per run still held in memory.
+
+    Arrays are slot-major and contiguous; every step works on all slots at once with masks
+    (no fancy indexing on the hot path except for the few scattered updates). When fewer than
+    half the slots are still running, finished runs are written out and the arrays compacted.
+    """
+
+    def __init__(self, p: Params, rng: np.random.Generator, n: int) -> None:
+        self.p, self.rng, self.tb = p, rng, _Tables(p)
+        n_p, n_s, n_src, w = (
+            len(p.parties),
+            len(p.sides),
+            self.tb.n_const + len(p.parties),
+            p.window,
+        )
+        self.out = Columns.empty(p, n)
+        self.ids = np.arange(n)
+        self.t = np.zeros(n)
+        self.x = np.zeros((n_p, n))
+        self.strain = np.zeros((n_s, n))
+        self.late = np.zeros(n)
+        self.daily = np.zeros((n_s, w, n))
+        self.majors_by_convoy = np.zeros((w, n), dtype=np.int32)  # majors in the 24 h before
+        self.count = np.zeros((n_src, n), dtype=np.int32)  # events per source
+        self.major = np.zeros((n_src, n), dtype=np.int32)  # … of which major
+        self.blamed = np.zeros((n_src, n), dtype=np.int32)  # … of which attributed
+        self.alive = np.ones(n, dtype=bool)
+        self.collapse_time = np.full(n, np.nan)
+        self.collapsed_by = np.full(n, -1, dtype=np.int16)
+
+    _ROWS = ("ids", "t", "late", "alive", "collapse_time", "collapsed_by")
+    _COLS = ("x", "strain", "daily", "majors_by_convoy", "count", "major", "blamed")
+
+    def run(self) -> Columns:
+        steps = 0
+        while self.alive.any():
+            steps += 1
+            if steps > self.p.max_events:  # a run has at most one event per step
+                _check_cap(self.p, self.count.sum(0))
+            if self.alive.sum() * 2 < self.ids.size and self.ids.size > 512:
+                self._compact()
+            self._step()
+        self._write(np.arange(self.ids.size))
+        return self.out
+
+    def _step(self) -> None:
+        p, tb, rng = self.p, self.tb, self.rng
+        w, t, x, alive = p.window, self.t, self.x, self.alive
+        m = t.size
         # thinning bound: the highest base rate still to come, with the current excitation
-        bound = np.einsum("ij,ij->i", tb.bound_t[ta.astype(np.int64)], 1.0 + xa) + tb.const_total
+        # (finished slots sit at t = w and are masked out)
+        day = np.minimum(t, w - 1).astype(np.int64)
+        bound = np.full(m, tb.const_total)
+        for j in range(x.shape[0]):
+            bound += tb.bound_t[day, j] * (1.0 + x[j])
         with np.errstate(divide="ignore"):
-            t_new = ta - np.log1p(-rng.random(a.size)) / bound
-        ended = t_new >= w
-        outcome[a[ended]] = -2
-        go = ~ended
-        r, te, xa, bound = a[go], t_new[go], xa[go], bound[go]
+            t_new = np.minimum(t - np.log1p(-rng.random(m)) / bound, w)
+        alive &= t_new < w  # a proposal past the window: the run reaches its end
         if tb.excitable:
-            xa *= np.exp(-(te - ta[go])[:, None] * tb.decay)
-            x[r] = xa
-        t[r] = te
+            x *= np.exp(-(t_new - t) * tb.decay[:, None])
+        t[:] = t_new
         # accept, and pick the source, with one draw
-        pick = rng.random(r.size) * bound
+        day = np.minimum(t, w - 1).astype(np.int64)
+        pick = rng.random(m) * bound
         src = np.searchsorted(tb.const_cum, pick, side="right")
-        in_party = src >= tb.n_const
-        if in_party.any():
-            k = np.flatnonzero(in_party)
-            hazard = tb.rate_t[te[k].astype(np.int64)] * (1.0 + xa[k])
-            rest = pick[k] - tb.const_total
-            src[k] = tb.n_const + (np.cumsum(hazard, axis=1) <= rest[:, None]).sum(1)
-        ok = src < n_src
-        _events(p, tb, st, rng, r[ok], src[ok], te[ok], x)
-        active = r[outcome[r] == -1]
+        acc = np.full(m, tb.const_total)
+        for j in range(x.shape[0]):
+            acc += tb.rate_t[day, j] * (1.0 + x[j])
+            src += pick >= acc
+        event = alive & (src < tb.n_const + x.shape[0])
+        if event.any():
+            self._events(np.flatnonzero(event), src, day)
 
-    deliveries = _convoys(p, rng, st)
-    pending = outcome == -2
-    violent = st.late > p.max_strain if p.max_strain is not None else np.zeros(n, bool)
-    short = deliveries < p.required_deliveries
-    outcome[pending] = np.where(
-        violent, OUTCOME_VIOLENCE, np.where(short, OUTCOME_ACCESS, OUTCOME_TRIGGERED)
-    )[pending]
+    def _events(self, e: np.ndarray, src_all: np.ndarray, day_all: np.ndarray) -> None:
+        """Apply one hostile event to each slot in ``e`` (at its current time)."""
+        p, tb = self.p, self.tb
+        src, te, day = src_all[e], self.t[e], day_all[e]
+        u = self.rng.random((3, e.size))  # target choice, severity, attribution
+        side = tb.fixed_side[src]
+        party = src - tb.n_const
+        is_party = party >= 0
+        if is_party.any():
+            i = party[is_party]
+            if tb.one_target:
+                side[is_party] = tb.targets[i, 0]
+            else:
+                pick = (u[0, is_party] * tb.n_targets[i]).astype(np.int64)
+                side[is_party] = tb.targets[i, pick]
+        major = u[1] < tb.major[src]
+        attributed = u[2] < tb.attributed[src]
+        self.count[src, e] += 1
+        self.major[src, e] += major
+        self.blamed[src, e] += attributed
+        if tb.excitable:
+            hit_side = np.full(self.t.size, -1)
+            hit_side[e] = side
+            for s, members in tb.excited_by_side:
+                hit = hit_side == s
+                for j, boost in members:
+                    self.x[j] += boost * hit
+        if p.convoys_per_day and major.any():
+            slot = np.ceil(te[major] - 0.5).astype(np.int64)  # the convoy in [t, t + 1)
+            keep = slot < p.window
+            self.majors_by_convoy[slot[keep], e[major][keep]] += 1
+        if not attributed.any():
+            return
+        ea, sa, ta = e[attributed], side[attributed], te[attributed]
+        weight = np.where(major[attributed], p.major_weight, 1.0)
+        self.strain[sa, ea] += weight
+        self.late[ea] += np.where(ta >= p.quiet_from, weight, 0.0)
+        m, w = self.t.size, p.window
+        self.daily.reshape(-1)[(sa * w + day[attributed]) * m + ea] += weight
+        crossed = self.strain[sa, ea][:, None] > tb.tol[sa]
+        hit = crossed.any(1)
+        if hit.any():
+            first = crossed[hit].argmax(1)
+            ec = ea[hit]
+            self.alive[ec] = False
+            self.collapse_time[ec] = ta[hit]
+            self.collapsed_by[ec] = tb.tol_actor[sa[hit], first]
 
-    c = Columns.empty(p, n)
-    c.outcome[:] = outcome
-    c.collapse_time[:] = st.collapse_time
-    c.collapsed_by[:] = st.collapsed_by
-    c.deliveries[:] = deliveries
-    count = st.count.reshape(n, n_src)
-    n_sp = len(p.spoilers)
-    c.attacks[:] = count[:, :n_sp]
-    c.blamed[:] = st.blamed.reshape(n, n_src)[:, :n_sp]
-    c.incidents[:] = count[:, n_sp : tb.n_const]
-    c.violations[:] = count[:, tb.n_const :]
-    c.major_violations[:] = st.major.reshape(n, n_src)[:, tb.n_const :]
-    c.strain_daily[:] = np.cumsum(st.daily.reshape(n, n_s, w), axis=2)
-    return c
+    def _compact(self) -> None:
+        """Write out the finished runs and keep only the running ones."""
+        done, keep = np.flatnonzero(~self.alive), np.flatnonzero(self.alive)
+        self._write(done)
+        for name in self._ROWS:
+            setattr(self, name, getattr(self, name)[keep])
+        for name in self._COLS:
+            setattr(self, name, np.ascontiguousarray(getattr(self, name)[..., keep]))
 
+    def _write(self, rows: np.ndarray) -> None:
+        """Finish the runs in ``rows`` (all ended): convoys, outcome, counts into the output."""
+        p, tb, out = self.p, self.tb, self.out
+        runs = self.ids[rows]
+        collapse = self.collapse_time[rows]
+        deliveries = self._convoys(rows, collapse)
+        collapsed = ~np.isnan(collapse)
+        violent = self.late[rows] > p.max_strain if p.max_strain is not None else False
+        short = deliveries < p.required_deliveries
+        out.outcome[runs] = np.where(
+            collapsed,
+            OUTCOME_COLLAPSE,
+            np.where(violent, OUTCOME_VIOLENCE, np.where(short, OUTCOME_ACCESS, OUTCOME_TRIGGERED)),
+        )
+        out.collapse_time[runs] = collapse
+        out.collapsed_by[runs] = self.collapsed_by[rows]
+        out.deliveries[runs] = deliveries
+        n_sp = len(p.spoilers)
+        out.attacks[runs] = self.count[:n_sp, rows].T
+        out.blamed[runs] = self.blamed[:n_sp, rows].T
+        out.incidents[runs] = self.count[n_sp : tb.n_const, rows].T
+        out.violations[runs] = self.count[tb.n_const :, rows].T
+        out.major_violations[runs] = self.major[tb.n_const :, rows].T
+        out.strain_daily[runs] = np.cumsum(self.daily[:, :, rows], axis=1).transpose(2, 0, 1)
 
-def _convoys(p: Params, rng: np.random.Generator, st: _State) -> np.ndarray:
-    """Deliveries of every run, drawn after the fact: convoys change nothing else, and each
-    sees the majors of its preceding 24 h and runs only while the ceasefire holds."""
-    n = st.late.size
-    if not p.convoys_per_day:
-        return np.zeros(n, dtype=np.int32)
-    days = np.arange(p.first_day, p.window)
-    end = np.where(np.isnan(st.collapse_time), np.inf, st.collapse_time)
-    holding = days[None, :] + 0.5 < end[:, None]  # [runs, convoy days]
-    m = st.majors_by_convoy.reshape(n, p.window)[:, p.first_day :]
-    chance = p.success_prob * (1.0 - p.penalty) ** m
-    u = rng.random((n, days.size, p.convoys_per_day))
-    delivered = (u < chance[:, :, None]).sum(2) * holding
-    return delivered.sum(1).astype(np.int32)
+    def _convoys(self, rows: np.ndarray, collapse: np.ndarray) -> np.ndarray:
+        """Deliveries, drawn once a run has ended: convoys change nothing else; each sees the
+        majors of its preceding 24 h, and runs only while the ceasefire holds."""
+        p = self.p
+        if not p.convoys_per_day or not rows.size:
+            return np.zeros(rows.size, dtype=np.int32)
+        days = np.arange(p.first_day, p.window)
+        end = np.where(np.isnan(collapse), np.inf, collapse)
+        holding = days[:, None] + 0.5 < end[None, :]  # [convoy days, runs]
+        chance = p.success_prob * (1.0 - p.penalty) ** self.majors_by_convoy[days][:, rows]
+        u = self.rng.random((days.size, rows.size, p.convoys_per_day))
+        delivered = (u < chance[:, :, None]).sum(2) * holding
+        return delivered.sum(0).astype(np.int32)
 
 
 def _check_cap(p: Params, events: np.ndarray) -> None:
@@ -175,78 +253,3 @@ def _check_cap(p: Params, events: np.ndarray) -> None:
             "excitation is explosive; lower retaliation.boost or half_life_hours "
             "(see `ceasefire validate`)"
         )
-
-
-@dataclass
-class _State:
-    """Per-run state of a batch that events change (flat arrays, indexed run-major)."""
-
-    strain: np.ndarray
-    late: np.ndarray
-    daily: np.ndarray
-    majors_by_convoy: np.ndarray
-    count: np.ndarray
-    major: np.ndarray
-    blamed: np.ndarray
-    collapse_time: np.ndarray
-    collapsed_by: np.ndarray
-    outcome: np.ndarray
-
-
-def _events(
-    p: Params,
-    tb: _Tables,
-    st: _State,
-    rng: np.random.Generator,
-    r: np.ndarray,
-    src: np.ndarray,
-    te: np.ndarray,
-    x: np.ndarray,
-) -> None:
-    """Apply accepted hostile events (at most one per run in ``r``) at times ``te``."""
-    if not r.size:
-        return
-    n_src, n_s, w = tb.n_const + tb.rate.shape[0], tb.side_boost.shape[0], p.window
-    u = rng.random((3, r.size))  # target choice, severity, attribution
-    side = tb.fixed_side[src]
-    party = src - tb.n_const
-    is_party = party >= 0
-    if is_party.any():
-        i = party[is_party]
-        if tb.one_target:
-            side[is_party] = tb.targets[i, 0]
-        else:
-            side[is_party] = tb.targets[i, (u[0, is_party] * tb.n_targets[i]).astype(np.int64)]
-    major = u[1] < tb.major[src]
-    attributed = u[2] < tb.attributed[src]
-
-    flat = r * n_src + src
-    st.count[flat] += 1
-    st.major[flat] += major
-    st.blamed[flat] += attributed
-
-    # excitation of the attacked side; majors seen by the next convoy (the one in [t, t+1))
-    if tb.excitable:
-        x[r] += tb.side_boost[side]
-    if p.convoys_per_day and major.any():
-        slot = np.ceil(te[major] - 0.5).astype(np.int64)
-        keep = slot < w
-        st.majors_by_convoy[r[major][keep] * w + slot[keep]] += 1
-
-    # strain and collapse
-    if not attributed.any():
-        return
-    ra, sa, ta = r[attributed], side[attributed], te[attributed]
-    weight = np.where(major[attributed], p.major_weight, 1.0)
-    rs = ra * n_s + sa
-    st.strain[rs] += weight
-    st.late[ra] += np.where(ta >= p.quiet_from, weight, 0.0)
-    st.daily[rs * w + ta.astype(np.int64)] += weight
-    crossed = st.strain[rs][:, None] > tb.tol[sa]
-    hit = crossed.any(1)
-    if hit.any():
-        first = crossed[hit].argmax(1)
-        rc = ra[hit]
-        st.outcome[rc] = OUTCOME_COLLAPSE
-        st.collapse_time[rc] = ta[hit]
-        st.collapsed_by[rc] = tb.tol_actor[sa[hit], first]
