@@ -178,12 +178,13 @@ def _in_workers(
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel queued work and end the workers now (Ctrl-C, or an error in the parent)."""
-    pool.shutdown(wait=False, cancel_futures=True)
     terminate = getattr(pool, "terminate_workers", None)  # Python ≥ 3.14
     if terminate is not None:
         terminate()
         return
-    for process in list(getattr(pool, "_processes", {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         process.terminate()
 
 

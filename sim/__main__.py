@@ -1,0 +1,5 @@
+"""``python -m sim`` is the ``ceasefire`` command."""
+
+from .cli import entry
+
+entry()

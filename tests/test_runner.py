@@ -1,0 +1,95 @@
+"""The runner: workers that die, Ctrl-C, and seeding that does not depend on chunking."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+import sim.runner
+from sim.errors import WorkerError
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
+
+
+_SIMULATE_CHUNK = sim.runner.simulate_chunk
+
+
+def _dies(params, engine, seed, start, stop):
+    """A chunk whose worker is killed mid-run (the OOM killer, kill -9…)."""
+    if start > 0:
+        os._exit(3)
+    return _SIMULATE_CHUNK(params, engine, seed, start, stop)
+
+
+def test_a_worker_that_dies_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    if sys.platform != "linux":
+        pytest.skip("relies on fork to see the patched function in workers")
+    monkeypatch.setattr(sim.runner, "simulate_chunk", _dies)
+    scenario = sim.load_scenario(FLAGSHIP)
+    with pytest.raises(WorkerError, match="worker process died"):
+        sim.simulate(
+            scenario, runs=3 * sim.ENGINES["simpy"].chunk, seed=1, workers=2, progress=False
+        )
+
+
+def test_ctrl_c_stops_the_workers_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(FLAGSHIP),
+            "--runs",
+            "2000000",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(3.0)  # past start-up: the workers are simulating
+    assert proc.poll() is None
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 130
+    assert err.strip() == "ceasefire: interrupted; nothing was written"
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no half-written temporary folder either
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # no worker left behind in its process group
+        os.killpg(proc.pid, 0)
+
+
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
+def test_a_run_or_block_has_its_own_stream(engine: str) -> None:
+    """Seeds of different runs/blocks, and of different seeds, give different draws."""
+    draws = {sim.runner.run_generator(s, i).random() for s in (1, 2) for i in range(50)}
+    draws |= {sim.runner.block_generator(s, b).random() for s in (1, 2) for b in range(50)}
+    assert len(draws) == 200
+    assert sim.ENGINES[engine].chunk > 0
+
+
+def test_results_of_a_prefix_do_not_change_with_more_runs_for_the_reference() -> None:
+    scenario = sim.load_scenario(FLAGSHIP)
+    short = sim.simulate(scenario, runs=300, seed=9, progress=False)
+    long = sim.simulate(scenario, runs=2_500, seed=9, progress=False)
+    assert short.columns is not None and long.columns is not None
+    assert np.array_equal(short.columns.outcome, long.columns.outcome[:300])
