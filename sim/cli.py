@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(p)
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument("--run", type=_non_negative, required=True, help="run index (0-based)")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="also draw the run's timeline to FILE (.png, .svg or .pdf; never overwritten)",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
@@ -223,8 +229,25 @@ def cmd_trace(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     if seed is None:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
+    plot = args.plot
+    if plot is not None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        if plot.exists():
+            raise UsageError(f"{plot}: already exists; files are never overwritten")
+        formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+        if plot.suffix.lstrip(".").lower() not in formats:
+            raise UsageError(
+                f"{plot}: unknown figure format '{plot.suffix}' (use .png, .svg or .pdf)"
+            )
     record, events = trace_run(scenario, seed, args.run, engine=args.engine)
     print(story(scenario, record, events, seed=seed, run=args.run))
+    if plot is not None:
+        from .plots import save_atomic, trace_figure
+
+        save_atomic(trace_figure(scenario, record, events, seed, args.run), plot)
+        print(f"wrote {plot}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Figures: the plotted data is the results' data (read back from the artists), figures need
-no per-run rows, drawing never changes results, and the trace figure draws the trace's events."""
+no per-run rows, drawing never changes results, and `trace --plot` draws the trace's events."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from matplotlib.patches import Rectangle
 
 import sim
 from sim import plots
+from sim.cli import main
 from sim.stats import wilson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,3 +368,23 @@ def test_trace_figure_marks_are_the_trace_events(which, runs, flagship, small) -
             assert x == pytest.approx(record.collapse_time, abs=1e-6)
         assert sim.OUTCOMES[record.outcome] in fig.get_suptitle()
     assert "cancelled_collapse" in seen and len(seen) >= 2
+
+
+def test_cli_trace_plot_writes_once(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "plots" / "run3.png"
+    args = ["trace", str(FLAGSHIP), "--seed", "20160912", "--run", "3", "--plot", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "outcome: " in printed and f"wrote {out}" in printed
+    first = out.read_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    # never overwritten: exit 2, one line, file untouched
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and err.count("\n") == 1
+    assert out.read_bytes() == first
+    # an unknown format is a usage error before anything is simulated or written
+    assert main([*args[:-1], str(tmp_path / "run3.nope")]) == 2
+    assert "unknown figure format" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["run3.png"]
