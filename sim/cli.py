@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Monte Carlo simulation of ceasefires.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser, metavar="{validate,run,trace,schema}"
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="{validate,run,trace,compare,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -116,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="also draw the run's timeline to FILE (.png, .svg or .pdf; never overwritten)",
     )
 
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios (common random numbers) or result folders",
+        description="Compare scenario files (run with the same seed and runs: common random "
+        "numbers) and/or result folders of `ceasefire run`; the first is the reference.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="scenario file or result folder")
+    p.add_argument("--runs", type=_positive, help="runs per scenario (default: the first's)")
+    p.add_argument("--seed", type=_non_negative, help="random seed (default: the first's)")
+    p.add_argument(
+        "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
+    )
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default results/compare/<timestamp>/); never overwritten",
+    )
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
 
@@ -136,8 +161,9 @@ def _load(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _default_out(scenario: Scenario) -> Path:
-    base = Path("results") / scenario.name / datetime.now().strftime("%Y%m%d-%H%M%S")
+def _default_out(scenario: Scenario | str) -> Path:
+    name = scenario if isinstance(scenario, str) else scenario.name
+    base = Path("results") / name / datetime.now().strftime("%Y%m%d-%H%M%S")
     out, n = base, 1
     while out.exists():
         n += 1
@@ -251,6 +277,27 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .compare import compare
+
+    out = args.out if args.out is not None else _default_out("compare")
+    if out.exists():
+        raise UsageError(f"{out}: already exists; results are never overwritten")
+    comparison = compare(
+        args.inputs,
+        args.runs,
+        args.seed,
+        engine=args.engine,
+        workers=args.workers,
+        progress=False if args.quiet else None,
+    )
+    folder = comparison.save(out, plots=not args.no_plots, command=[PROG, *argv])
+    print(comparison.text())
+    files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
+    print(f"\nwrote {folder}/ ({', '.join(files)})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -264,10 +311,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "trace":
             return cmd_trace(args)
+        if args.command == "compare":
+            return cmd_compare(args, argv)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0
     except RunawayError as exc:
+        if args.command == "compare":  # the message names the scenario file
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 2
         where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
         print(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,363 @@
+"""Comparing scenarios (``ceasefire compare``): outcome probabilities side by side, survival
+curves overlaid, and P(triggered) of each scenario against the first with a two-proportion test.
+
+Inputs are scenario files, simulated here with the same seed and number of runs (common random
+numbers: run ``i`` of every scenario draws from the same random stream, so differences come
+from the scenarios, not from the draws), or result folders written by ``ceasefire run`` (read
+from their ``summary.json`` and ``scenario.yaml``). A comparison works from summary
+dictionaries only (the ``summary.json`` format), so both kinds mix freely.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import RunawayError, UsageError
+from .scenario import OUTCOMES, Scenario, load_scenario
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One compared scenario: its summary (the ``summary.json`` dict) and resolved scenario."""
+
+    label: str
+    """A unique name for tables and legends (the scenario's name, numbered if repeated)."""
+    source: str
+    """The path given on the command line."""
+    kind: str
+    """``"scenario"`` (simulated here) or ``"folder"`` (an existing result folder)."""
+    scenario: Scenario
+    summary: dict[str, Any]
+
+    @property
+    def runs(self) -> int:
+        return int(self.summary["runs"])
+
+    def count(self, code: str) -> int:
+        return int(self.summary["outcomes"][code]["count"])
+
+    def p(self, code: str) -> float:
+        return float(self.summary["outcomes"][code]["p"])
+
+    def ci(self, code: str) -> tuple[float, float]:
+        lo, hi = self.summary["outcomes"][code]["ci95"]
+        return float(lo), float(hi)
+
+
+@dataclass
+class Comparison:
+    """Scenarios side by side; ``entries[0]`` is the reference the others are compared with."""
+
+    entries: list[Entry]
+    runs: int | None = None
+    """Runs of every simulated scenario (None when all inputs are result folders)."""
+    seed: int | None = None
+    engine: str | None = None
+    elapsed: float = 0.0
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    # ----------------------------------------------------------------- the table
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per scenario: P(triggered) with its 95% interval, the difference to the
+        first scenario and the two-sided p-value of the two-proportion z-test, and the
+        probabilities of the other outcomes."""
+        first = self.entries[0]
+        rows = []
+        for k, e in enumerate(self.entries):
+            lo, hi = e.ci("triggered")
+            if k == 0:
+                diff, z, pval = 0.0, None, None
+            else:
+                diff, z, pval = two_proportion_test(
+                    first.count("triggered"), first.runs, e.count("triggered"), e.runs
+                )
+            row: dict[str, Any] = {
+                "label": e.label,
+                "kind": e.kind,
+                "source": e.source,
+                "scenario": e.summary.get("scenario", e.scenario.name),
+                "runs": e.runs,
+                "seed": e.summary.get("seed"),
+                "engine": e.summary.get("engine"),
+                "p_triggered": e.p("triggered"),
+                "ci95_lo": lo,
+                "ci95_hi": hi,
+                "diff_vs_first": diff,
+                "z": z,
+                "p_value": pval,
+            }
+            for code in OUTCOMES[1:]:
+                row[f"p_{code}"] = e.p(code)
+            rows.append(row)
+        return rows
+
+    def text(self) -> str:
+        """The table ``ceasefire compare`` prints."""
+        width = max(len("scenario"), *(len(e.label) for e in self.entries))
+        head = f"Comparison of {len(self.entries)} scenarios"
+        if self.runs is not None:
+            head += (
+                f"; scenario files: {self.runs:,} runs each, seed {self.seed}, engine "
+                f"{self.engine} (common random numbers)"
+            )
+        lines = [
+            head,
+            f"P(triggered): {self.entries[0].scenario.trigger.label}",
+            "",
+            f"  {'scenario':<{width}}  {'P(trig.)':>8}  {'95% interval':<16}  "
+            f"{'vs first':>9}  {'p-value':>8}   collapse  violence    access",
+        ]
+        for row in self.table():
+            interval = f"[{row['ci95_lo']:.1%}, {row['ci95_hi']:.1%}]"
+            if row["p_value"] is None:
+                diff, pval = "—", "—"
+            else:
+                diff = f"{100 * row['diff_vs_first']:+.1f} pp"
+                pval = _format_p(row["p_value"])
+            lines.append(
+                f"  {row['label']:<{width}}  {row['p_triggered']:8.1%}  {interval:<16}  "
+                f"{diff:>9}  {pval:>8}   {row['p_cancelled_collapse']:8.1%}  "
+                f"{row['p_cancelled_violence']:8.1%}  {row['p_cancelled_access']:8.1%}"
+            )
+        lines.append(
+            "\np-value: two-sided two-proportion z-test against the first scenario (pooled). "
+            "It treats the samples\nas independent; with common random numbers the difference "
+            "is usually known more precisely than that."
+        )
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------------- files
+
+    def csv_text(self) -> str:
+        rows = self.table()
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: "" if v is None else v for k, v in row.items()})
+        return buf.getvalue()
+
+    def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
+        from .results import _versions
+
+        return {
+            "tool": "ceasefire-sim",
+            "created": self.created,
+            "runs": self.runs,
+            "seed": self.seed,
+            "engine": self.engine,
+            "common_random_numbers": self.runs is not None,
+            "test": "two-sided two-proportion z-test (pooled) of P(triggered) against the first",
+            "table": self.table(),
+            "scenarios": [
+                {
+                    "label": e.label,
+                    "kind": e.kind,
+                    "source": e.source,
+                    "summary": e.summary,
+                    "scenario": e.scenario.model_dump(mode="json"),
+                }
+                for e in self.entries
+            ],
+            "elapsed_seconds": round(self.elapsed, 3),
+            "versions": _versions(),
+            "command": command,
+            "reproduce": self.reproduce(),
+        }
+
+    def reproduce(self) -> str:
+        cmd = "ceasefire compare " + " ".join(e.source for e in self.entries)
+        if self.runs is not None:
+            cmd += f" --runs {self.runs} --seed {self.seed} --engine {self.engine}"
+        return cmd
+
+    def save(
+        self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
+    ) -> Path:
+        """Write ``comparison.csv``, ``comparison.json`` and ``figures/`` (never overwriting;
+        written to a temporary folder and renamed into place)."""
+        final = Path(path)
+        if final.exists():
+            raise UsageError(f"{final}: already exists; results are never overwritten")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            (tmp / "comparison.csv").write_text(self.csv_text(), encoding="utf-8")
+            (tmp / "comparison.json").write_text(
+                json.dumps(self.to_json(command), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            if plots:
+                from . import plots as plotting
+
+                figures = tmp / "figures"
+                figures.mkdir()
+                for stem, make in plotting.COMPARE_FIGURES.items():
+                    make(self).savefig(figures / f"{stem}.png", dpi=150)
+            if final.exists():
+                raise UsageError(f"{final}: already exists; results are never overwritten")
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
+    """``(p2 − p1, z, two-sided p-value)`` of the pooled two-proportion z-test.
+
+    When both proportions are 0 or both 1 there is no evidence of a difference: ``z = 0``,
+    p-value 1."""
+    if n1 < 1 or n2 < 1:
+        raise ValueError("both samples need at least one run")
+    p1, p2 = k1 / n1, k2 / n2
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return p2 - p1, 0.0, 1.0
+    z = (p2 - p1) / se
+    return p2 - p1, z, min(1.0, 2 * normal_sf(abs(z)))
+
+
+def _format_p(p: float) -> str:
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class _Input:
+    source: str
+    kind: str
+    scenario: Scenario
+    summary: dict[str, Any] | None = None
+
+
+def read_folder(path: Path) -> tuple[Scenario, dict[str, Any]]:
+    """The resolved scenario and summary of a result folder written by ``ceasefire run``."""
+    summary_file, scenario_file = path / "summary.json", path / "scenario.yaml"
+    if not summary_file.is_file() or not scenario_file.is_file():
+        raise UsageError(
+            f"{path}: not a result folder (it needs summary.json and scenario.yaml, as "
+            "`ceasefire run` writes them)"
+        )
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        runs = int(summary["runs"])
+        for code in OUTCOMES:
+            o = summary["outcomes"][code]
+            int(o["count"]), float(o["p"]), [float(x) for x in o["ci95"]]
+        [(float(d), float(s)) for d, s in summary["survival"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{summary_file}: not a readable summary ({exc})") from None
+    if runs < 1:
+        raise UsageError(f"{summary_file}: runs must be positive")
+    return load_scenario(scenario_file), summary
+
+
+def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:
+    if len(paths) < 2:
+        raise UsageError(
+            f"compare needs at least two scenario files or result folders (got {len(paths)})"
+        )
+    out = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            scenario, summary = read_folder(path)
+            out.append(_Input(str(raw), "folder", scenario, summary))
+        elif path.is_file():
+            out.append(_Input(str(raw), "scenario", load_scenario(path)))
+        else:
+            raise UsageError(f"{raw}: no such scenario file or result folder")
+    return out
+
+
+def _labels(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
+    return out
+
+
+def compare(
+    paths: Sequence[str | Path],
+    runs: int | None = None,
+    seed: int | None = None,
+    *,
+    engine: str = "simpy",
+    workers: int = 1,
+    progress: bool | None = None,
+) -> Comparison:
+    """Compare scenario files (simulated with common random numbers) and result folders.
+
+    ``runs`` and ``seed`` default to the ``monte_carlo`` block of the first scenario file
+    (a fresh seed when it has none); every scenario file is run with the same ``runs``,
+    ``seed`` and ``engine``. Every input is read and validated before anything is simulated.
+    """
+    import time
+
+    from .runner import fresh_seed, simulate
+
+    inputs = _read_inputs(paths)
+    files = [i for i in inputs if i.kind == "scenario"]
+    if files:
+        mc = files[0].scenario.monte_carlo
+        runs = mc.runs if runs is None else runs
+        if seed is None:
+            seed = mc.seed if mc.seed is not None else fresh_seed()
+    else:
+        runs = seed = None
+    labels = _labels([i.scenario.name for i in inputs])
+    entries = []
+    started = time.perf_counter()
+    for label, i in zip(labels, inputs, strict=True):
+        summary = i.summary
+        if summary is None:
+            try:
+                results = simulate(
+                    i.scenario,
+                    runs,
+                    seed,
+                    engine=engine,
+                    workers=workers,
+                    keep_runs=False,
+                    progress=progress,
+                )
+            except RunawayError as exc:
+                raise RunawayError(f"{i.source}: {exc} (monte_carlo.max_events)") from None
+            summary = results.summary()
+        entries.append(Entry(label, i.source, i.kind, i.scenario, summary))
+    engine_used = engine if files else None
+    return Comparison(
+        entries, runs=runs, seed=seed, engine=engine_used, elapsed=time.perf_counter() - started
+    )
+
+
+__all__ = ["Comparison", "Entry", "compare", "read_folder", "two_proportion_test"]

@@ -1,0 +1,219 @@
+"""`ceasefire compare`: common random numbers, the table equals each scenario's own run, the
+two-proportion test, result folders as inputs, files written once, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from scipy import stats
+
+import sim
+from sim import plots
+from sim.cli import main
+from sim.compare import compare, normal_sf, two_proportion_test
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
+AID = ROOT / "scenarios" / "geneva_2016_aid_day_one.yaml"
+VARIANTS = sorted((ROOT / "scenarios").glob("geneva_2016_*.yaml"))
+RUNS, SEED = 300, 4
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@pytest.mark.parametrize("z", [0.0, 0.5, 1.0, 1.959963984540054, 3.0, 6.0, -1.3])
+def test_normal_tail_matches_scipy(z: float) -> None:
+    assert normal_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2"), [(88, 1000, 120, 1000), (5, 300, 0, 300), (40, 200, 90, 500)]
+)
+def test_two_proportion_test_matches_the_textbook(k1, n1, k2, n2) -> None:
+    diff, z, p = two_proportion_test(k1, n1, k2, n2)
+    pooled = (k1 + k2) / (n1 + n2)
+    z_ref = (k2 / n2 - k1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert diff == pytest.approx(k2 / n2 - k1 / n1)
+    assert z == pytest.approx(z_ref)
+    assert p == pytest.approx(2 * stats.norm.sf(abs(z_ref)), rel=1e-9)
+    # the same as scipy's chi-square test of the 2x2 table without continuity correction
+    table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
+    assert p == pytest.approx(stats.chi2_contingency(table, correction=False)[1], rel=1e-9)
+
+
+def test_two_proportion_test_without_variation_is_no_evidence() -> None:
+    assert two_proportion_test(0, 100, 0, 50) == (0.0, 0.0, 1.0)
+    assert two_proportion_test(30, 30, 10, 10) == (0.0, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- the comparison
+
+
+@pytest.fixture(scope="module")
+def variants() -> sim.compare.Comparison:
+    return compare([FLAGSHIP, *VARIANTS], RUNS, SEED, progress=False)
+
+
+def test_table_equals_each_scenarios_own_run(variants) -> None:
+    assert variants.entries[0].label == "geneva_2016"
+    assert len(variants.entries) == 1 + len(VARIANTS) >= 6
+    first = None
+    for entry, row in zip(variants.entries, variants.table(), strict=True):
+        own = sim.simulate(sim.load_scenario(entry.source), RUNS, SEED, progress=False).summary()
+        assert entry.summary["outcomes"] == own["outcomes"]
+        assert entry.summary["survival"] == own["survival"]
+        assert row["p_triggered"] == own["outcomes"]["triggered"]["p"]
+        assert [row["ci95_lo"], row["ci95_hi"]] == own["outcomes"]["triggered"]["ci95"]
+        for code in sim.OUTCOMES[1:]:
+            assert row[f"p_{code}"] == own["outcomes"][code]["p"]
+        k = own["outcomes"]["triggered"]["count"]
+        if first is None:
+            first = k
+            assert row["diff_vs_first"] == 0 and row["p_value"] is None
+        else:
+            diff, _, p = two_proportion_test(first, RUNS, k, RUNS)
+            assert row["diff_vs_first"] == pytest.approx(diff)
+            assert row["p_value"] == pytest.approx(p)
+        assert (row["runs"], row["seed"]) == (RUNS, SEED)
+
+
+def test_common_random_numbers_a_file_against_itself(here: Path) -> None:
+    c = compare([FLAGSHIP, FLAGSHIP], 200, 9, progress=False)
+    _, b = c.table()
+    assert [e.label for e in c.entries] == ["geneva_2016", "geneva_2016 #2"]
+    assert b["diff_vs_first"] == 0 and b["z"] == 0 and b["p_value"] == 1
+    assert c.entries[0].summary == c.entries[1].summary
+    # identical bars in every outcome panel, identical curves
+    fig = plots.compare_outcome_figure(c)
+    for code in sim.OUTCOMES:
+        bars = [r for r in fig.findobj(Rectangle) if r.get_gid() == f"compare:{code}"]
+        heights = [r.get_height() for r in bars]
+        widths = [r.get_width() for r in bars]
+        assert len(widths) == 2 and widths[0] == widths[1] and heights[0] == heights[1]
+    fig = plots.compare_survival_figure(c)
+    lines = [ln for ln in fig.findobj(Line2D) if (ln.get_gid() or "").startswith("survival:")]
+    assert len(lines) == 2
+    assert list(lines[0].get_ydata()) == list(lines[1].get_ydata())
+
+
+def test_compare_figures_plot_the_summaries(variants) -> None:
+    fig = plots.compare_outcome_figure(variants)
+    for code in sim.OUTCOMES:
+        bars = [r for r in fig.findobj(Rectangle) if r.get_gid() == f"compare:{code}"]
+        bars.sort(key=lambda r: -r.get_y())  # the first scenario at the top
+        assert [b.get_width() for b in bars] == pytest.approx(
+            [e.summary["outcomes"][code]["p"] for e in variants.entries]
+        )
+    ax = fig.axes[0]
+    (bars,) = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar]
+    segs = bars.errorbar.lines[2][0].get_segments()
+    for seg, e in zip(segs, variants.entries, strict=True):
+        assert sorted(seg[:, 0]) == pytest.approx(e.summary["outcomes"]["triggered"]["ci95"])
+    fig = plots.compare_survival_figure(variants)
+    for e in variants.entries:
+        (line,) = [ln for ln in fig.findobj(Line2D) if ln.get_gid() == f"survival:{e.label}"]
+        assert list(line.get_ydata()) == pytest.approx([s for _, s in e.summary["survival"]])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_compare_writes_the_table_and_figures(here: Path, capsys) -> None:
+    code, out, err = cli(
+        capsys, "compare", FLAGSHIP, AID, "--runs", RUNS, "--seed", SEED, "--quiet"
+    )
+    assert code == 0, err
+    (folder,) = (here / "results" / "compare").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "comparison.csv",
+        "comparison.json",
+        "figures",
+    ]
+    figures = sorted(p.name for p in (folder / "figures").iterdir())
+    assert figures == ["outcomes.png", "survival.png"]
+    data = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
+    assert (data["runs"], data["seed"], data["engine"]) == (RUNS, SEED, "simpy")
+    assert data["common_random_numbers"] is True
+    assert data["command"][:2] == ["ceasefire", "compare"]
+    rows = list(csv.DictReader((folder / "comparison.csv").open(encoding="utf-8")))
+    assert [r["label"] for r in rows] == ["geneva_2016", "geneva_2016_aid_day_one"]
+    for row, jrow, path in zip(rows, data["table"], (FLAGSHIP, AID), strict=True):
+        own = sim.simulate(sim.load_scenario(path), RUNS, SEED, progress=False).summary()
+        assert float(row["p_triggered"]) == own["outcomes"]["triggered"]["p"]
+        assert jrow["p_triggered"] == own["outcomes"]["triggered"]["p"]
+        assert f"{own['outcomes']['triggered']['p']:.1%}" in out
+    assert rows[0]["p_value"] == "" and float(rows[1]["p_value"]) < 0.05
+    assert "geneva_2016_aid_day_one" in out and "pp" in out and "wrote results/compare/" in out
+    # a second comparison goes to a new folder
+    assert cli(capsys, "compare", FLAGSHIP, AID, "--runs", 50, "--quiet", "--no-plots")[0] == 0
+    folders = sorted((here / "results" / "compare").iterdir())
+    assert len(folders) == 2
+    assert not (folders[1] / "figures").exists()
+
+
+def test_cli_compare_result_folders_and_files(here: Path, capsys) -> None:
+    args = ("--runs", RUNS, "--seed", SEED, "--quiet")
+    assert cli(capsys, "run", FLAGSHIP, "--out", "base", "--no-plots", *args)[0] == 0
+    code, _, err = cli(capsys, "compare", "base", FLAGSHIP, "--out", "cmp", "--no-plots", *args)
+    assert code == 0, err
+    data = json.loads((here / "cmp" / "comparison.json").read_text(encoding="utf-8"))
+    first, second = data["table"]
+    assert (first["kind"], second["kind"]) == ("folder", "scenario")
+    # the folder holds the same runs as the file simulated with the same seed: no difference
+    assert first["p_triggered"] == second["p_triggered"]
+    assert second["diff_vs_first"] == 0 and second["p_value"] == 1
+    saved = json.loads((here / "base" / "summary.json").read_text(encoding="utf-8"))
+    assert data["scenarios"][0]["summary"] == saved
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([FLAGSHIP], "at least two"),
+        ([FLAGSHIP, "missing.yaml"], "missing.yaml: no such scenario file or result folder"),
+        ([FLAGSHIP, "bad.yaml"], "bad.yaml:3:"),
+        ([FLAGSHIP, "empty_dir"], "not a result folder"),
+    ],
+)
+def test_cli_compare_errors_write_nothing(here: Path, capsys, inputs, message) -> None:
+    (here / "bad.yaml").write_text(
+        "name: bad\ntitle: Bad\nwindow_days: -1\nparties: {}\n", encoding="utf-8"
+    )
+    (here / "empty_dir").mkdir()
+    before = sorted(p.name for p in here.rglob("*"))
+    code, out, err = cli(capsys, "compare", *inputs, "--runs", 20)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+    assert sorted(p.name for p in here.rglob("*")) == before
+
+
+def test_cli_compare_never_overwrites(here: Path, capsys) -> None:
+    (here / "out").mkdir()
+    code, _, err = cli(capsys, "compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
+    assert code == 2 and "already exists" in err
+    assert list((here / "out").iterdir()) == []
