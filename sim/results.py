@@ -252,7 +252,8 @@ class Results:
         self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
     ) -> Path:
         """Write the result folder (never overwriting): ``runs.csv``, ``summary.json``,
-        ``manifest.json``, ``scenario.yaml`` (the resolved scenario) and ``figures/``.
+        ``manifest.json``, ``scenario.yaml`` (the resolved scenario), and with ``plots``
+        ``figures/`` and ``report.html``.
 
         Files are written to a temporary folder beside ``path`` and renamed into place,
         so an interrupted save leaves no half-written folder.
@@ -268,7 +269,8 @@ class Results:
             if self.columns is not None:
                 (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
             _write_json(tmp / "summary.json", self.summary())
-            _write_json(tmp / "manifest.json", self.manifest(command))
+            manifest = self.manifest(command)
+            _write_json(tmp / "manifest.json", manifest)
             resolved = self.scenario.model_dump(mode="json")
             resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
             (tmp / "scenario.yaml").write_text(
@@ -278,8 +280,10 @@ class Results:
             )
             if plots:
                 from . import plots as plotting
+                from .report import write_report
 
-                plotting.save_figures(self, tmp / "figures")
+                figures = plotting.save_figures(self, tmp / "figures")
+                write_report(self, tmp / "report.html", figures, manifest)
             if final.exists():
                 raise UsageError(f"{final}: already exists; results are never overwritten")
             os.rename(tmp, final)
