@@ -916,7 +916,11 @@ def compare_outcome_figure(comparison: Comparison) -> Figure:
         _tidy(ax)
         ax.tick_params(axis="y", length=0)
     axes[0].set_yticks(y, [e.label for e in entries], fontsize=8.5)
-    _compare_title(fig, comparison, "outcome probabilities (95% intervals)")
+    _compare_title(
+        fig,
+        comparison,
+        f"outcome probabilities, 95% intervals (dotted: {textwrap.shorten(entries[0].label, 30)})",
+    )
     return fig
 
 
