@@ -177,7 +177,7 @@ def survival_figure(results: Results) -> Figure:
     surv = np.array([s for _, s in results.survival(times)])
     n = results.runs
     band = np.array([wilson(round(s * n), n) for s in surv])
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.add_subplot()
     xs = _times(scenario, times)
     ax.fill_between(
@@ -249,10 +249,11 @@ def survival_figure(results: Results) -> Figure:
     ax.set_xlim(_time(scenario, 0), _time(scenario, w * 1.05))
     handles, labels = ax.get_legend_handles_labels()
     order = [1, 0, 4, 3, 2]  # the curve and its band, then the end bar from the top down
-    ax.legend(
+    fig.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],
-        loc="lower left",
+        loc="outside lower center",
+        ncols=2,
         frameon=False,
         fontsize=8,
     )
@@ -272,7 +273,7 @@ def collapse_figure(results: Results) -> Figure:
     edges, by_actor = results.collapse_histogram(hours)
     n = results.runs
     total = sum(int(c.sum()) for c in by_actor.values())
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     left = _times(scenario, edges[:-1])
     width = timedelta(hours=hours) if scenario.start else hours / 24
@@ -300,10 +301,11 @@ def collapse_figure(results: Results) -> Figure:
     _percent(ax, decimals=1 if bottom.max(initial=0) < 0.05 else 0)
     if total:
         ax.set_ylim(0, bottom.max() * 1.25)
-        ax.legend(
+        fig.legend(
             title=f"declared by (collapse in {total / n:.1%} of runs)",
             title_fontsize=8.5,
-            loc="upper left",
+            loc="outside lower center",
+            ncols=min(3, sum(1 for c in by_actor.values() if c.any())),
             frameon=False,
             fontsize=8.5,
         )
@@ -358,6 +360,7 @@ def violations_figure(results: Results) -> Figure:
             va="top",
             fontsize=8,
             color=INK,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
         )
         top = max(top, share.max(initial=0))
         side = scenario.parties[party].side
@@ -450,7 +453,7 @@ def deliveries_figure(results: Results) -> Figure:
     n = results.runs
     share = counts / n
     values = np.arange(counts.size)
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     enough = values >= required
     ax.bar(
@@ -493,7 +496,7 @@ def deliveries_figure(results: Results) -> Figure:
     ax.set_ylim(0, max(share.max(initial=0), 0.05) * 1.25)
     ax.set_ylabel("share of runs")
     _percent(ax)
-    ax.legend(loc="upper right", frameon=False, fontsize=8.5, bbox_to_anchor=(1, 0.9))
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
     _tidy(ax)
     _title(fig, results, "Humanitarian deliveries")
     return fig
@@ -832,6 +835,7 @@ def trace_figure(
     for ax in axes[:-1]:
         _time_axis(ax, scenario, label=False)
     _time_axis(axes[-1], scenario)
+    axes[-1].set_xlim(_time(scenario, -0.01 * w), _time(scenario, 1.015 * w))  # marks at the edges
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
     _suptitle(fig, scenario.title, f"Run {run}, seed {seed} — {textwrap.shorten(verdict, 90)}")
     return fig
@@ -930,7 +934,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     entries = comparison.entries
     starts = {e.scenario.start for e in entries}
     start = starts.pop() if len(starts) == 1 else None
-    fig = Figure(figsize=(7.5, 4.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 5.0), layout="constrained")
     ax = fig.add_subplot()
     longest = max(entries, key=lambda e: e.scenario.window_days).scenario
     for k, e in enumerate(entries):
@@ -960,7 +964,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     ax.set_ylim(max(0.0, low - 0.15) if low > 0.3 else 0, 1.02)
     ax.set_ylabel("P(ceasefire still holding)")
     _percent(ax)
-    ax.legend(loc="lower left", frameon=False, fontsize=8)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8)
     _tidy(ax)
     _compare_title(fig, comparison, "survival of the ceasefire")
     return fig
