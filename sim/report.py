@@ -284,7 +284,10 @@ def report_html(
         "<table>",
         "<tr><th>parameter</th><th>value</th><th>set in</th><th>basis (from the file)</th></tr>",
     ]
+    used = {"monte_carlo.runs": str(results.runs), "monte_carlo.seed": str(results.seed)}
     for path, value, where, comment in assumptions(s):
+        if path in used and value != used[path]:  # --runs / --seed (or a fresh seed) won
+            value, where, comment = used[path], "command line", f"the scenario says {value}"
         cls = ' class="where default"' if where == "default" else ' class="where"'
         out.append(
             f"<tr><td><code>{_e(path)}</code></td><td>{_e(value)}</td>"

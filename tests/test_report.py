@@ -113,6 +113,9 @@ def test_report_content(flagship_folder: Path) -> None:
     # every source, as a link
     for src in scenario.sources:
         assert f'<a href="{html.escape(src.url)}">{html.escape(src.label)}</a>' in page
+    # the runs and seed used, not the scenario's defaults
+    assert re.search(r"<code>monte_carlo.runs</code></td><td>400</td><td[^>]*>command line", page)
+    assert re.search(r"<code>monte_carlo.seed</code></td><td>3</td><td[^>]*>command line", page)
     # the reproduction command and the original command line
     assert html.escape(manifest["reproduce"]) in page
     assert "--set humanitarian.success_prob=0.5" in text
