@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--summary-only", action="store_true",
                    help="keep only summaries (memory independent of --runs; no runs.csv)")
+    p.add_argument("--integrate", action="store_true",
+                   help="draw each run's assumptions from the scenario's uncertainties")
     p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -202,6 +204,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         engine=args.engine,
         workers=args.workers,
         keep_runs=not args.summary_only,
+        integrate=args.integrate,
         progress=False if args.quiet else None,
     )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])

@@ -24,9 +24,10 @@ class Columns:
     blamed: np.ndarray  # int32 [runs, spoilers]
     incidents: np.ndarray  # int32 [runs, guarantors]
     strain_daily: np.ndarray  # float64 [runs, sides, days]
+    theta: np.ndarray  # float64 [runs, assumptions]: each run's parameter set (--integrate)
 
     @classmethod
-    def empty(cls, p: Params, runs: int) -> Columns:
+    def empty(cls, p: Params, runs: int, assumptions: int = 0) -> Columns:
         i32 = np.int32
         return cls(
             outcome=np.zeros(runs, np.int8),
@@ -39,6 +40,7 @@ class Columns:
             blamed=np.zeros((runs, len(p.spoilers)), i32),
             incidents=np.zeros((runs, len(p.guarantors)), i32),
             strain_daily=np.zeros((runs, len(p.sides), p.window)),
+            theta=np.zeros((runs, assumptions)),
         )
 
     def put(self, row: int, r: RunRecord) -> None:

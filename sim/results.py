@@ -43,6 +43,8 @@ class Results:
     columns: Columns | None = None
     elapsed: float = 0.0
     workers: int = 1
+    integrated: bool = False
+    """Whether every run drew its own parameter set from the uncertainties (``--integrate``)."""
 
     # ----------------------------------------------------------------- summaries
 
@@ -192,6 +194,7 @@ class Results:
         header += [f"attacks_{n}" for n in p.spoilers] + [f"blamed_{n}" for n in p.spoilers]
         header += [f"incidents_{n}" for n in p.guarantors]
         header += [f"strain_{n}" for n in p.sides]
+        header += list(self.scenario.uncertainties) if c.theta.shape[1] else []
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(header)
@@ -211,6 +214,7 @@ class Results:
                     *c.blamed[i].tolist(),
                     *c.incidents[i].tolist(),
                     *(f"{x:g}" for x in final_strain[i]),
+                    *(repr(float(x)) for x in c.theta[i]),
                 ]
             )
         return buf.getvalue()
@@ -234,6 +238,7 @@ class Results:
             "engine": self.engine,
             "workers": self.workers,
             "summary_only": self.columns is None,
+            "integrate": self.integrated,
             "elapsed_seconds": round(self.elapsed, 3),
             "versions": _versions(),
             "platform": {
@@ -245,6 +250,8 @@ class Results:
             "reproduce": (
                 f"ceasefire run scenario.yaml --seed {self.seed} --runs {self.runs} "
                 f"--engine {self.engine}"
+                + (" --integrate" if self.integrated else "")
+                + (" --summary-only" if self.columns is None else "")
             ),
         }
 

@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import uncertainty
 from .columns import Columns
 from .engines import ENGINES, Params
 from .errors import RunawayError, UsageError, WorkerError
@@ -27,6 +28,7 @@ from .records import RunRecord, TraceEvent
 from .results import Results
 from .scenario import Scenario
 from .tally import Tally
+from .uncertainty import THETA_KEY
 
 BLOCK_KEY = 2**32
 """First word of the spawn key of batch generators (distinct from every run index)."""
@@ -59,9 +61,37 @@ def _check(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def simulate_chunk(params: Params, engine: str, seed: int, start: int, stop: int) -> Columns:
-    """Simulate runs ``start..stop-1`` into columns (the unit of work of a worker)."""
+def theta_generator(seed: int, run: int) -> np.random.Generator:
+    """The generator that draws run ``run``'s parameter set under ``--integrate``."""
+    ss = np.random.SeedSequence(seed, spawn_key=(THETA_KEY, run))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def simulate_chunk(
+    params: Params,
+    engine: str,
+    seed: int,
+    start: int,
+    stop: int,
+    integrate: Scenario | None = None,
+) -> Columns:
+    """Simulate runs ``start..stop-1`` into columns (the unit of work of a worker).
+
+    With ``integrate`` (a scenario with uncertainties), each run first draws its own
+    parameter set from its own stream, then runs that scenario with its usual stream."""
     spec = ENGINES[engine]
+    if integrate is not None:
+        assert spec.run is not None
+        cols = Columns.empty(params, stop - start, len(integrate.uncertainties))
+        for i in range(start, stop):
+            theta = uncertainty.draw(integrate, theta_generator(seed, i))
+            run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
+            try:
+                cols.put(i - start, spec.run(run_params, run_generator(seed, i), None))
+            except RunawayError as exc:
+                raise RunawayError(f"run {i}: {exc}") from None
+            cols.theta[i - start] = theta
+        return cols
     if spec.run_batch is not None:
         rng = block_generator(seed, start // spec.chunk)
         try:
@@ -86,6 +116,7 @@ def simulate(
     engine: str = "simpy",
     workers: int = 1,
     keep_runs: bool = True,
+    integrate: bool = False,
     progress: bool | None = None,
 ) -> Results:
     """Run the Monte Carlo: ``runs`` independent runs of ``scenario``.
@@ -93,18 +124,33 @@ def simulate(
     ``runs`` and ``seed`` default to the scenario's ``monte_carlo`` block (a fresh seed is
     drawn, and recorded in the results, when neither gives one). ``keep_runs=False`` keeps
     only the streaming summaries (memory independent of ``runs``; no ``runs.csv``).
-    ``progress=None`` shows a progress bar only on an interactive terminal. The results are
-    identical for any ``workers``.
+    ``integrate=True`` draws a fresh parameter set from the scenario's ``uncertainties`` for
+    every run (second-order Monte Carlo), so the outcome distribution includes what we do
+    not know; each run's values are kept in ``columns.theta``. ``progress=None`` shows a
+    progress bar only on an interactive terminal. The results are identical for any
+    ``workers``.
     """
     runs = scenario.monte_carlo.runs if runs is None else runs
     if seed is None:
         seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
     _check(engine, runs, workers, seed)
+    if integrate and not scenario.uncertainties:
+        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    if integrate and ENGINES[engine].run is None:
+        raise UsageError(
+            f"--integrate draws a parameter set per run; engine '{engine}' "
+            "simulates blocks of runs with one: use --engine simpy"
+        )
     params = Params.from_scenario(scenario)
+    theta_of = scenario if integrate else None
     size = ENGINES[engine].chunk
     bounds = [(a, min(a + size, runs)) for a in range(0, runs, size)]
     tally = Tally(params)
-    cols = Columns.empty(params, runs) if keep_runs else None
+    cols = (
+        Columns.empty(params, runs, len(scenario.uncertainties) if integrate else 0)
+        if (keep_runs)
+        else None
+    )
     started = time.perf_counter()
     bar = tqdm(
         total=runs,
@@ -123,12 +169,13 @@ def simulate(
     with bar:
         if workers == 1 or len(bounds) == 1:
             for a, b in bounds:
-                collect(a, b, simulate_chunk(params, engine, seed, a, b))
+                collect(a, b, simulate_chunk(params, engine, seed, a, b, theta_of))
         else:
-            for a, b, chunk in _in_workers(params, engine, seed, bounds, workers):
+            for a, b, chunk in _in_workers(params, engine, seed, bounds, workers, theta_of):
                 collect(a, b, chunk)
     elapsed = time.perf_counter() - started
     return Results(
+        integrated=integrate,
         scenario=scenario,
         seed=int(seed),
         engine=engine,
@@ -145,7 +192,12 @@ def _quiet_worker() -> None:
 
 
 def _in_workers(
-    params: Params, engine: str, seed: int, bounds: list[tuple[int, int]], workers: int
+    params: Params,
+    engine: str,
+    seed: int,
+    bounds: list[tuple[int, int]],
+    workers: int,
+    integrate: Scenario | None = None,
 ) -> Iterator[tuple[int, int, Columns]]:
     """Chunks simulated in worker processes, yielded in run order.
 
@@ -157,12 +209,16 @@ def _in_workers(
     todo = iter(bounds)
     try:
         for a, b in itertools.islice(todo, 2 * workers):
-            pending.append((a, b, pool.submit(simulate_chunk, params, engine, seed, a, b)))
+            pending.append(
+                (a, b, pool.submit(simulate_chunk, params, engine, seed, a, b, integrate))
+            )
         while pending:
             a, b, fut = pending.popleft()
             chunk = fut.result()
             for c, d in itertools.islice(todo, 1):
-                pending.append((c, d, pool.submit(simulate_chunk, params, engine, seed, c, d)))
+                pending.append(
+                    (c, d, pool.submit(simulate_chunk, params, engine, seed, c, d, integrate))
+                )
             yield a, b, chunk
     except BrokenProcessPool:
         raise WorkerError(

@@ -30,6 +30,7 @@ from pydantic import (
     WrapSerializer,
 )
 
+from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
 from .source import KeyPath, Source, format_path, read_source
 
@@ -202,9 +203,23 @@ class Scenario(_Model):
     humanitarian: Humanitarian | None = None
     trigger: Trigger = Trigger()
     monte_carlo: MonteCarlo = MonteCarlo()
+    uncertainties: FrozenDict(str, Distribution) = Field(default_factory=dict)
+    """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
 
     def model_post_init(self, _context: Any) -> None:
         _check_references(self)
+
+    def __eq__(self, other: object) -> bool:
+        """Scenarios are equal when they say the same thing, wherever they were read from."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment] - mutable-looking mappings inside
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as plain data (worker processes, Dask): validated again when unpickled."""
+        return (_from_plain, (self.model_dump(mode="json"),))
 
     # ----------------------------------------------------------------- derived views
 
@@ -312,11 +327,12 @@ class Scenario(_Model):
         positions = dict(source.positions) if source else {}
         overridden: dict[KeyPath, str] = {}
         for key, value in overrides.items():
-            path = _split_path(key)
+            path = _split_path(key, data.get("uncertainties"))
             _assign(data, path, value, key)
             overridden[path] = key
         new_source = Source(data, positions, source.files if source else ())
-        return _validate(new_source, overridden)
+        touched = any(path[0] == "uncertainties" for path in overridden)
+        return _validate(new_source, overridden, check_uncertainties=touched)
 
 
 # --------------------------------------------------------------------------- checks
@@ -446,9 +462,21 @@ def _unknown(kind: str, name: str, known: Any) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def _split_path(key: str) -> KeyPath:
+_DIST_FIELDS = ("dist", "low", "high", "mode", "a", "b", "values", "weights")
+
+
+def _split_path(key: str, uncertainties: Any = None) -> KeyPath:
+    """``a.b.3`` -> ``('a', 'b', 3)``. Under ``uncertainties.`` the key of an uncertainty is
+    itself a key path: ``uncertainties.x.y`` is ``('uncertainties', 'x.y')``, and
+    ``uncertainties.x.y.high`` sets the field ``high`` of an existing ``x.y``."""
     if not key or any(not part for part in key.split(".")):
         raise ScenarioError("empty key path", location=SET_LOCATION, key=key or "''")
+    head, _, rest = key.partition(".")
+    if head == "uncertainties" and rest:
+        inner, _, field = rest.rpartition(".")
+        if field in _DIST_FIELDS and isinstance(uncertainties, dict) and inner in uncertainties:
+            return (head, inner, field)
+        return (head, rest)
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
@@ -504,7 +532,12 @@ def _message(err: Mapping[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else msg
 
 
-def _validate(source: Source, overridden: Mapping[KeyPath, str] | None = None) -> Scenario:
+def _validate(
+    source: Source,
+    overridden: Mapping[KeyPath, str] | None = None,
+    *,
+    check_uncertainties: bool = True,
+) -> Scenario:
     overridden = overridden or {}
 
     def fail(path: KeyPath, message: str, n_more: int = 0) -> ScenarioError:
@@ -535,7 +568,49 @@ def _validate(source: Source, overridden: Mapping[KeyPath, str] | None = None) -
     except ReferenceError_ as exc:
         raise fail(exc.path, exc.message) from None
     scenario.__pydantic_private__ = {"_source": source}
+    if check_uncertainties:
+        for key, dist in scenario.uncertainties.items():
+            problem = _uncertainty_problem(scenario, key, dist)
+            if problem:
+                raise fail(("uncertainties", key), problem)
     return scenario
+
+
+STRUCTURAL = ("window_days", "humanitarian.first_day", "humanitarian.convoys_per_day",
+              "monte_carlo.")
+"""Key paths that shape a run rather than weigh in it: they cannot be uncertain."""
+
+
+def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
+    """Why ``key`` cannot take the values of ``dist`` (None when it can)."""
+    if key.startswith("uncertainties") or any(
+        key == s or (s.endswith(".") and key.startswith(s)) for s in STRUCTURAL
+    ):
+        return "cannot be uncertain: it shapes the simulation (make variants with extends)"
+    path = _split_path(key)
+    parent = _lookup(scenario.model_dump(), path[:-1])
+    if not (isinstance(parent, dict) and path[-1] in parent) and not (
+        isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)
+    ):
+        return "no such value in the scenario (check the key path)"
+    base = scenario.model_copy(update={"uncertainties": MappingProxyType({})})
+    for value in dist.values_to_check():
+        try:
+            variant = base.with_overrides({key: value})
+        except ScenarioError as exc:
+            return f"value {value:g} is not valid there: {exc.message.split(' (from --set')[0]}"
+        if _lookup(variant.model_dump(), path) != value:  # e.g. a label
+            return "is not a number the simulation uses"
+    return None
+
+
+def _lookup(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -544,6 +619,10 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises :class:`~sim.errors.ScenarioError` (``FILE:LINE:COL: key.path: message``).
     """
     return _validate(read_source(path))
+
+
+def _from_plain(data: dict[str, Any]) -> Scenario:
+    return _validate(Source(data, {(): Location("<pickled scenario>")}), check_uncertainties=False)
 
 
 def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenario:

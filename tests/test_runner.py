@@ -23,11 +23,11 @@ FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
 _SIMULATE_CHUNK = sim.runner.simulate_chunk
 
 
-def _dies(params, engine, seed, start, stop):
+def _dies(params, engine, seed, start, stop, integrate=None):
     """A chunk whose worker is killed mid-run (the OOM killer, kill -9…)."""
     if start > 0:
         os._exit(3)
-    return _SIMULATE_CHUNK(params, engine, seed, start, stop)
+    return _SIMULATE_CHUNK(params, engine, seed, start, stop, integrate)
 
 
 def test_a_worker_that_dies_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,134 @@
+"""Distributions of uncertain assumptions (the scenario's ``uncertainties:`` block).
+
+Each distribution maps a uniform number ``u`` in [0, 1) to a value by its quantile function
+(``ppf``), so the same code serves random draws (``--integrate``), low-discrepancy designs
+(Sobol, Morris) and grids.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Positive = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def values_to_check(self) -> tuple[float, ...]:
+        """Values that must all give a valid scenario: the lowest value drawn and one just
+        below the top of the support (continuous distributions never draw their upper end,
+        so a probability may be uniform up to 1 but never equal 1)."""
+        return tuple(float(x) for x in self.ppf(np.array([0.0, 1.0 - 1e-9])))
+
+
+class Uniform(_Dist):
+    """Every value between ``low`` and ``high`` equally likely."""
+
+    dist: Literal["uniform"]
+    low: Number
+    high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError("needs low < high")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + np.asarray(u, float) * (self.high - self.low)
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+class Triangular(_Dist):
+    """Most likely at ``mode``, falling linearly to zero at ``low`` and ``high``."""
+
+    dist: Literal["triangular"]
+    low: Number
+    mode: Number
+    high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError("needs low <= mode <= high and low < high")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, float)
+        lo, mo, hi = self.low, self.mode, self.high
+        cut = (mo - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (mo - lo))
+        right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mo))
+        return np.where(u < cut, left, right)
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+class Beta(_Dist):
+    """A beta(a, b) distribution, rescaled from [0, 1] to [low, high]."""
+
+    dist: Literal["beta"]
+    a: Positive
+    b: Positive
+    low: Number = 0.0
+    high: Number = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Beta:
+        if not self.low < self.high:
+            raise ValueError("needs low < high")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        from scipy.special import betaincinv
+
+        return self.low + betaincinv(self.a, self.b, np.asarray(u, float)) * (self.high - self.low)
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+class Choice(_Dist):
+    """One of ``values`` (with ``weights`` if given, else equally likely)."""
+
+    dist: Literal["choice"]
+    values: Annotated[tuple[Number, ...], Field(min_length=1)]
+    weights: tuple[Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Choice:
+        if self.weights is not None and (
+            len(self.weights) != len(self.values) or sum(self.weights) <= 0
+        ):
+            raise ValueError("weights need one non-negative number per value, not all zero")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        w = np.ones(len(self.values)) if self.weights is None else np.array(self.weights)
+        cum = np.cumsum(w) / w.sum()
+        idx = np.searchsorted(cum, np.asarray(u, float), side="right")
+        return np.array(self.values)[np.minimum(idx, len(self.values) - 1)]
+
+    def support(self) -> tuple[float, float]:
+        return (min(self.values), max(self.values))
+
+    def values_to_check(self) -> tuple[float, ...]:
+        return tuple(self.values)
+
+
+Distribution = Annotated[Uniform | Triangular | Beta | Choice, Field(discriminator="dist")]
+"""An uncertain assumption: ``{dist: uniform|triangular|beta|choice, ...}``."""

@@ -1,0 +1,65 @@
+"""Uncertain assumptions: turning the ``uncertainties:`` block into concrete scenarios.
+
+An assumption is a key path (``parties.government.violation_prob``) with a distribution
+(:mod:`sim.distributions`). A *point* is one value for each assumption; :func:`apply` gives
+the scenario at a point. Designs (grids, Sobol, Morris, random draws) live in unit
+coordinates ``u`` in [0, 1) and are mapped to values by each distribution's quantile function
+(:func:`values`), so every method samples the same distributions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .errors import UsageError
+from .scenario import Scenario, _lookup, _split_path
+
+THETA_KEY = 2**32 + 1
+"""First word of the spawn key of the streams that draw parameter sets (``--integrate``)."""
+
+
+def keys(scenario: Scenario) -> tuple[str, ...]:
+    """The uncertain assumptions' key paths, in file order."""
+    return tuple(scenario.uncertainties)
+
+
+def values(scenario: Scenario, u: np.ndarray) -> np.ndarray:
+    """Map unit coordinates ``u`` (``[n, k]``) to values of the ``k`` assumptions."""
+    u = np.atleast_2d(np.asarray(u, float))
+    dists = list(scenario.uncertainties.values())
+    if u.shape[1] != len(dists):
+        raise UsageError(f"expected {len(dists)} coordinates per point, got {u.shape[1]}")
+    return np.column_stack([d.ppf(u[:, j]) for j, d in enumerate(dists)])
+
+
+def baseline(scenario: Scenario) -> dict[str, float]:
+    """The value each uncertain assumption has in the scenario itself."""
+    data = scenario.model_dump()
+    out = {}
+    for key in scenario.uncertainties:
+        value = _lookup(data, _split_path(key))
+        out[key] = float(value) if value is not None else float("nan")
+    return out
+
+
+def apply(scenario: Scenario, point: Mapping[str, float] | Sequence[float]) -> Scenario:
+    """The scenario with each assumption set to its value at ``point`` (a mapping by key, or
+    values in the order of :func:`keys`). The result has no uncertainties left."""
+    if not isinstance(point, Mapping):
+        point = dict(zip(keys(scenario), point, strict=True))
+    overrides = {key: _plain(value) for key, value in point.items()}
+    overrides["uncertainties"] = {}
+    return scenario.with_overrides(overrides)
+
+
+def draw(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """One random point (values of every assumption), for second-order Monte Carlo."""
+    return values(scenario, rng.random((1, len(scenario.uncertainties))))[0]
+
+
+def _plain(value: float) -> float | int:
+    """Numpy scalars as Python numbers; whole numbers stay integers (counts)."""
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value

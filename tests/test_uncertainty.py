@@ -1,0 +1,178 @@
+"""Uncertain assumptions: distributions, validation, and second-order Monte Carlo."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter
+
+import sim
+from sim import uncertainty
+from sim.distributions import Distribution
+
+Z = 4.5
+ADAPTER = TypeAdapter(Distribution)
+BASE = {
+    "name": "unc",
+    "title": "uncertain",
+    "parties": {
+        "a": {"side": "A", "violation_prob": 0.1, "tolerance": 0},
+        "b": {"side": "B", "violation_prob": 0.0, "tolerance": 0},
+    },
+}
+
+
+def scenario(**uncertainties: dict) -> sim.Scenario:
+    return sim.scenario_from_dict({**BASE, "uncertainties": uncertainties})
+
+
+@pytest.mark.parametrize(
+    ("spec", "mean", "var"),
+    [
+        ({"dist": "uniform", "low": 0.1, "high": 0.4}, 0.25, 0.3**2 / 12),
+        (
+            {"dist": "triangular", "low": 0.0, "mode": 0.2, "high": 1.0},
+            1.2 / 3,
+            (0 + 0.04 + 1 - 0 - 0 - 0.2) / 18,
+        ),
+        ({"dist": "beta", "a": 2.0, "b": 5.0}, 2 / 7, 2 * 5 / (7**2 * 8)),
+        ({"dist": "beta", "a": 2.0, "b": 2.0, "low": 1.0, "high": 3.0}, 2.0, 4 * 4 / (16 * 5)),
+        (
+            {"dist": "choice", "values": [1, 2, 3], "weights": [1, 1, 2]},
+            2.25,
+            (1 + 4 + 18) / 4 - 2.25**2,
+        ),
+    ],
+)
+def test_quantile_functions_have_the_closed_form_moments(
+    spec: dict, mean: float, var: float
+) -> None:
+    dist = ADAPTER.validate_python(spec)
+    u = np.random.default_rng(5).random(200_000)
+    x = dist.ppf(u)
+    assert abs(x.mean() - mean) < Z * math.sqrt(var / x.size)
+    assert x.var() == pytest.approx(var, rel=0.03)
+    lo, hi = dist.support()
+    assert lo <= x.min() and x.max() <= hi
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "uniform", "low": 0.5, "high": 0.5},
+        {"dist": "triangular", "low": 0, "mode": 2, "high": 1},
+        {"dist": "beta", "a": 0, "b": 1},
+        {"dist": "choice", "values": []},
+        {"dist": "choice", "values": [1, 2], "weights": [1]},
+        {"dist": "normal", "mean": 0},
+        {"dist": "uniform", "low": 0, "high": 1, "extra": 2},
+    ],
+)
+def test_bad_distributions_are_rejected(spec: dict) -> None:
+    with pytest.raises(sim.ScenarioError, match=r"uncertainties"):
+        scenario(**{"parties.a.violation_prob": spec})
+
+
+def test_errors_point_at_the_uncertainty_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    f = Path("s.yaml")
+    f.write_text(
+        "name: s\ntitle: s\nparties:\n  a: {side: A, violation_prob: 0.1}\n"
+        "  b: {side: B, violation_prob: 0.1}\nuncertainties:\n"
+        "  parties.a.violation_prob: {dist: uniform, low: 0.1, high: 0.3}\n"
+        "  parties.a.violation_prb: {dist: uniform, low: 0.1, high: 0.3}\n"
+        "  window_days: {dist: choice, values: [5, 7]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.load_scenario(f)
+    assert str(err.value).startswith(
+        "s.yaml:8:3: uncertainties.parties.a.violation_prb: no such value"
+    )
+    f.write_text(
+        f.read_text()
+        .replace("violation_prb", "violation_prob")
+        .replace("  parties.a.violation_prob: {dist: uniform, low: 0.1, high: 0.3}\n", "", 1)
+    )
+    with pytest.raises(
+        sim.ScenarioError,
+        match=r"s.yaml:8:3: uncertainties.window_days: "
+        r"cannot be uncertain",
+    ):
+        sim.load_scenario(f)
+
+
+def test_values_out_of_range_for_the_key_are_rejected() -> None:
+    with pytest.raises(sim.ScenarioError, match=r"value 1\.2 is not valid there"):
+        scenario(**{"parties.a.violation_prob": {"dist": "uniform", "low": 0.1, "high": 1.2}})
+    with pytest.raises(sim.ScenarioError, match=r"not a number the simulation uses|not valid"):
+        scenario(**{"title": {"dist": "uniform", "low": 0, "high": 1}})
+
+
+def test_apply_and_baseline() -> None:
+    s = scenario(
+        **{
+            "parties.a.violation_prob": {"dist": "uniform", "low": 0.1, "high": 0.5},
+            "parties.a.tolerance": {"dist": "choice", "values": [0, 2]},
+        }
+    )
+    assert uncertainty.baseline(s) == {"parties.a.violation_prob": 0.1, "parties.a.tolerance": 0}
+    at = uncertainty.apply(s, [0.3, 2])
+    assert at.parties["a"].violation_prob == 0.3 and at.parties["a"].tolerance == 2
+    assert not at.uncertainties and s.parties["a"].violation_prob == 0.1
+
+
+def test_integrate_averages_over_the_uncertainty() -> None:
+    """Tolerance 0, no retaliation: P(triggered | p) = (1 − p)^7, so with p ~ U(a, b)
+    P(triggered) = ((1 − a)^8 − (1 − b)^8) / (8 (b − a))."""
+    a, b, runs = 0.05, 0.4, 6_000
+    s = scenario(**{"parties.a.violation_prob": {"dist": "uniform", "low": a, "high": b}})
+    res = sim.simulate(s, runs=runs, seed=3, integrate=True, progress=False)
+    expected = ((1 - a) ** 8 - (1 - b) ** 8) / (8 * (b - a))
+    p = res.outcome_probabilities()["triggered"][0]
+    assert abs(p - expected) < Z * math.sqrt(expected * (1 - expected) / runs)
+    theta = res.columns.theta[:, 0]
+    assert abs(theta.mean() - (a + b) / 2) < Z * (b - a) / math.sqrt(12 * runs)
+    # each run's outcome follows its own parameter: triggered runs have lower p on average
+    triggered = res.columns.outcome == 0
+    assert theta[triggered].mean() < theta[~triggered].mean()
+    assert "parties.a.violation_prob" in res.csv_text().splitlines()[0]
+    assert res.manifest()["integrate"] is True
+
+
+def test_integrate_is_reproducible_and_independent_of_workers() -> None:
+    s = scenario(
+        **{
+            "parties.a.violation_prob": {"dist": "beta", "a": 2.0, "b": 8.0},
+            "parties.b.violation_prob": {"dist": "uniform", "low": 0.0, "high": 1.0},
+        }
+    )
+    one = sim.simulate(s, runs=4_500, seed=8, integrate=True, workers=1, progress=False)
+    two = sim.simulate(s, runs=4_500, seed=8, integrate=True, workers=2, progress=False)
+    assert one.csv_text() == two.csv_text()
+
+
+def test_integrate_needs_uncertainties_and_a_per_run_engine() -> None:
+    with pytest.raises(sim.UsageError, match="uncertainties"):
+        sim.simulate(scenario(), runs=10, seed=1, integrate=True)
+    s = scenario(**{"parties.a.violation_prob": {"dist": "uniform", "low": 0.1, "high": 0.2}})
+    with pytest.raises(sim.UsageError, match="engine 'fast'"):
+        sim.simulate(s, runs=10, seed=1, integrate=True, engine="fast")
+
+
+def test_scenarios_pickle_as_plain_data() -> None:
+    s = sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "geneva_2016.yaml")
+    back = pickle.loads(pickle.dumps(s))
+    assert back == s
+    assert (
+        back.with_overrides({"parties.government.violation_prob.2": 0.3})
+        .parties["government"]
+        .violation_prob[2]
+        == 0.3
+    )
