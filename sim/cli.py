@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{validate,run,trace,compare,schema}",
+        metavar="{validate,run,trace,compare,sweep,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -103,10 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="result folder (default results/<name>/<timestamp>/); never overwritten",
     )
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
-    p.add_argument("--summary-only", action="store_true",
-                   help="keep only summaries (memory independent of --runs; no runs.csv)")
-    p.add_argument("--integrate", action="store_true",
-                   help="draw each run's assumptions from the scenario's uncertainties")
+    p.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="keep only summaries (memory independent of --runs; no runs.csv)",
+    )
+    p.add_argument(
+        "--integrate",
+        action="store_true",
+        help="draw each run's assumptions from the scenario's uncertainties",
+    )
     p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -143,8 +149,110 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser(
+        "sweep",
+        help="one or two assumptions over a grid (common random numbers)",
+        description="Simulate a grid over one or two key paths, every point with the same "
+        "seed and runs; write sweep.csv and a line chart (one) or heatmap (two).",
+    )
+    experiment_args(p, default_runs=2_000, default_folder="sweep")
+    p.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="KEY.PATH=LOW:HIGH:N",
+        help="an assumption and its grid (once or twice)",
+    )
+
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_folder: str) -> None:
+    """Options shared by the commands that simulate many parameter points."""
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_override,
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value (repeatable)",
+    )
+    p.add_argument(
+        "--runs",
+        type=_positive,
+        default=default_runs,
+        help=f"runs per point (default {default_runs:,})",
+    )
+    p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
+    p.add_argument("--engine", choices=list(ENGINES), default="fast", help="engine (default: fast)")
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the points on a Dask cluster: a scheduler address, or 'local'",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default results/<name>/{default_folder}-<timestamp>/)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(folder=default_folder)
+
+
+def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
+    """The scenario, seed and (checked) output folder of an experiment command."""
+    from .folders import default_folder, refuse_existing
+    from .runner import fresh_seed
+
+    scenario = _load(args)
+    seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
+    seed = fresh_seed() if seed is None else seed
+    out = args.out if args.out is not None else default_folder(scenario.name)
+    if args.out is None:
+        out = out.with_name(f"{args.folder}-{out.name}")
+    refuse_existing(out)
+    return scenario, seed, out
+
+
+def _wrote(folder: Path) -> None:
+    files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
+    print(f"\nwrote {folder}/ ({', '.join(files)})")
+
+
+def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import sweep
+
+    params = [sweep.parse_param(text) for text in args.param]
+    scenario, seed, out = _experiment_setup(args)
+    table = sweep.sweep(
+        scenario,
+        params,
+        runs=args.runs,
+        seed=seed,
+        engine=args.engine,
+        workers=args.workers,
+        dask=args.dask,
+        progress=False if args.quiet else None,
+    )
+    folder = sweep.save(table, scenario, out, plots=not args.no_plots, command=[PROG, *argv])
+    print(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
+    print(
+        f"{table.runs:,} runs per point, seed {seed}, engine {table.engine}, "
+        f"{table.elapsed:.1f} s\n"
+    )
+    lo_hi = table.ci95("triggered")
+    print("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
+    for i in range(table.values.shape[0]):
+        vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
+        print(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+    _wrote(folder)
+    return 0
 
 
 def _version() -> str:
@@ -316,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_trace(args)
         if args.command == "compare":
             return cmd_compare(args, argv)
+        if args.command == "sweep":
+            return cmd_sweep(args, argv)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0

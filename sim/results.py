@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import os
 import platform
-import shutil
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +19,7 @@ import yaml
 from .columns import Columns
 from .engines.params import Params
 from .errors import UsageError
+from .folders import new_folder, write_json
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .tally import Tally, quantiles_from_counts
@@ -265,19 +263,12 @@ class Results:
         Files are written to a temporary folder beside ``path`` and renamed into place,
         so an interrupted save leaves no half-written folder.
         """
-        final = Path(path)
-        if final.exists():
-            raise UsageError(f"{final}: already exists; results are never overwritten")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
+        with new_folder(path) as tmp:
             if self.columns is not None:
                 (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
-            _write_json(tmp / "summary.json", self.summary())
+            write_json(tmp / "summary.json", self.summary())
             manifest = self.manifest(command)
-            _write_json(tmp / "manifest.json", manifest)
+            write_json(tmp / "manifest.json", manifest)
             resolved = self.scenario.model_dump(mode="json")
             resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
             (tmp / "scenario.yaml").write_text(
@@ -291,17 +282,7 @@ class Results:
 
                 figures = plotting.save_figures(self, tmp / "figures")
                 write_report(self, tmp / "report.html", figures, manifest)
-            if final.exists():
-                raise UsageError(f"{final}: already exists; results are never overwritten")
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return final
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return Path(path)
 
 
 def _versions() -> dict[str, str]:

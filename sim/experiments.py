@@ -1,0 +1,259 @@
+"""Experiments: many parameter points, each simulated with the same seed.
+
+A *point* sets some key paths to values (a grid cell, a Sobol sample, a draw from the
+uncertainties). Every point is simulated with the same seed and number of runs — common random
+numbers — so differences between points come from the parameters, not from the noise. Points
+run in worker processes or on a Dask cluster, in tasks of several points, and come back in
+order: results never depend on where they ran.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .engines import ENGINES, Params
+from .errors import UsageError
+from .runner import _check, _quiet_worker, simulate_chunk
+from .scenario import OUTCOMES, Scenario
+from .stats import wilson
+
+POINTS_PER_TASK = 8
+"""Points per unit of work sent to a worker (amortises scheduling; never affects results)."""
+
+
+@dataclass
+class PointTable:
+    """What every point gave: one row per point, in the order of the points."""
+
+    keys: tuple[str, ...]
+    values: np.ndarray  # [points, keys]
+    runs: int
+    seed: int
+    engine: str
+    window: int
+    counts: np.ndarray = field(repr=False)  # [points, 4] outcome counts
+    holding_days: np.ndarray = field(repr=False)  # [points] mean of min(collapse day, window)
+    violations: np.ndarray = field(repr=False)  # [points, parties] mean violations per run
+    deliveries: np.ndarray = field(repr=False)  # [points] mean deliveries per run
+    parties: tuple[str, ...] = ()
+    elapsed: float = 0.0
+
+    def p(self, code: str = "triggered") -> np.ndarray:
+        """P(outcome) at every point."""
+        return self.counts[:, OUTCOMES.index(code)] / self.runs
+
+    def ci95(self, code: str = "triggered") -> np.ndarray:
+        """Wilson 95% intervals ``[points, 2]`` of P(outcome)."""
+        k = self.counts[:, OUTCOMES.index(code)]
+        return np.array([wilson(int(x), self.runs) for x in k])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per point (for CSV and JSON)."""
+        out = []
+        for i in range(self.values.shape[0]):
+            row: dict[str, Any] = {
+                k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)
+            }
+            for code in OUTCOMES:
+                lo, hi = self.ci95(code)[i]
+                row[f"p_{code}"] = self.p(code)[i]
+                row[f"p_{code}_lo"], row[f"p_{code}_hi"] = lo, hi
+            row["holding_days"] = float(self.holding_days[i])
+            for j, party in enumerate(self.parties):
+                row[f"violations_{party}"] = float(self.violations[i, j])
+            row["deliveries"] = float(self.deliveries[i])
+            out.append(row)
+        return out
+
+
+def _summarise(params: Params, engine: str, seed: int, runs: int) -> tuple[Any, ...]:
+    """Simulate one point and reduce it to its summary numbers (in the worker)."""
+    size = ENGINES[engine].chunk
+    counts = np.zeros(4, np.int64)
+    holding = 0.0
+    violations = np.zeros(len(params.parties))
+    deliveries = 0.0
+    for a in range(0, runs, size):
+        c = simulate_chunk(params, engine, seed, a, min(a + size, runs))
+        counts += np.bincount(c.outcome, minlength=4)
+        holding += float(np.where(np.isnan(c.collapse_time), params.window, c.collapse_time).sum())
+        violations += c.violations.sum(0)
+        deliveries += float(c.deliveries.sum())
+    return counts, holding / runs, violations / runs, deliveries / runs
+
+
+def evaluate_task(
+    scenario: Scenario, keys: Sequence[str], values: np.ndarray, runs: int, seed: int, engine: str
+) -> list[tuple[Any, ...]]:
+    """Simulate the points ``values`` (``[n, keys]``) of ``scenario``: one task of work."""
+    base = scenario.model_copy(update={"uncertainties": {}})
+    out = []
+    for row in np.atleast_2d(values):
+        point = {k: _plain(v) for k, v in zip(keys, row, strict=True)}
+        params = Params.from_scenario(base.with_overrides(point) if point else base)
+        out.append(_summarise(params, engine, seed, runs))
+    return out
+
+
+def _plain(value: float) -> float | int:
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def check_points(scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> None:
+    """Fail early, with the key path, if any value is invalid for its key (corners suffice
+    for grids and boxes: each key is checked at its lowest and highest value)."""
+    base = scenario.model_copy(update={"uncertainties": {}})
+    for j, key in enumerate(keys):
+        for v in {float(values[:, j].min()), float(values[:, j].max())}:
+            base.with_overrides({key: _plain(v)})
+
+
+def evaluate(
+    scenario: Scenario,
+    keys: Sequence[str],
+    values: np.ndarray | Sequence[Sequence[float]],
+    *,
+    runs: int,
+    seed: int,
+    engine: str = "fast",
+    workers: int = 1,
+    dask: str | None = None,
+    progress: bool | None = None,
+) -> PointTable:
+    """Simulate every point (row of ``values``, one column per key) with the same seed.
+
+    ``dask`` is a scheduler address, or ``"local"`` for a local cluster of ``workers``
+    processes; otherwise points run here (``workers=1``) or in worker processes.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    keys = tuple(keys)
+    if values.shape[1] != len(keys):
+        raise UsageError(f"each point needs {len(keys)} values, got {values.shape[1]}")
+    _check(engine, runs, workers, seed)
+    check_points(scenario, keys, values)
+    tasks = [values[i : i + POINTS_PER_TASK] for i in range(0, len(values), POINTS_PER_TASK)]
+    args = (runs, seed, engine)
+    started = time.perf_counter()
+    bar = tqdm(
+        total=len(values),
+        unit="point",
+        disable=None if progress is None else not progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    results: list[tuple[Any, ...]] = []
+    with bar:
+        if dask is not None:
+            stream = _on_dask(dask, workers, scenario, keys, tasks, args)
+        elif workers > 1 and len(tasks) > 1:
+            stream = _in_processes(workers, scenario, keys, tasks, args)
+        else:
+            stream = (evaluate_task(scenario, keys, t, *args) for t in tasks)
+        for done in stream:
+            results += done
+            bar.update(len(done))
+            rate = len(results) * runs / max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix_str(f"{rate:,.0f} runs/s", refresh=False)
+    counts, holding, violations, deliveries = (np.array(x) for x in zip(*results, strict=True))
+    return PointTable(
+        keys=keys,
+        values=values,
+        runs=runs,
+        seed=seed,
+        engine=engine,
+        window=scenario.window_days,
+        counts=counts,
+        holding_days=holding,
+        violations=violations,
+        deliveries=deliveries,
+        parties=tuple(scenario.parties),
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def _in_processes(
+    workers: int,
+    scenario: Scenario,
+    keys: tuple[str, ...],
+    tasks: list[np.ndarray],
+    args: tuple[Any, ...],
+) -> Iterator[list[Any]]:
+    """Tasks in worker processes, in order, at most ``2 * workers`` in flight."""
+    from .runner import _stop
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
+    try:
+        todo = iter(tasks)
+        pending = [
+            pool.submit(evaluate_task, scenario, keys, t, *args)
+            for t in itertools.islice(todo, 2 * workers)
+        ]
+        while pending:
+            done = pending.pop(0).result()
+            pending += [
+                pool.submit(evaluate_task, scenario, keys, t, *args)
+                for t in itertools.islice(todo, 1)
+            ]
+            yield done
+    except BaseException:
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_dask(
+    address: str,
+    workers: int,
+    scenario: Scenario,
+    keys: tuple[str, ...],
+    tasks: list[np.ndarray],
+    args: tuple[Any, ...],
+) -> Iterator[list[Any]]:
+    """Tasks on a Dask distributed cluster (``address``, or ``"local"``), in order."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            "--dask needs the 'dask' extra: pip install 'ceasefire-sim[dask]'"
+        ) from None
+    cluster = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        remote = client.scatter(scenario, broadcast=True)
+        futures = [client.submit(evaluate_task, remote, keys, t, *args, pure=False) for t in tasks]
+        for future in futures:
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def grid(spec: Mapping[str, tuple[float, float, int]]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The full grid of ``{key: (low, high, n)}``: keys and ``[points, keys]`` values."""
+    keys = tuple(spec)
+    axes = [np.linspace(lo, hi, n) for lo, hi, n in spec.values()]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return keys, np.column_stack([m.ravel() for m in mesh]) if axes else np.zeros((1, 0))
+
+
+__all__ = ["PointTable", "evaluate", "grid"]

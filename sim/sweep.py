@@ -1,0 +1,175 @@
+"""Sweeps (``ceasefire sweep``): one or two assumptions over a grid, every point with the same
+seed and runs (common random numbers), drawn as a line chart with 95% bands or a heatmap."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .errors import UsageError
+from .experiments import PointTable, evaluate, grid
+from .folders import new_folder, write_json
+from .plots import COLOURS, INK, _percent, _suptitle, _tidy, outcome_words
+from .scenario import OUTCOMES, Scenario
+
+_PARAM = re.compile(r"^([A-Za-z0-9_.]+)=([^:]+):([^:]+):(\d+)$")
+
+
+def parse_param(text: str) -> tuple[str, float, float, int]:
+    """``key.path=LOW:HIGH:N`` -> ``(key, low, high, n)``."""
+    m = _PARAM.match(text.strip())
+    if not m:
+        raise UsageError(
+            f"--param {text}: expected key.path=LOW:HIGH:N (e.g. humanitarian.success_prob=0:1:11)"
+        )
+    key, lo, hi, n = m.group(1), m.group(2), m.group(3), int(m.group(4))
+    try:
+        low, high = float(lo), float(hi)
+    except ValueError:
+        raise UsageError(f"--param {text}: LOW and HIGH must be numbers") from None
+    if n < 2 or n > 1000 or not low < high:
+        raise UsageError(f"--param {text}: needs LOW < HIGH and 2 <= N <= 1000")
+    return key, low, high, n
+
+
+def sweep(
+    scenario: Scenario,
+    params: Sequence[tuple[str, float, float, int]],
+    *,
+    runs: int,
+    seed: int,
+    engine: str = "fast",
+    workers: int = 1,
+    dask: str | None = None,
+    progress: bool | None = None,
+) -> PointTable:
+    """Simulate the full grid of one or two ``(key, low, high, n)`` assumptions."""
+    if not 1 <= len(params) <= 2:
+        raise UsageError("a sweep takes one or two --param")
+    if len({p[0] for p in params}) != len(params):
+        raise UsageError("each --param must name a different key")
+    keys, values = grid({k: (lo, hi, n) for k, lo, hi, n in params})
+    return evaluate(
+        scenario,
+        keys,
+        values,
+        runs=runs,
+        seed=seed,
+        engine=engine,
+        workers=workers,
+        dask=dask,
+        progress=progress,
+    )
+
+
+def csv_text(table: PointTable) -> str:
+    rows = table.rows()
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def figure(table: PointTable, scenario: Scenario) -> Figure:
+    """Line chart with 95% bands (one assumption) or heatmap of P(triggered) (two)."""
+    words = outcome_words(scenario.trigger.label)
+    what = f"{table.runs:,} runs per point, seed {table.seed}, engine {table.engine}"
+    fig = Figure(figsize=(8, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    if len(table.keys) == 1:
+        x = table.values[:, 0]
+        for code in OUTCOMES:
+            ci = table.ci95(code)
+            ax.fill_between(x, ci[:, 0], ci[:, 1], color=COLOURS[code], alpha=0.2, linewidth=0)
+            ax.plot(
+                x,
+                table.p(code),
+                color=COLOURS[code],
+                marker="o",
+                markersize=3,
+                linewidth=2.2 if code == "triggered" else 1.4,
+                label=words[code],
+            )
+        ax.set_xlabel(table.keys[0])
+        ax.set_ylabel("probability (95% band)")
+        ax.set_ylim(0, 1)
+        _percent(ax)
+        ax.legend(frameon=False, fontsize=8, loc="best")
+        _tidy(ax)
+        _suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}\n{what}")
+        return fig
+    xs, ys = np.unique(table.values[:, 0]), np.unique(table.values[:, 1])
+    z = table.p("triggered").reshape(xs.size, ys.size)
+    mesh = ax.pcolormesh(
+        _edges(ys),
+        _edges(xs),
+        z,
+        cmap="viridis",
+        vmin=0,
+        vmax=max(float(z.max()), 1e-9),
+        shading="flat",
+    )
+    if xs.size * ys.size <= 150:
+        for i, xv in enumerate(xs):
+            for j, yv in enumerate(ys):
+                shade = "white" if z[i, j] < 0.6 * z.max() else INK
+                ax.text(yv, xv, f"{z[i, j]:.0%}", ha="center", va="center", fontsize=7, color=shade)
+    bar = fig.colorbar(mesh, ax=ax)
+    bar.set_label("P(triggered)")
+    ax.set_xticks(ys, [f"{v:.3g}" for v in ys])
+    ax.set_yticks(xs, [f"{v:.3g}" for v in xs])
+    bar.formatter.set_useOffset(False)
+    bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel(table.keys[1])
+    ax.set_ylabel(table.keys[0])
+    _suptitle(
+        fig,
+        scenario.title,
+        f"P({words['triggered']})\nover {table.keys[0]} × {table.keys[1]} — {what}",
+    )
+    return fig
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    mid = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
+
+
+def save(
+    table: PointTable,
+    scenario: Scenario,
+    path: str | Path,
+    *,
+    plots: bool = True,
+    command: list[str] | None = None,
+) -> Path:
+    """Write ``sweep.csv``, ``sweep.json`` (settings, reproduction) and ``figures/sweep.png``."""
+    from .results import _versions
+
+    with new_folder(path) as tmp:
+        (tmp / "sweep.csv").write_text(csv_text(table), encoding="utf-8")
+        meta: dict[str, Any] = {
+            "scenario": scenario.model_dump(mode="json"),
+            "keys": list(table.keys),
+            "points": int(table.values.shape[0]),
+            "runs_per_point": table.runs,
+            "seed": table.seed,
+            "engine": table.engine,
+            "elapsed_seconds": round(table.elapsed, 3),
+            "versions": _versions(),
+            "command": command,
+        }
+        write_json(tmp / "sweep.json", meta)
+        if plots:
+            (tmp / "figures").mkdir()
+            figure(table, scenario).savefig(tmp / "figures" / "sweep.png", dpi=150)
+    return Path(path)
