@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,6 +17,7 @@ import yaml
 
 from .engines import ENGINES
 from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError
+from .folders import default_folder, refuse_existing
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
 
@@ -207,7 +207,6 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
 
 def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     """The scenario, seed and (checked) output folder of an experiment command."""
-    from .folders import default_folder, refuse_existing
     from .runner import fresh_seed
 
     scenario = _load(args)
@@ -271,16 +270,6 @@ def _load(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _default_out(scenario: Scenario | str) -> Path:
-    name = scenario if isinstance(scenario, str) else scenario.name
-    base = Path("results") / name / datetime.now().strftime("%Y%m%d-%H%M%S")
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for f in args.files:
@@ -302,9 +291,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     scenario = _load(args)
-    out = args.out if args.out is not None else _default_out(scenario)
-    if out.exists():
-        raise UsageError(f"{out}: already exists; results are never overwritten")
+    out = args.out if args.out is not None else default_folder(scenario.name)
+    refuse_existing(out)
     results = simulate(
         scenario,
         args.runs,
@@ -317,8 +305,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
     print(report(results))
-    files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
-    print(f"\nwrote {folder}/ ({', '.join(files)})")
+    _wrote(folder)
     return 0
 
 
@@ -391,9 +378,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .compare import compare
 
-    out = args.out if args.out is not None else _default_out("compare")
-    if out.exists():
-        raise UsageError(f"{out}: already exists; results are never overwritten")
+    out = args.out if args.out is not None else default_folder("compare")
+    refuse_existing(out)
     comparison = compare(
         args.inputs,
         args.runs,
@@ -404,8 +390,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     folder = comparison.save(out, plots=not args.no_plots, command=[PROG, *argv])
     print(comparison.text())
-    files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
-    print(f"\nwrote {folder}/ ({', '.join(files)})")
+    _wrote(folder)
     return 0
 
 

@@ -14,8 +14,6 @@ import csv
 import io
 import json
 import math
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunawayError, UsageError
+from .folders import new_folder, write_json
 from .scenario import OUTCOMES, Scenario, load_scenario
 
 
@@ -189,19 +188,9 @@ class Comparison:
     ) -> Path:
         """Write ``comparison.csv``, ``comparison.json`` and ``figures/`` (never overwriting;
         written to a temporary folder and renamed into place)."""
-        final = Path(path)
-        if final.exists():
-            raise UsageError(f"{final}: already exists; results are never overwritten")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
+        with new_folder(path) as tmp:
             (tmp / "comparison.csv").write_text(self.csv_text(), encoding="utf-8")
-            (tmp / "comparison.json").write_text(
-                json.dumps(self.to_json(command), indent=2, ensure_ascii=False) + "\n",
-                encoding="utf-8",
-            )
+            write_json(tmp / "comparison.json", self.to_json(command))
             if plots:
                 from . import plots as plotting
 
@@ -209,13 +198,7 @@ class Comparison:
                 figures.mkdir()
                 for stem, make in plotting.COMPARE_FIGURES.items():
                     make(self).savefig(figures / f"{stem}.png", dpi=150)
-            if final.exists():
-                raise UsageError(f"{final}: already exists; results are never overwritten")
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return final
+        return Path(path)
 
 
 # --------------------------------------------------------------------------- statistics
