@@ -64,8 +64,8 @@ class PointTable:
             }
             for code in OUTCOMES:
                 lo, hi = self.ci95(code)[i]
-                row[f"p_{code}"] = self.p(code)[i]
-                row[f"p_{code}_lo"], row[f"p_{code}_hi"] = lo, hi
+                row[f"p_{code}"] = float(self.p(code)[i])
+                row[f"p_{code}_lo"], row[f"p_{code}_hi"] = float(lo), float(hi)
             row["holding_days"] = float(self.holding_days[i])
             for j, party in enumerate(self.parties):
                 row[f"violations_{party}"] = float(self.violations[i, j])

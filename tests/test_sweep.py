@@ -1,0 +1,133 @@
+"""Experiments and sweeps: common random numbers, workers, Dask, and the sweep command."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim import experiments, sweep
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
+
+
+@pytest.fixture(scope="module")
+def flagship() -> sim.Scenario:
+    return sim.load_scenario(FLAGSHIP)
+
+
+def test_a_point_is_the_scenario_simulated_with_the_same_seed(flagship: sim.Scenario) -> None:
+    keys, values = experiments.grid({"guarantors.russia.pressure": (0.1, 0.7, 3)})
+    table = experiments.evaluate(flagship, keys, values, runs=3_000, seed=4, progress=False)
+    for i, v in enumerate(values[:, 0]):
+        alone = sim.simulate(
+            flagship.with_overrides({"guarantors.russia.pressure": v}),
+            runs=3_000,
+            seed=4,
+            engine="fast",
+            progress=False,
+        )
+        assert table.counts[i].tolist() == list(alone.outcome_counts().values())
+        assert table.violations[i].tolist() == pytest.approx(
+            [alone.violation_stats()[p]["mean"] for p in flagship.parties]
+        )
+
+
+def test_common_random_numbers_make_access_monotone(flagship: sim.Scenario) -> None:
+    """Convoy success changes nothing but deliveries, so with the same draws every run that
+    triggers at a lower success_prob also triggers at a higher one: P(triggered) can only grow,
+    and the other cancellations cannot change."""
+    table = sweep.sweep(
+        flagship, [("humanitarian.success_prob", 0.0, 1.0, 6)], runs=4_000, seed=1, progress=False
+    )
+    p = table.p("triggered")
+    assert p[0] == 0 and np.all(np.diff(p) >= 0) and p[-1] > 0.2
+    for code in ("cancelled_collapse", "cancelled_violence"):
+        assert np.all(table.p(code) == table.p(code)[0])
+
+
+def test_points_do_not_depend_on_workers_or_dask(flagship: sim.Scenario) -> None:
+    keys, values = experiments.grid(
+        {"humanitarian.success_prob": (0.1, 0.9, 3), "guarantors.russia.pressure": (0.0, 0.6, 3)}
+    )
+    args = {"runs": 1_500, "seed": 12, "progress": False}
+    here = experiments.evaluate(flagship, keys, values, **args)
+    pool = experiments.evaluate(flagship, keys, values, workers=2, **args)
+    assert np.array_equal(here.counts, pool.counts)
+    pytest.importorskip("distributed")
+    dask = experiments.evaluate(flagship, keys, values, workers=2, dask="local", **args)
+    assert np.array_equal(here.counts, dask.counts)
+    assert np.allclose(here.holding_days, dask.holding_days)
+
+
+def test_bad_points_name_their_key(flagship: sim.Scenario) -> None:
+    with pytest.raises(sim.ScenarioError, match=r"humanitarian\.success_prob"):
+        experiments.evaluate(
+            flagship, ["humanitarian.success_prob"], [[0.5], [1.5]], runs=10, seed=1
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x=1:2", "expected key.path=LOW:HIGH:N"),
+        ("x=a:2:3", "numbers"),
+        ("x=2:1:3", "LOW < HIGH"),
+        ("x=0:1:1", "2 <= N"),
+    ],
+)
+def test_bad_params_are_usage_errors(text: str, message: str) -> None:
+    with pytest.raises(sim.UsageError, match=message):
+        sweep.parse_param(text)
+
+
+def test_sweep_command_writes_csv_json_and_figure(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sw"
+    code = main(
+        [
+            "sweep",
+            str(FLAGSHIP),
+            "--param",
+            "humanitarian.success_prob=0:1:3",
+            "--param",
+            "guarantors.russia.pressure=0:0.6:2",
+            "--runs",
+            "500",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert len(rows) == 6
+    assert {float(r["humanitarian.success_prob"]) for r in rows} == {0.0, 0.5, 1.0}
+    assert all(
+        float(r["p_triggered_lo"]) <= float(r["p_triggered"]) <= float(r["p_triggered_hi"])
+        for r in rows
+    )
+    meta = json.loads((out / "sweep.json").read_text())
+    assert meta["runs_per_point"] == 500 and meta["points"] == 6
+    assert (out / "figures" / "sweep.png").stat().st_size > 10_000
+    assert "P(triggered)" in capsys.readouterr().out
+
+
+def test_sweep_command_errors_write_nothing(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["--param", "x"],
+        ["--param", "humanitarian.success_prob=0:1.5:3"],
+        ["--param", "a=0:1:2", "--param", "b=0:1:2", "--param", "c=0:1:2"],
+    ):
+        assert main(["sweep", str(FLAGSHIP), "--runs", "50", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "results").exists()
