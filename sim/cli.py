@@ -327,22 +327,7 @@ def report(results: Any) -> str:
     for code, (p, lo, hi) in results.outcome_probabilities().items():
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
-    summ = results.summary()
-    col = summ["collapse"]
-    if col["p"] > 0:
-        by = ", ".join(f"{a} {n / results.runs:.1%}" for a, n in col["by"].items() if n)
-        lines.append(
-            f"\ncollapse in {col['p']:.1%} of runs, median day {col['median_day']:.2f}; "
-            f"declared by {by}"
-        )
-    viol = ", ".join(f"{k} {v['mean']:.2f}" for k, v in summ["violations"].items())
-    lines.append(f"violations per run (mean): {viol}")
-    if s.humanitarian is not None:
-        d = summ["deliveries"]
-        lines.append(
-            f"deliveries per run: mean {d['mean']:.2f} (required {d['required']}); "
-            f"none delivered in {d['p_none']:.1%} of runs"
-        )
+    lines += ["", *results.findings()]
     return "\n".join(lines)
 
 

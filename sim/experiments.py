@@ -9,19 +9,18 @@ order: results never depend on where they ran.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import parallel
 from .engines import ENGINES, Params
 from .errors import UsageError
-from .runner import _check, _quiet_worker, simulate_chunk
+from .runner import _check, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 
@@ -155,7 +154,9 @@ def evaluate(
         if dask is not None:
             stream = _on_dask(dask, workers, scenario, keys, tasks, args)
         elif workers > 1 and len(tasks) > 1:
-            stream = _in_processes(workers, scenario, keys, tasks, args)
+            stream = parallel.ordered(
+                evaluate_task, [(scenario, keys, t, *args) for t in tasks], workers
+            )
         else:
             stream = (evaluate_task(scenario, keys, t, *args) for t in tasks)
         for done in stream:
@@ -178,37 +179,6 @@ def evaluate(
         parties=tuple(scenario.parties),
         elapsed=time.perf_counter() - started,
     )
-
-
-def _in_processes(
-    workers: int,
-    scenario: Scenario,
-    keys: tuple[str, ...],
-    tasks: list[np.ndarray],
-    args: tuple[Any, ...],
-) -> Iterator[list[Any]]:
-    """Tasks in worker processes, in order, at most ``2 * workers`` in flight."""
-    from .runner import _stop
-
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
-    try:
-        todo = iter(tasks)
-        pending = [
-            pool.submit(evaluate_task, scenario, keys, t, *args)
-            for t in itertools.islice(todo, 2 * workers)
-        ]
-        while pending:
-            done = pending.pop(0).result()
-            pending += [
-                pool.submit(evaluate_task, scenario, keys, t, *args)
-                for t in itertools.islice(todo, 1)
-            ]
-            yield done
-    except BaseException:
-        _stop(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_dask(

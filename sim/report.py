@@ -261,7 +261,7 @@ def report_html(
         )
     out.append("</table>")
     out.append(
-        f"<ul>{''.join(f'<li>{_e(line)}</li>' for line in _findings(results, summary))}</ul>"
+        f"<ul>{''.join(f'<li>{_e(line)}</li>' for line in results.findings(summary))}</ul>"
     )
 
     # figures
@@ -325,29 +325,6 @@ def report_html(
         )
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
-
-
-def _findings(results: Results, summary: Mapping[str, Any]) -> list[str]:
-    n = results.runs
-    lines = []
-    col = summary["collapse"]
-    if col["p"] > 0:
-        by = ", ".join(f"{a} {c / n:.1%}" for a, c in col["by"].items() if c)
-        lines.append(
-            f"Collapse in {col['p']:.1%} of runs (median day {col['median_day']:.2f}); "
-            f"declared by {by}."
-        )
-    else:
-        lines.append("No run collapsed.")
-    viol = ", ".join(f"{k} {v['mean']:.2f}" for k, v in summary["violations"].items())
-    lines.append(f"Violations per run (mean): {viol}.")
-    if results.scenario.humanitarian is not None:
-        d = summary["deliveries"]
-        lines.append(
-            f"Deliveries per run: mean {d['mean']:.2f} (required {d['required']}); none "
-            f"delivered in {d['p_none']:.1%} of runs."
-        )
-    return lines
 
 
 def write_report(

@@ -179,6 +179,29 @@ class Results:
             },
         }
 
+    def findings(self, summary: dict[str, Any] | None = None) -> list[str]:
+        """The summary in sentences: collapse, violations, deliveries."""
+        summary = self.summary() if summary is None else summary
+        n, lines = self.runs, []
+        col = summary["collapse"]
+        if col["p"] > 0:
+            by = ", ".join(f"{a} {c / n:.1%}" for a, c in col["by"].items() if c)
+            lines.append(
+                f"Collapse in {col['p']:.1%} of runs (median day {col['median_day']:.2f}); "
+                f"declared by {by}."
+            )
+        else:
+            lines.append("No run collapsed.")
+        viol = ", ".join(f"{k} {v['mean']:.2f}" for k, v in summary["violations"].items())
+        lines.append(f"Violations per run (mean): {viol}.")
+        if self.scenario.humanitarian is not None:
+            d = summary["deliveries"]
+            lines.append(
+                f"Deliveries per run: mean {d['mean']:.2f} (required {d['required']}); none "
+                f"delivered in {d['p_none']:.1%} of runs."
+            )
+        return lines
+
     # ----------------------------------------------------------------- files
 
     def csv_text(self) -> str:

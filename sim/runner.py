@@ -9,21 +9,15 @@ scenario, seed, number of runs and engine, never on chunking or the number of wo
 
 from __future__ import annotations
 
-import itertools
-import signal
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import uncertainty
+from . import parallel, uncertainty
 from .columns import Columns
 from .engines import ENGINES, Params
-from .errors import RunawayError, UsageError, WorkerError
+from .errors import RunawayError, UsageError
 from .records import RunRecord, TraceEvent
 from .results import Results
 from .scenario import Scenario
@@ -171,7 +165,9 @@ def simulate(
             for a, b in bounds:
                 collect(a, b, simulate_chunk(params, engine, seed, a, b, theta_of))
         else:
-            for a, b, chunk in _in_workers(params, engine, seed, bounds, workers, theta_of):
+            tasks = [(params, engine, seed, a, b, theta_of) for a, b in bounds]
+            chunks = parallel.ordered(simulate_chunk, tasks, min(workers, len(bounds)))
+            for (a, b), chunk in zip(bounds, chunks, strict=True):
                 collect(a, b, chunk)
     elapsed = time.perf_counter() - started
     return Results(
@@ -184,64 +180,6 @@ def simulate(
         elapsed=elapsed,
         workers=workers,
     )
-
-
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no tracebacks from each)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _in_workers(
-    params: Params,
-    engine: str,
-    seed: int,
-    bounds: list[tuple[int, int]],
-    workers: int,
-    integrate: Scenario | None = None,
-) -> Iterator[tuple[int, int, Columns]]:
-    """Chunks simulated in worker processes, yielded in run order.
-
-    At most ``2 * workers`` chunks are in flight, so memory stays bounded however many runs
-    there are. Ctrl-C stops the workers at once; a worker that dies is reported clearly.
-    """
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(bounds)), initializer=_quiet_worker)
-    pending: deque[tuple[int, int, Future[Columns]]] = deque()
-    todo = iter(bounds)
-    try:
-        for a, b in itertools.islice(todo, 2 * workers):
-            pending.append(
-                (a, b, pool.submit(simulate_chunk, params, engine, seed, a, b, integrate))
-            )
-        while pending:
-            a, b, fut = pending.popleft()
-            chunk = fut.result()
-            for c, d in itertools.islice(todo, 1):
-                pending.append(
-                    (c, d, pool.submit(simulate_chunk, params, engine, seed, c, d, integrate))
-                )
-            yield a, b, chunk
-    except BrokenProcessPool:
-        raise WorkerError(
-            "a worker process died (killed, or out of memory?); rerun with --workers 1 to see "
-            "the cause"
-        ) from None
-    except BaseException:
-        _stop(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued work and end the workers now (Ctrl-C, or an error in the parent)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python ≥ 3.14
-    if terminate is not None:
-        terminate()
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
 
 
 def trace_run(
