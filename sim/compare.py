@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
 from .scenario import OUTCOMES, Scenario, load_scenario
@@ -37,6 +39,8 @@ class Entry:
     """``"scenario"`` (simulated here) or ``"folder"`` (an existing result folder)."""
     scenario: Scenario
     summary: dict[str, Any]
+    triggered: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Per run, whether the trigger started (scenario files only: pairs runs across files)."""
 
     @property
     def runs(self) -> int:
@@ -77,12 +81,21 @@ class Comparison:
         rows = []
         for k, e in enumerate(self.entries):
             lo, hi = e.ci("triggered")
+            test = None
             if k == 0:
                 diff, z, pval = 0.0, None, None
+            elif (
+                first.triggered is not None
+                and e.triggered is not None
+                and first.triggered.size == e.triggered.size
+            ):
+                diff, z, pval = paired_test(first.triggered, e.triggered)
+                test = "paired"
             else:
                 diff, z, pval = two_proportion_test(
                     first.count("triggered"), first.runs, e.count("triggered"), e.runs
                 )
+                test = "unpaired"
             row: dict[str, Any] = {
                 "label": e.label,
                 "kind": e.kind,
@@ -97,6 +110,7 @@ class Comparison:
                 "diff_vs_first": diff,
                 "z": z,
                 "p_value": pval,
+                "test": test,
             }
             for code in OUTCOMES[1:]:
                 row[f"p_{code}"] = e.p(code)
@@ -131,11 +145,18 @@ class Comparison:
                 f"{diff:>9}  {pval:>8}   {row['p_cancelled_collapse']:8.1%}  "
                 f"{row['p_cancelled_violence']:8.1%}  {row['p_cancelled_access']:8.1%}"
             )
-        lines.append(
-            "\np-value: two-sided two-proportion z-test against the first scenario (pooled). "
-            "It treats the samples\nas independent; with common random numbers the difference "
-            "is usually known more precisely than that."
-        )
+        tests = {row["test"] for row in self.table()} - {None}
+        if "paired" in tests:
+            lines.append(
+                "\np-value: two-sided paired test (McNemar) against the first scenario: the "
+                "scenario files ran with\ncommon random numbers, so run i of each is paired "
+                "and only runs whose outcome changed count."
+            )
+        if "unpaired" in tests:
+            lines.append(
+                "\np-value (result folders): two-sided two-proportion z-test (pooled), "
+                "treating the samples as independent."
+            )
         return "\n".join(lines)
 
     # ----------------------------------------------------------------- files
@@ -159,7 +180,8 @@ class Comparison:
             "seed": self.seed,
             "engine": self.engine,
             "common_random_numbers": self.runs is not None,
-            "test": "two-sided two-proportion z-test (pooled) of P(triggered) against the first",
+            "test": "P(triggered) against the first: paired McNemar test for scenario files run "
+            "here (common random numbers), pooled two-proportion z-test otherwise",
             "table": self.table(),
             "scenarios": [
                 {
@@ -207,6 +229,19 @@ class Comparison:
 def normal_sf(z: float) -> float:
     """P(Z > z) for a standard normal Z."""
     return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def paired_test(first: np.ndarray, other: np.ndarray) -> tuple[float, float, float]:
+    """``(p2 − p1, z, two-sided p-value)`` for paired 0/1 outcomes (McNemar's test with the
+    normal approximation): only runs whose outcome differs carry information."""
+    n = first.size
+    b = int(np.count_nonzero(first & ~other))  # lost the trigger
+    c = int(np.count_nonzero(~first & other))  # gained it
+    diff = (c - b) / n
+    if b + c == 0:
+        return diff, 0.0, 1.0
+    z = (c - b) / math.sqrt(b + c)
+    return diff, z, min(1.0, 2 * normal_sf(abs(z)))
 
 
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
@@ -330,13 +365,16 @@ def compare(
                     seed,
                     engine=engine,
                     workers=workers,
-                    keep_runs=False,
                     progress=progress,
                 )
             except RunawayError as exc:
                 raise RunawayError(f"{i.source}: {exc} (monte_carlo.max_events)") from None
             summary = results.summary()
-        entries.append(Entry(label, i.source, i.kind, i.scenario, summary))
+            assert results.columns is not None
+            triggered = results.columns.outcome == OUTCOMES.index("triggered")
+        else:
+            triggered = None
+        entries.append(Entry(label, i.source, i.kind, i.scenario, summary, triggered))
     engine_used = engine if files else None
     return Comparison(
         entries, runs=runs, seed=seed, engine=engine_used, elapsed=time.perf_counter() - started

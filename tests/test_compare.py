@@ -21,7 +21,7 @@ from scipy import stats
 import sim
 from sim import plots
 from sim.cli import main
-from sim.compare import compare, normal_sf, two_proportion_test
+from sim.compare import compare, normal_sf, paired_test, two_proportion_test
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
@@ -83,19 +83,22 @@ def test_table_equals_each_scenarios_own_run(variants) -> None:
     assert len(variants.entries) == 1 + len(VARIANTS) >= 6
     first = None
     for entry, row in zip(variants.entries, variants.table(), strict=True):
-        own = sim.simulate(sim.load_scenario(entry.source), RUNS, SEED, progress=False).summary()
+        own_results = sim.simulate(sim.load_scenario(entry.source), RUNS, SEED, progress=False)
+        own = own_results.summary()
+        triggered = own_results.columns.outcome == 0
         assert entry.summary["outcomes"] == own["outcomes"]
         assert entry.summary["survival"] == own["survival"]
         assert row["p_triggered"] == own["outcomes"]["triggered"]["p"]
         assert [row["ci95_lo"], row["ci95_hi"]] == own["outcomes"]["triggered"]["ci95"]
         for code in sim.OUTCOMES[1:]:
             assert row[f"p_{code}"] == own["outcomes"][code]["p"]
-        k = own["outcomes"]["triggered"]["count"]
         if first is None:
-            first = k
+            first = triggered
             assert row["diff_vs_first"] == 0 and row["p_value"] is None
         else:
-            diff, _, p = two_proportion_test(first, RUNS, k, RUNS)
+            # common random numbers pair run i of every file: McNemar on the changed runs
+            diff, _, p = paired_test(first, triggered)
+            assert row["test"] == "paired"
             assert row["diff_vs_first"] == pytest.approx(diff)
             assert row["p_value"] == pytest.approx(p)
         assert (row["runs"], row["seed"]) == (RUNS, SEED)
@@ -217,3 +220,13 @@ def test_cli_compare_never_overwrites(here: Path, capsys) -> None:
     code, _, err = cli(capsys, "compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
     assert code == 2 and "already exists" in err
     assert list((here / "out").iterdir()) == []
+
+
+def test_paired_test_counts_only_the_runs_that_changed() -> None:
+    first = np.array([1, 1, 0, 0, 1], dtype=bool)
+    other = np.array([1, 0, 1, 1, 1], dtype=bool)
+    diff, z, p = paired_test(first, other)
+    assert diff == pytest.approx((2 - 1) / 5)
+    assert z == pytest.approx(1 / math.sqrt(3))
+    assert p == pytest.approx(2 * normal_sf(1 / math.sqrt(3)))
+    assert paired_test(first, first) == (0.0, 0.0, 1.0)
