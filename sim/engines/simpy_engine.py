@@ -23,6 +23,7 @@ Randomness comes only from the ``Generator`` passed in, consumed in a fixed orde
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterator
 
 import numpy as np
@@ -229,7 +230,8 @@ class _Run:
         yield env.timeout(p.first_day + 0.5)
         for day in range(p.first_day, p.window):
             t = env.now
-            recent = sum(1 for m in self.major_times if m > t - 1.0)
+            # majors in (t - 1, t]: the list is in time order
+            recent = len(self.major_times) - bisect_right(self.major_times, t - 1.0)
             chance = p.success_prob * (1.0 - p.penalty) ** recent
             delivered = sum(u() < chance for _ in range(p.convoys_per_day))
             self.deliveries += delivered
