@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{validate,run,trace,compare,sweep,schema}",
+        metavar="{validate,run,trace,compare,sweep,sensitivity,discover,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -164,6 +164,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="an assumption and its grid (once or twice)",
     )
 
+    p = sub.add_parser(
+        "sensitivity",
+        help="which uncertain assumption matters most (Sobol or Morris, via SALib)",
+        description="Global sensitivity of P(triggered) and the mean collapse day to the "
+        "scenario's uncertainties (SALib), and a tornado; write sensitivity.json, points.csv "
+        "and figures.",
+    )
+    experiment_args(p, default_runs=1_000, default_folder="sensitivity")
+    p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="(default sobol)")
+    p.add_argument(
+        "--samples",
+        type=_positive,
+        metavar="N",
+        help="Sobol base samples, a power of 2 (N·(k+2) points; default 256), or Morris "
+        "trajectories (N·(k+1) points; default 32)",
+    )
+
+    p = sub.add_parser(
+        "discover",
+        help="where the deal works: the box of assumptions where P(triggered) is high",
+        description="Scenario discovery over the scenario's uncertainties: sample points, "
+        "simulate them, and find the box (ranges of assumptions) where P(triggered) >= the "
+        "threshold is concentrated (a scikit-learn decision tree); write discovery.json, "
+        "points.csv and a figure.",
+    )
+    experiment_args(p, default_runs=1_000, default_folder="discover")
+    p.add_argument(
+        "--samples", type=_positive, default=1_000, metavar="N", help="points (default 1,000)"
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="success: P(triggered) >= P (default: the 75th percentile of the points)",
+    )
+
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
 
@@ -250,6 +286,53 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for i in range(table.values.shape[0]):
         vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
         print(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+    _wrote(folder)
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import sensitivity
+
+    scenario, seed, out = _experiment_setup(args)
+    samples = args.samples or sensitivity.DEFAULT_SAMPLES[args.method]
+    sensitivity.check(scenario, args.method, samples)
+    sensitivity.require_salib()
+    result = sensitivity.analyse(
+        scenario,
+        args.method,
+        samples,
+        runs=args.runs,
+        seed=seed,
+        engine=args.engine,
+        workers=args.workers,
+        dask=args.dask,
+        progress=False if args.quiet else None,
+    )
+    folder = sensitivity.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
+    print(sensitivity.text(result))
+    _wrote(folder)
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import discovery
+
+    scenario, seed, out = _experiment_setup(args)
+    discovery.check(scenario, args.samples, args.threshold)
+    discovery.require_sklearn()
+    result = discovery.discover(
+        scenario,
+        args.samples,
+        args.threshold,
+        runs=args.runs,
+        seed=seed,
+        engine=args.engine,
+        workers=args.workers,
+        dask=args.dask,
+        progress=False if args.quiet else None,
+    )
+    folder = discovery.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
+    print(discovery.text(result))
     _wrote(folder)
     return 0
 
@@ -396,6 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args, argv)
         if args.command == "sweep":
             return cmd_sweep(args, argv)
+        if args.command == "sensitivity":
+            return cmd_sensitivity(args, argv)
+        if args.command == "discover":
+            return cmd_discover(args, argv)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0

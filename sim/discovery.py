@@ -1,0 +1,452 @@
+"""Scenario discovery (``ceasefire discover``): where, among the uncertain assumptions, does
+the deal work?
+
+Points are sampled from the scenario's ``uncertainties`` (a Latin hypercube in unit coordinates,
+mapped to values by each distribution's quantile function) and simulated with common random
+numbers (:func:`sim.experiments.evaluate`). A point is a *success* when its P(triggered) is at
+least a threshold (by default the 75th percentile of the sampled P(triggered)). A shallow
+scikit-learn decision tree separates successes from the rest; among its leaves holding a
+reasonable share of the successes, the one with the highest share of successes is the *box*: a
+range for each assumption (the conditions on the leaf's decision path).
+
+- **coverage**: the share of all successes that lie inside the box;
+- **density**: the share of the points inside the box that are successes.
+
+scikit-learn is an optional dependency (the ``analysis`` extra), imported only here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .errors import UsageError
+from .experiments import PointTable, evaluate
+from .folders import new_folder, write_json
+from .plots import INK, _short, _suptitle, _tidy
+from .scenario import Scenario
+from .sensitivity import TOP, design_seed
+from .uncertainty import keys as uncertain_keys
+from .uncertainty import values as unit_to_values
+
+DEFAULT_SAMPLES = 1_000
+DEFAULT_QUANTILE = 0.75
+MAX_DEPTH = 3
+MIN_LEAF_SHARE = 0.03
+"""A leaf holds at least this share of the points (and at least 5)."""
+MIN_COVERAGE = 0.2
+"""The box is chosen among leaves holding at least this share of the successes."""
+
+
+def require_sklearn() -> Any:
+    """Import scikit-learn's tree module, or fail with a one-line message naming the extra."""
+    try:
+        from sklearn import tree
+    except ImportError:
+        raise UsageError(
+            "scenario discovery needs scikit-learn: pip install 'ceasefire-sim[analysis]'"
+        ) from None
+    return tree
+
+
+@dataclass
+class Discovery:
+    """The result of :func:`discover`."""
+
+    scenario: Scenario
+    keys: tuple[str, ...]
+    table: PointTable
+    threshold: float
+    threshold_rule: str
+    success: np.ndarray  # [points] bool
+    box: np.ndarray  # [k, 2] low and high limit of each assumption (its support if unrestricted)
+    support: np.ndarray  # [k, 2]
+    restricted: tuple[str, ...]  # assumptions the box restricts, most restricted first
+    inside: np.ndarray  # [points] bool
+    importances: np.ndarray  # [k] the tree's feature importances
+    tree_text: str
+    leaves: list[dict[str, Any]]
+    seed: int
+    sample_seed: int
+    samples: int
+
+    @property
+    def coverage(self) -> float:
+        n = int(self.success.sum())
+        return float((self.success & self.inside).sum() / n) if n else float("nan")
+
+    @property
+    def density(self) -> float:
+        n = int(self.inside.sum())
+        return float((self.success & self.inside).sum() / n) if n else float("nan")
+
+    def restriction(self) -> np.ndarray:
+        """The share of each assumption's range that the box cuts away (0: unrestricted)."""
+        full = self.support[:, 1] - self.support[:, 0]
+        kept = self.box[:, 1] - self.box[:, 0]
+        return np.where(full > 0, 1 - kept / np.where(full > 0, full, 1), 0.0)
+
+    def axes(self) -> tuple[int, int]:
+        """The two assumptions to draw: the most restricted by the box, then by importance."""
+        cut = self.restriction()
+        order = sorted(range(len(self.keys)), key=lambda j: (-cut[j], -self.importances[j], j))
+        return order[0], order[1]
+
+    def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
+        from .results import _versions
+
+        p = self.table.p("triggered")
+        cut = self.restriction()
+        return {
+            "scenario": self.scenario.name,
+            "title": self.scenario.title,
+            "samples": self.samples,
+            "sampling": "Latin hypercube in unit coordinates (scipy.stats.qmc), mapped by each "
+            "distribution's quantile function",
+            "runs_per_point": self.table.runs,
+            "total_runs": self.table.runs * self.samples,
+            "seed": self.seed,
+            "sample_seed": self.sample_seed,
+            "engine": self.table.engine,
+            "elapsed_seconds": round(self.table.elapsed, 3),
+            "success": f"P(triggered) >= {self.threshold:.6g} ({self.threshold_rule})",
+            "threshold": self.threshold,
+            "successes": int(self.success.sum()),
+            "p_triggered": {
+                "mean": float(p.mean()),
+                "min": float(p.min()),
+                "max": float(p.max()),
+                "mean_in_box": float(p[self.inside].mean()) if self.inside.any() else None,
+                "mean_outside_box": float(p[~self.inside].mean()) if (~self.inside).any() else None,
+            },
+            "box": {
+                key: {
+                    "low": float(self.box[j, 0]),
+                    "high": float(self.box[j, 1]),
+                    "support": [float(x) for x in self.support[j]],
+                    "restricted": key in self.restricted,
+                    "share_cut": float(cut[j]),
+                }
+                for j, key in enumerate(self.keys)
+            },
+            "restricted": list(self.restricted),
+            "points_in_box": int(self.inside.sum()),
+            "coverage": self.coverage,
+            "density": self.density,
+            "method": {
+                "model": "sklearn.tree.DecisionTreeClassifier",
+                "max_depth": MAX_DEPTH,
+                "min_samples_leaf": _min_leaf(self.samples),
+                "random_state": 0,
+                "box": f"the leaf with the highest density among leaves with coverage >= "
+                f"{MIN_COVERAGE:g}",
+            },
+            "feature_importances": {
+                k: float(v) for k, v in zip(self.keys, self.importances, strict=True)
+            },
+            "leaves": self.leaves,
+            "tree": self.tree_text,
+            "versions": {**_versions(), **_extra_versions()},
+            "command": command,
+            "resolved_scenario": self.scenario.model_dump(mode="json"),
+        }
+
+
+def _extra_versions() -> dict[str, str]:
+    out = {}
+    for dist in ("scikit-learn", "scipy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _min_leaf(n: int) -> int:
+    return max(5, math.ceil(MIN_LEAF_SHARE * n))
+
+
+def latin_hypercube(k: int, n: int, seed: int) -> np.ndarray:
+    """``[n, k]`` Latin hypercube sample in unit coordinates (scipy.stats.qmc)."""
+    from scipy.stats import qmc
+
+    arg = "rng" if "rng" in inspect.signature(qmc.LatinHypercube).parameters else "seed"
+    return qmc.LatinHypercube(d=k, **{arg: np.random.default_rng(seed)}).random(n)
+
+
+def discover(
+    scenario: Scenario,
+    samples: int = DEFAULT_SAMPLES,
+    threshold: float | None = None,
+    *,
+    runs: int = 1_000,
+    seed: int,
+    engine: str = "fast",
+    workers: int = 1,
+    dask: str | None = None,
+    progress: bool | None = None,
+) -> Discovery:
+    """Sample ``samples`` points from the uncertainties, simulate them, and find the box of
+    assumptions where P(triggered) ≥ ``threshold`` is concentrated."""
+    check(scenario, samples, threshold)
+    tree_mod = require_sklearn()
+    keys = uncertain_keys(scenario)
+    sample_seed = design_seed(seed, 3)
+    unit = latin_hypercube(len(keys), samples, sample_seed)
+    values = unit_to_values(scenario, np.clip(unit, 0.0, TOP))
+    table = evaluate(
+        scenario,
+        keys,
+        values,
+        runs=runs,
+        seed=seed,
+        engine=engine,
+        workers=workers,
+        dask=dask,
+        progress=progress,
+    )
+    p = table.p("triggered")
+    if threshold is None:
+        threshold = float(np.quantile(p, DEFAULT_QUANTILE))
+        rule = f"the {DEFAULT_QUANTILE:.0%} quantile of the sampled P(triggered)"
+    else:
+        rule = "given"
+    success = p >= threshold
+    if success.all() or not success.any():
+        how = "every" if success.all() else "no"
+        raise UsageError(
+            f"{how} sampled point has P(triggered) >= {threshold:.4g} "
+            f"(sampled: {p.min():.1%} to {p.max():.1%}); choose a --threshold in between"
+        )
+    support = np.array([scenario.uncertainties[k].support() for k in keys], float)
+    clf = tree_mod.DecisionTreeClassifier(
+        max_depth=MAX_DEPTH, min_samples_leaf=_min_leaf(samples), random_state=0
+    )
+    clf.fit(values, success)
+    leaf_of = clf.apply(values)
+    leaves = []
+    total = int(success.sum())
+    for leaf in np.unique(leaf_of):
+        mask = leaf_of == leaf
+        hits = int(success[mask].sum())
+        leaves.append(
+            {
+                "leaf": int(leaf),
+                "points": int(mask.sum()),
+                "successes": hits,
+                "coverage": hits / total,
+                "density": hits / int(mask.sum()),
+                "box": _path_box(clf.tree_, int(leaf), keys, support),
+            }
+        )
+    eligible = [lf for lf in leaves if lf["coverage"] >= MIN_COVERAGE] or leaves
+    best = max(eligible, key=lambda lf: (lf["density"], lf["coverage"], -lf["leaf"]))
+    box = np.array([best["box"][k] for k in keys], float)
+    # the box is the leaf's region: the conjunction of its path's conditions ("x <= t" on
+    # left branches, "x > t" on right ones), so the points inside are the leaf's points
+    inside = leaf_of == best["leaf"]
+    cut = 1 - (box[:, 1] - box[:, 0]) / np.where(np.ptp(support, 1) > 0, np.ptp(support, 1), 1)
+    restricted = tuple(
+        keys[j] for j in sorted(range(len(keys)), key=lambda j: -cut[j]) if cut[j] > 1e-12
+    )
+    return Discovery(
+        scenario=scenario,
+        keys=keys,
+        table=table,
+        threshold=float(threshold),
+        threshold_rule=rule,
+        success=success,
+        box=box,
+        support=support,
+        restricted=restricted,
+        inside=inside,
+        importances=np.asarray(clf.feature_importances_, float),
+        tree_text=tree_mod.export_text(clf, feature_names=list(keys), decimals=4),
+        leaves=leaves,
+        seed=seed,
+        sample_seed=sample_seed,
+        samples=samples,
+    )
+
+
+def check(scenario: Scenario, samples: int, threshold: float | None) -> None:
+    """Fail early (before simulating) on an unusable scenario or settings."""
+    k = len(scenario.uncertainties)
+    if k < 2:
+        raise UsageError(
+            f"scenario discovery needs at least 2 uncertain assumptions "
+            f"(the scenario's uncertainties: block has {k})"
+        )
+    if samples < 20:
+        raise UsageError(f"--samples must be at least 20 points, not {samples}")
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise UsageError(f"--threshold is a probability in [0, 1], not {threshold:g}")
+
+
+def _path_box(
+    tree: Any, leaf: int, keys: tuple[str, ...], support: np.ndarray
+) -> dict[str, list[float]]:
+    """The per-assumption limits ``{key: [low, high]}`` of the path from the root to ``leaf``."""
+    parent: dict[int, tuple[int, bool]] = {}
+    for node in range(tree.node_count):
+        left, right = tree.children_left[node], tree.children_right[node]
+        if left != -1:
+            parent[int(left)] = (node, True)
+            parent[int(right)] = (node, False)
+    box = {k: [float(support[j, 0]), float(support[j, 1])] for j, k in enumerate(keys)}
+    node = leaf
+    while node in parent:
+        up, is_left = parent[node]
+        key = keys[int(tree.feature[up])]
+        t = float(tree.threshold[up])
+        if is_left:  # x <= t
+            box[key][1] = min(box[key][1], t)
+        else:  # x > t
+            box[key][0] = max(box[key][0], t)
+        node = up
+    return box
+
+
+# --------------------------------------------------------------------------- text and figure
+
+
+def text(d: Discovery) -> str:
+    """What ``ceasefire discover`` prints."""
+    s = d.scenario
+    t = d.table
+    p = t.p("triggered")
+    width = max(24, *(len(k) for k in d.keys))
+    n_in = int(d.inside.sum())
+    lines = [
+        f"{s.title} ({s.name}): scenario discovery over {len(d.keys)} assumptions",
+        f"{d.samples:,} points (Latin hypercube) × {t.runs:,} runs, seed {d.seed}, "
+        f"engine {t.engine}, {t.elapsed:.1f} s",
+        f"P(triggered) over the points: mean {p.mean():.1%}, from {p.min():.1%} to {p.max():.1%}",
+        f"success: P(triggered) >= {d.threshold:.1%} ({d.threshold_rule}): "
+        f"{int(d.success.sum()):,} points",
+        "",
+        f"box: {n_in:,} points, coverage {d.coverage:.0%} (of all successes, the share inside), "
+        f"density {d.density:.0%} (of the points inside, the share of successes)",
+        f"  {'assumption':<{width}}  {'box':>24}  {'distribution range':>24}",
+    ]
+    for j in np.argsort(-d.restriction(), kind="stable"):
+        key = d.keys[j]
+        lo, hi = d.box[j]
+        slo, shi = d.support[j]
+        box = f"[{lo:.4g}, {hi:.4g}]" if key in d.restricted else "(any)"
+        lines.append(f"  {key:<{width}}  {box:>24}  {f'[{slo:.4g}, {shi:.4g}]':>24}")
+    if (~d.inside).any():
+        lines.append(
+            f"\nmean P(triggered) inside the box {p[d.inside].mean():.1%}, "
+            f"outside {p[~d.inside].mean():.1%}"
+        )
+    return "\n".join(lines)
+
+
+def figure(d: Discovery) -> Figure:
+    """The points over the two assumptions the box restricts most, coloured by P(triggered),
+    with the box drawn; coverage and density in the title."""
+    i, j = d.axes()
+    x, y = d.table.values[:, i], d.table.values[:, j]
+    p = d.table.p("triggered")
+    fig = Figure(figsize=(8, 6.2), layout="constrained")
+    ax = fig.add_subplot()
+    order = np.argsort(p, kind="stable")  # successes drawn last, on top
+    sc = ax.scatter(
+        x[order],
+        y[order],
+        c=p[order],
+        cmap="viridis",
+        s=14 if d.samples <= 2000 else 6,
+        linewidths=0,
+        alpha=0.9,
+        gid="points",
+    )
+    hits = d.success[order]
+    ax.scatter(
+        x[order][hits],
+        y[order][hits],
+        s=30 if d.samples <= 2000 else 14,
+        facecolors="none",
+        edgecolors=INK,
+        linewidths=0.5,
+        label=f"success: P(triggered) ≥ {d.threshold:.1%}",
+    )
+    (xlo, xhi), (ylo, yhi) = d.box[i], d.box[j]
+    ax.add_patch(
+        Rectangle(
+            (xlo, ylo),
+            xhi - xlo,
+            yhi - ylo,
+            fill=False,
+            edgecolor="#D55E00",
+            linewidth=2.2,
+            label="the box (its limits on these two assumptions)",
+            gid="box",
+        )
+    )
+    pad_x = 0.02 * (d.support[i, 1] - d.support[i, 0])
+    pad_y = 0.02 * (d.support[j, 1] - d.support[j, 0])
+    ax.set_xlim(d.support[i, 0] - pad_x, d.support[i, 1] + pad_x)
+    ax.set_ylim(d.support[j, 0] - pad_y, d.support[j, 1] + pad_y)
+    ax.set_xlabel(d.keys[i], fontsize=9)
+    ax.set_ylabel(d.keys[j], fontsize=9)
+    bar = fig.colorbar(sc, ax=ax)
+    bar.set_label("P(triggered) at the point", fontsize=9)
+    bar.ax.tick_params(labelsize=8.5)
+    bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    _tidy(ax)
+    others = [k for k in d.restricted if k not in (d.keys[i], d.keys[j])]
+    notes = []
+    if others:
+        limits = "; ".join(
+            f"{k} in [{d.box[d.keys.index(k), 0]:.3g}, {d.box[d.keys.index(k), 1]:.3g}]"
+            for k in others
+        )
+        notes.append(f"the box also needs {limits}")
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
+    if notes:
+        fig.text(0.5, 0.0, "; ".join(notes), ha="center", va="bottom", fontsize=8, color=INK)
+    _suptitle(
+        fig,
+        d.scenario.title,
+        f"Where {_short(d.scenario.trigger.label, 50)} is likely: coverage {d.coverage:.0%}, "
+        f"density {d.density:.0%}\n{d.samples:,} points × {d.table.runs:,} runs, seed {d.seed}",
+    )
+    return fig
+
+
+def save(
+    d: Discovery, path: str | Path, *, plots: bool = True, command: list[str] | None = None
+) -> Path:
+    """Write ``discovery.json``, ``points.csv`` (with a ``success`` and an ``in_box`` column)
+    and ``figures/discovery.png``."""
+    import csv
+    import io
+
+    rows = d.table.rows()
+    buf = io.StringIO()
+    fields = [*rows[0], "success", "in_box"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for row, hit, inside in zip(rows, d.success, d.inside, strict=True):
+        out = {k: repr(v) if isinstance(v, float) else v for k, v in row.items()}
+        w.writerow({**out, "success": int(hit), "in_box": int(inside)})
+    with new_folder(path) as tmp:
+        write_json(tmp / "discovery.json", d.to_json(command))
+        (tmp / "points.csv").write_text(buf.getvalue(), encoding="utf-8")
+        if plots:
+            (tmp / "figures").mkdir()
+            figure(d).savefig(tmp / "figures" / "discovery.png", dpi=150)
+    return Path(path)
+
+
+__all__ = ["Discovery", "discover", "save", "text"]

@@ -1,0 +1,646 @@
+"""Global sensitivity analysis (``ceasefire sensitivity``): which uncertain assumption matters
+most for the outcome?
+
+The assumptions are the scenario's ``uncertainties``. A design of points in unit coordinates
+(Sobol' or Morris, sampled by SALib) is mapped to values by each distribution's quantile
+function (:func:`sim.uncertainty.values`), every point is simulated with the same seed and runs
+(common random numbers, :func:`sim.experiments.evaluate`), and SALib apportions the variation of
+two outputs among the assumptions:
+
+- ``p_triggered``: P(triggered), the chance that the next step starts;
+- ``holding_days``: the mean collapse day — the expected number of days until the ceasefire
+  collapses, counting the whole window for runs in which it does not collapse.
+
+Sobol' gives first-order (``S1``: the share of the output's variance due to the assumption
+alone) and total indices (``ST``: including its interactions), each with a 95% bootstrap
+confidence half-width. Morris gives ``mu_star`` (the mean absolute elementary effect: how much
+the output moves when the assumption goes across its distribution), its 95% half-width, and
+``sigma`` (how much that effect depends on the other assumptions). Both work in unit
+coordinates, so an assumption's effect is measured over its whole distribution.
+
+A tornado complements them: each assumption at the low and at the high end of its distribution,
+the others at the scenario's own values (the baseline).
+
+SALib is an optional dependency (the ``analysis`` extra), imported only here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .errors import ScenarioError, UsageError
+from .experiments import PointTable, evaluate
+from .folders import new_folder, write_json
+from .plots import GREY, INK, PALETTE, _percent, _short, _suptitle, _tidy
+from .scenario import Scenario
+from .uncertainty import baseline as scenario_baseline
+from .uncertainty import keys as uncertain_keys
+from .uncertainty import values as unit_to_values
+
+METHODS = ("sobol", "morris")
+DEFAULT_SAMPLES = {"sobol": 256, "morris": 32}
+"""Default ``samples``: Sobol' base samples N (points: N·(k+2)); Morris trajectories (N·(k+1))."""
+MORRIS_LEVELS = 4
+TORNADO_FACTOR = 10
+"""The tornado's few points get this many times the runs of the design's points."""
+TOP = 1.0 - 1e-9
+"""Unit coordinates are clipped to [0, TOP]: continuous distributions never reach their upper
+end (a probability may be uniform up to 1 but never equal 1; see ``values_to_check``)."""
+
+OUTPUTS = {
+    "p_triggered": "P(triggered)",
+    "holding_days": "mean collapse day (days until collapse; the whole window when none)",
+}
+"""The outputs analysed, with their labels."""
+
+
+def require_salib() -> Any:
+    """Import SALib, or fail with a one-line message naming the extra to install."""
+    try:
+        import SALib
+    except ImportError:
+        raise UsageError(
+            "sensitivity analysis needs SALib: pip install 'ceasefire-sim[analysis]'"
+        ) from None
+    return SALib
+
+
+def design_seed(seed: int, tag: int) -> int:
+    """A non-zero seed for SALib's samplers and bootstraps, derived from the run seed (SALib's
+    Sobol' analysis ignores a seed of 0)."""
+    return int(np.random.SeedSequence([seed, tag]).generate_state(1, np.uint64)[0] % 2**62) + 1
+
+
+@dataclass
+class Sensitivity:
+    """The result of :func:`analyse`."""
+
+    scenario: Scenario
+    method: str
+    samples: int
+    keys: tuple[str, ...]
+    unit: np.ndarray  # [points, k] design in unit coordinates
+    table: PointTable  # the design points
+    indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    tornado: PointTable  # baseline, then (low, high) for each assumption
+    tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
+    baseline: dict[str, float]
+    seed: int
+    sample_seed: int
+    elapsed: float
+
+    @property
+    def runs(self) -> int:
+        return self.table.runs
+
+    @property
+    def total_runs(self) -> int:
+        return (
+            self.runs * self.table.values.shape[0]
+            + self.tornado.runs * (self.tornado.values.shape[0])
+        )
+
+    def measures(self) -> tuple[str, ...]:
+        return ("S1", "S1_conf", "ST", "ST_conf") if self.method == "sobol" else MORRIS_MEASURES
+
+    def ranking(self, output: str = "p_triggered") -> list[str]:
+        """Assumptions from the most to the least influential (by ST, or mu_star)."""
+        idx = self.indices[output]
+        if idx is None:
+            return list(self.keys)
+        score = np.nan_to_num(np.array(idx["ST" if self.method == "sobol" else "mu_star"]))
+        return [self.keys[i] for i in np.argsort(-score, kind="stable")]
+
+    def tornado_p(self, output: str = "p_triggered") -> tuple[float, np.ndarray]:
+        """The baseline value of ``output`` and ``[k, 2]`` values at each assumption's ends."""
+        y = _output(self.tornado, output)
+        return float(y[0]), y[1:].reshape(-1, 2)
+
+    def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
+        from .results import _versions
+
+        base_p, ends_p = self.tornado_p("p_triggered")
+        base_h, ends_h = self.tornado_p("holding_days")
+        ci = self.tornado.ci95("triggered")
+        indices: dict[str, Any] = {}
+        for out, idx in self.indices.items():
+            if idx is None:
+                indices[out] = None
+                continue
+            indices[out] = {
+                key: {m: _num(idx[m][j]) for m in self.measures()}
+                for j, key in enumerate(self.keys)
+            }
+        dists = self.scenario.uncertainties
+        return {
+            "scenario": self.scenario.name,
+            "title": self.scenario.title,
+            "method": self.method,
+            "samples": self.samples,
+            "points": int(self.table.values.shape[0]),
+            "runs_per_point": self.runs,
+            "total_runs": self.total_runs,
+            "seed": self.seed,
+            "sample_seed": self.sample_seed,
+            "engine": self.table.engine,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "outputs": OUTPUTS,
+            "assumptions": {
+                key: {
+                    "distribution": dists[key].model_dump(mode="json"),
+                    "baseline": _num(self.baseline[key]),
+                }
+                for key in self.keys
+            },
+            "measures": _MEASURE_NOTES[self.method],
+            "indices": indices,
+            "ranking": {out: self.ranking(out) for out in OUTPUTS},
+            "tornado": {
+                "note": "each assumption at the low and high end of its distribution, the "
+                "others at the baseline (the scenario's own values)",
+                "runs_per_point": self.tornado.runs,
+                "baseline": {"p_triggered": base_p, "holding_days": base_h},
+                "assumptions": {
+                    key: {
+                        "low": _num(self.tornado_values[j, 0]),
+                        "high": _num(self.tornado_values[j, 1]),
+                        "p_triggered": [float(x) for x in ends_p[j]],
+                        "p_triggered_ci95": [
+                            [float(x) for x in ci[1 + 2 * j]],
+                            [float(x) for x in ci[2 + 2 * j]],
+                        ],
+                        "holding_days": [float(x) for x in ends_h[j]],
+                    }
+                    for j, key in enumerate(self.keys)
+                },
+            },
+            "versions": {**_versions(), **_extra_versions()},
+            "command": command,
+            "resolved_scenario": self.scenario.model_dump(mode="json"),
+        }
+
+
+MORRIS_MEASURES = ("mu_star", "mu_star_conf", "sigma", "mu")
+_MEASURE_NOTES = {
+    "sobol": {
+        "S1": "first-order index: share of the output's variance due to the assumption alone",
+        "S1_conf": "half-width of the 95% bootstrap confidence interval of S1",
+        "ST": "total index: share of the variance involving the assumption (with interactions)",
+        "ST_conf": "half-width of the 95% bootstrap confidence interval of ST",
+    },
+    "morris": {
+        "mu_star": "mean absolute elementary effect (output change over the whole distribution "
+        "of the assumption, in unit coordinates)",
+        "mu_star_conf": "half-width of the 95% bootstrap confidence interval of mu_star",
+        "sigma": "standard deviation of the elementary effects (interactions, non-linearity)",
+        "mu": "mean elementary effect (signed)",
+    },
+}
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _extra_versions() -> dict[str, str]:
+    out = {}
+    for dist in ("SALib", "scipy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _output(table: PointTable, output: str) -> np.ndarray:
+    if output == "p_triggered":
+        return table.p("triggered")
+    if output == "holding_days":
+        return np.asarray(table.holding_days, float)
+    raise UsageError(f"unknown output '{output}' (choose from {', '.join(OUTPUTS)})")
+
+
+def _take(table: PointTable, rows: slice) -> PointTable:
+    return dataclasses.replace(
+        table,
+        values=table.values[rows],
+        counts=table.counts[rows],
+        holding_days=table.holding_days[rows],
+        violations=table.violations[rows],
+        deliveries=table.deliveries[rows],
+    )
+
+
+def problem(scenario: Scenario) -> dict[str, Any]:
+    """The SALib problem: the uncertain assumptions in unit coordinates."""
+    names = list(uncertain_keys(scenario))
+    return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def check(scenario: Scenario, method: str, samples: int) -> None:
+    """Fail early (before simulating) on an unusable scenario or design."""
+    if method not in METHODS:
+        raise UsageError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    k = len(scenario.uncertainties)
+    if k < 2:
+        raise UsageError(
+            f"sensitivity analysis needs at least 2 uncertain assumptions "
+            f"(the scenario's uncertainties: block has {k})"
+        )
+    if method == "sobol" and (samples < 2 or samples & (samples - 1)):
+        raise UsageError(
+            f"--samples for sobol must be a power of 2 (e.g. 256, 1024), not {samples}"
+        )
+    if method == "morris" and samples < 2:
+        raise UsageError(f"--samples for morris must be at least 2 trajectories, not {samples}")
+
+
+def ends(scenario: Scenario) -> np.ndarray:
+    """``[k, 2]``: the low and high end of each assumption's distribution (its support; an end
+    that is not a valid value, e.g. a probability of exactly 1, is replaced by the highest value
+    the distribution draws)."""
+    base = scenario.model_copy(update={"uncertainties": {}})
+    out = []
+    for key, dist in scenario.uncertainties.items():
+        pair = []
+        for end, u in zip(dist.support(), (0.0, TOP), strict=True):
+            try:
+                base.with_overrides({key: _plain(end)})
+            except ScenarioError:
+                end = float(dist.ppf(np.array([u]))[0])
+            pair.append(float(end))
+        out.append(pair)
+    return np.array(out, float)
+
+
+def _plain(value: float) -> float | int:
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def analyse(
+    scenario: Scenario,
+    method: str = "sobol",
+    samples: int | None = None,
+    *,
+    runs: int = 1_000,
+    seed: int,
+    engine: str = "fast",
+    workers: int = 1,
+    dask: str | None = None,
+    progress: bool | None = None,
+    tornado_runs: int | None = None,
+) -> Sensitivity:
+    """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
+    uncertain assumptions, plus a tornado; all points simulated with common random numbers.
+
+    ``samples``: Sobol' base samples N, a power of 2 (N·(k+2) points), or Morris trajectories
+    (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
+    ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
+    small effects need the precision).
+    """
+    samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else int(samples)
+    check(scenario, method, samples)
+    require_salib()
+    keys = uncertain_keys(scenario)
+    prob = problem(scenario)
+    sample_seed = design_seed(seed, 1)
+    if method == "sobol":
+        from SALib.sample import sobol as sobol_sample
+
+        unit = sobol_sample.sample(
+            prob, samples, calc_second_order=False, scramble=True, seed=sample_seed
+        )
+    else:
+        from SALib.sample import morris as morris_sample
+
+        unit = morris_sample.sample(prob, samples, num_levels=MORRIS_LEVELS, seed=sample_seed)
+    design = unit_to_values(scenario, np.clip(unit, 0.0, TOP))
+
+    base = scenario_baseline(scenario)
+    dists = scenario.uncertainties
+    base_row = np.array(
+        [
+            base[k] if not math.isnan(base[k]) else float(dists[k].ppf(np.array([0.5]))[0])
+            for k in keys
+        ]
+    )
+    low_high = ends(scenario)
+    torn = [base_row]
+    for j in range(len(keys)):
+        for end in low_high[j]:
+            row = base_row.copy()
+            row[j] = end
+            torn.append(row)
+    common = {"seed": seed, "engine": engine, "workers": workers, "dask": dask}
+    points = evaluate(scenario, keys, design, runs=runs, progress=progress, **common)
+    tornado = evaluate(
+        scenario,
+        keys,
+        np.array(torn),
+        runs=tornado_runs or TORNADO_FACTOR * runs,
+        progress=progress,
+        **common,
+    )
+    indices = {
+        out: _indices(method, prob, unit, _output(points, out), design_seed(seed, 2))
+        for out in OUTPUTS
+    }
+    return Sensitivity(
+        scenario=scenario,
+        method=method,
+        samples=samples,
+        keys=keys,
+        unit=unit,
+        table=points,
+        indices=indices,
+        tornado=tornado,
+        tornado_values=low_high,
+        baseline={k: float(v) for k, v in zip(keys, base_row, strict=True)},
+        seed=seed,
+        sample_seed=sample_seed,
+        elapsed=points.elapsed + tornado.elapsed,
+    )
+
+
+def _indices(
+    method: str, prob: dict[str, Any], unit: np.ndarray, y: np.ndarray, seed: int
+) -> dict[str, list[float]] | None:
+    """SALib's indices of one output (None when the output is the same at every point)."""
+    if not np.ptp(y) > 0:
+        return None
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        res = sobol.analyze(prob, y, calc_second_order=False, conf_level=0.95, seed=seed)
+        names = ("S1", "S1_conf", "ST", "ST_conf")
+    else:
+        from SALib.analyze import morris
+
+        res = morris.analyze(prob, unit, y, conf_level=0.95, num_levels=MORRIS_LEVELS, seed=seed)
+        names = MORRIS_MEASURES
+    return {m: [float(x) for x in np.asarray(res[m], float)] for m in names}
+
+
+# --------------------------------------------------------------------------- text
+
+
+def text(sens: Sensitivity) -> str:
+    """The ranking tables ``ceasefire sensitivity`` prints."""
+    s = sens.scenario
+    t = sens.table
+    width = max(24, *(len(k) for k in sens.keys))
+    rate = sens.total_runs / sens.elapsed if sens.elapsed else float("nan")
+    lines = [
+        f"{s.title} ({s.name}): {sens.method} sensitivity over {len(sens.keys)} assumptions",
+        f"{sens.samples:,} {'base samples' if sens.method == 'sobol' else 'trajectories'}, "
+        f"{t.values.shape[0]:,} points × {t.runs:,} runs + {sens.tornado.values.shape[0]} "
+        f"tornado points × {sens.tornado.runs:,} ({sens.total_runs:,} runs), seed {sens.seed}, "
+        f"engine {t.engine}, {sens.elapsed:.1f} s ({rate:,.0f} runs/s)",
+    ]
+    base_p, ends_p = sens.tornado_p("p_triggered")
+    for out, label in OUTPUTS.items():
+        lines += ["", f"{label}:"]
+        idx = sens.indices[out]
+        if idx is None:
+            y = _output(t, out)
+            lines.append(f"  the same at every point ({y[0]:.4g}): nothing to apportion")
+            continue
+        if sens.method == "sobol":
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'S1':>16}  {'ST':>16}"
+        else:
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}  {'sigma':>7}"
+        if out == "p_triggered":
+            head += "  tornado: P(triggered) at the low → high end"
+        lines.append(head)
+        for rank, key in enumerate(sens.ranking(out), 1):
+            j = sens.keys.index(key)
+            if sens.method == "sobol":
+                cells = (
+                    f"{idx['S1'][j]:7.3f} ± {idx['S1_conf'][j]:<6.3f}  "
+                    f"{idx['ST'][j]:7.3f} ± {idx['ST_conf'][j]:<6.3f}"
+                )
+            else:
+                cells = f"{idx['mu_star'][j]:8.4f} ± {idx['mu_star_conf'][j]:<7.4f}  "
+                cells += f"{idx['sigma'][j]:7.4f}"
+            row = f"  {rank:>2}  {key:<{width}}  {cells}"
+            if out == "p_triggered":
+                lo, hi = sens.tornado_values[j]
+                row += f"  {ends_p[j, 0]:6.1%} → {ends_p[j, 1]:6.1%}  (at {lo:.4g} → {hi:.4g})"
+            lines.append(row.rstrip())
+    lines.append(f"\nbaseline (the scenario's own values): P(triggered) {base_p:.1%}")
+    if sens.method == "sobol":
+        lines.append("S1: variance share of the assumption alone; ST: with its interactions; ± 95%")
+    else:
+        lines.append("mu_star: mean |effect| of moving the assumption across its distribution")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _label(key: str, width: int = 44) -> str:
+    """A key path for an axis: whole when it fits, else its end (the informative part)."""
+    return key if len(key) <= width else "…" + key[-(width - 1) :]
+
+
+def indices_figure(sens: Sensitivity) -> Figure:
+    """Sobol': S1 and ST with 95% intervals, side by side per assumption, sorted by ST, one
+    panel per output. Morris: mu_star with its 95% interval, and sigma."""
+    k = len(sens.keys)
+    outputs = list(OUTPUTS)
+    rows = [k if sens.indices[out] is not None else 1.2 for out in outputs]
+    fig = Figure(figsize=(8.8, 1.9 + 0.5 * sum(rows)), layout="constrained")
+    axes = fig.subplots(len(outputs), 1, height_ratios=rows)
+    sobol = sens.method == "sobol"
+    first, second = ("S1", "ST") if sobol else ("mu_star", "sigma")
+    names = {
+        "S1": "S1, first order: the assumption alone",
+        "ST": "ST, total: with its interactions",
+        "mu_star": "mu*: mean |elementary effect| (95% interval)",
+        "sigma": "sigma: spread of the effects (interactions)",
+    }
+    for ax, out in zip(axes, outputs, strict=True):
+        idx = sens.indices[out]
+        ax.set_title(OUTPUTS[out], fontsize=9.5, loc="left")
+        _tidy(ax)
+        if idx is None:
+            y = _output(sens.table, out)
+            ax.text(
+                0.5,
+                0.5,
+                f"{y[0]:.4g} at every point: no variation to apportion",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color=GREY,
+                fontsize=9,
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[["left", "bottom"]].set_visible(False)
+            continue
+        order = [sens.keys.index(key) for key in sens.ranking(out)]
+        y = np.arange(k)[::-1]
+        h = 0.38
+        a = np.array([idx[first][j] for j in order])
+        b = np.array([idx[second][j] for j in order])
+        a_err = np.array([idx[f"{first}_conf"][j] for j in order])
+        b_err = np.array([idx["ST_conf"][j] for j in order]) if sobol else np.zeros(k)
+        ax.barh(
+            y + h / 2,
+            a,
+            height=h,
+            color=PALETTE[0],
+            xerr=a_err,
+            capsize=2.5,
+            error_kw={"ecolor": INK, "linewidth": 0.9},
+            label=names[first],
+            gid=f"{out}:{first}",
+        )
+        ax.barh(
+            y - h / 2,
+            b,
+            height=h,
+            color=PALETTE[1] if sobol else PALETTE[5],
+            xerr=b_err if sobol else None,
+            capsize=2.5,
+            error_kw={"ecolor": INK, "linewidth": 0.9},
+            label=names[second],
+            gid=f"{out}:{second}",
+        )
+        ax.set_yticks(y, [_label(sens.keys[j]) for j in order], fontsize=8.5)
+        ax.tick_params(axis="y", length=0)
+        ax.axvline(0, color=INK, linewidth=0.8)
+        lo = float(np.nanmin(np.concatenate([a - a_err, b - b_err, [0.0]])))
+        hi = float(np.nanmax(np.concatenate([a + a_err, b + b_err])))
+        ax.set_xlim(lo - 0.02 * (hi - lo), hi + 0.03 * (hi - lo))
+        if sobol:
+            ax.set_xlabel("share of the output's variance (bars: 95% intervals)", fontsize=8.5)
+        else:
+            unit = "probability" if out == "p_triggered" else "days"
+            ax.set_xlabel(
+                f"effect on the output ({unit}) of moving the assumption across its distribution",
+                fontsize=8.5,
+            )
+    handles, labels = axes[outputs.index(_first_analysed(sens))].get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8.5
+        )
+    what = (
+        f"{'Sobol’' if sobol else 'Morris'} sensitivity indices — "
+        f"{sens.table.values.shape[0]:,} points × {sens.runs:,} runs, seed {sens.seed} "
+        "(common random numbers)"
+    )
+    _suptitle(fig, sens.scenario.title, what)
+    return fig
+
+
+def _first_analysed(sens: Sensitivity) -> str:
+    return next((out for out in OUTPUTS if sens.indices[out] is not None), next(iter(OUTPUTS)))
+
+
+def tornado_figure(sens: Sensitivity) -> Figure:
+    """P(triggered) with each assumption at the low and the high end of its distribution, the
+    others at the baseline; widest at the top. The numbers are the assumption's values."""
+    base_p, ends_p = sens.tornado_p("p_triggered")
+    k = len(sens.keys)
+    width = np.abs(ends_p[:, 1] - ends_p[:, 0])
+    order = np.argsort(-width, kind="stable")
+    fig = Figure(figsize=(8.8, 1.9 + 0.42 * k), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(k)[::-1]
+    colours = (PALETTE[0], PALETTE[1])
+    lo_all = min(float(ends_p.min()), base_p)
+    hi_all = max(float(ends_p.max()), base_p)
+    span = max(hi_all - lo_all, 0.02)
+    gap = 0.012 * span
+    for yi, j in zip(y, order, strict=True):
+        for end in (0, 1):
+            ax.barh(
+                yi,
+                ends_p[j, end] - base_p,
+                left=base_p,
+                height=0.6,
+                color=colours[end],
+                gid=f"tornado:{sens.keys[j]}:{'low' if end == 0 else 'high'}",
+            )
+        # the value of the end with the lower P(triggered) left of the bar, the other right
+        left_end = 0 if ends_p[j, 0] <= ends_p[j, 1] else 1
+        row_lo = min(ends_p[j].min(), base_p)
+        row_hi = max(ends_p[j].max(), base_p)
+        for end, x, ha in ((left_end, row_lo - gap, "right"), (1 - left_end, row_hi + gap, "left")):
+            ax.text(
+                x,
+                yi,
+                f"{sens.tornado_values[j, end]:.3g}",
+                va="center",
+                ha=ha,
+                fontsize=7.5,
+                color=colours[end],
+            )
+    ax.axvline(base_p, color=INK, linewidth=1)
+    ax.set_yticks(y, [_label(sens.keys[j]) for j in order], fontsize=8.5)
+    ax.tick_params(axis="y", length=0)
+    pad = 0.13 * span
+    ax.set_xlim(lo_all - pad, hi_all + pad)
+    shown = (max(lo_all - pad, 0.0), min(hi_all + pad, 1.0))
+    ax.set_xticks([t for t in ax.get_xticks() if shown[0] - 1e-9 <= t <= shown[1] + 1e-9])
+    ax.spines["bottom"].set_bounds(*shown)
+    ax.spines["left"].set_visible(False)
+    _percent(ax, "x", decimals=0 if span >= 0.05 else 1)
+    ax.set_xlabel(f"P(triggered); baseline {base_p:.1%} (the scenario's own values)", fontsize=9)
+    from matplotlib.patches import Patch
+
+    fig.legend(
+        handles=[
+            Patch(color=colours[0], label="assumption at the low end of its distribution"),
+            Patch(color=colours[1], label="assumption at the high end of its distribution"),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+        fontsize=8.5,
+    )
+    _tidy(ax)
+    _suptitle(
+        fig,
+        sens.scenario.title,
+        f"Tornado: P({_short(sens.scenario.trigger.label, 50)}) with each assumption at its "
+        f"low and high end, the others at baseline\n{sens.tornado.runs:,} runs per point, seed "
+        f"{sens.seed} (common random numbers); numbers: the assumption's value",
+    )
+    return fig
+
+
+def save(
+    sens: Sensitivity,
+    path: str | Path,
+    *,
+    plots: bool = True,
+    command: list[str] | None = None,
+) -> Path:
+    """Write ``sensitivity.json``, ``points.csv`` and ``figures/{indices,tornado}.png``."""
+    from .sweep import csv_text
+
+    with new_folder(path) as tmp:
+        write_json(tmp / "sensitivity.json", sens.to_json(command))
+        (tmp / "points.csv").write_text(csv_text(sens.table), encoding="utf-8")
+        if plots:
+            (tmp / "figures").mkdir()
+            indices_figure(sens).savefig(tmp / "figures" / "indices.png", dpi=150)
+            tornado_figure(sens).savefig(tmp / "figures" / "tornado.png", dpi=150)
+    return Path(path)
+
+
+__all__ = ["METHODS", "OUTPUTS", "Sensitivity", "analyse", "save", "text"]
