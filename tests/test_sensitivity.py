@@ -1,0 +1,277 @@
+"""Global sensitivity analysis (``ceasefire sensitivity``) on a scenario whose answer is known.
+
+KNOWN has no violence that matters: nobody has a tolerance, there is no violence condition and
+major events do not hinder convoys. The next step starts when at least 3 of the 5 daily convoys
+get through, so P(triggered) = P(Binomial(5, success_prob) >= 3): ``success_prob`` alone decides
+the outcome. ``parties.a.retaliation.half_life_hours`` is provably inert: party ``a`` has boost
+0, so its excitation is zero whatever the half-life, and with common random numbers every run is
+the same draw for draw. ``parties.a.violation_prob`` changes how many violations there are, which
+cannot change the outcome (it may only shift which random numbers the convoys get).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sim
+from sim import sensitivity
+from sim.cli import main
+
+DECISIVE = "humanitarian.success_prob"
+INERT = "parties.a.retaliation.half_life_hours"
+NOISE = "parties.a.violation_prob"
+KNOWN: dict[str, Any] = {
+    "name": "known",
+    "title": "Known answer",
+    "window_days": 5,
+    "parties": {
+        "a": {"side": "A", "violation_prob": 0.2, "major_share": 0.5, "retaliation": {"boost": 0}},
+        "b": {"side": "B", "violation_prob": 0.1, "retaliation": {"boost": 0.5}},
+    },
+    "humanitarian": {"first_day": 0, "success_prob": 0.5, "required_deliveries": 3},
+    "uncertainties": {
+        DECISIVE: {"dist": "uniform", "low": 0.1, "high": 0.9},
+        INERT: {"dist": "uniform", "low": 1, "high": 72},
+        NOISE: {"dist": "uniform", "low": 0.0, "high": 0.5},
+    },
+    "monte_carlo": {"seed": 11},
+}
+KNOWN_YAML = """\
+name: known
+title: Known answer
+window_days: 5
+parties:
+  a: {side: A, violation_prob: 0.2, major_share: 0.5, retaliation: {boost: 0}}
+  b: {side: B, violation_prob: 0.1, retaliation: {boost: 0.5}, tolerance: 3}
+humanitarian: {first_day: 0, success_prob: 0.5, required_deliveries: 3}
+uncertainties:
+  humanitarian.success_prob: {dist: uniform, low: 0.1, high: 0.9}
+  parties.a.retaliation.half_life_hours: {dist: uniform, low: 1, high: 72}
+  parties.a.violation_prob: {dist: uniform, low: 0.0, high: 0.5}
+monte_carlo: {seed: 11}
+"""
+SCENARIO = sim.scenario_from_dict(KNOWN)
+
+
+def p_triggered(p: float) -> float:
+    """P(Binomial(5, p) >= 3)."""
+    return sum(math.comb(5, k) * p**k * (1 - p) ** (5 - k) for k in range(3, 6))
+
+
+@pytest.fixture(scope="module")
+def sobol() -> sensitivity.Sensitivity:
+    return sensitivity.analyse(SCENARIO, "sobol", 128, runs=400, seed=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def morris() -> sensitivity.Sensitivity:
+    return sensitivity.analyse(SCENARIO, "morris", 24, runs=400, seed=3, progress=False)
+
+
+def index(sens: sensitivity.Sensitivity, measure: str, key: str) -> float:
+    return sens.indices["p_triggered"][measure][sens.keys.index(key)]
+
+
+def test_sobol_gives_the_inert_assumption_nothing_and_the_decisive_one_everything(
+    sobol: sensitivity.Sensitivity,
+) -> None:
+    assert sobol.table.values.shape == (128 * (3 + 2), 3)
+    # inert: identical outputs at A and A_B (common random numbers) -> exactly 0
+    assert index(sobol, "S1", INERT) == 0 and index(sobol, "ST", INERT) == 0
+    assert abs(index(sobol, "S1", NOISE)) < max(0.05, index(sobol, "S1_conf", NOISE))
+    assert index(sobol, "ST", NOISE) < 0.05
+    s1, st = index(sobol, "S1", DECISIVE), index(sobol, "ST", DECISIVE)
+    assert st == max(sobol.indices["p_triggered"]["ST"])
+    assert s1 == max(sobol.indices["p_triggered"]["S1"])
+    assert abs(s1 - 1) < max(0.15, index(sobol, "S1_conf", DECISIVE))
+    assert abs(st - 1) < max(0.15, index(sobol, "ST_conf", DECISIVE))
+    assert sobol.ranking() == [DECISIVE, NOISE, INERT]
+    # no collapse is possible: the mean collapse day is the window everywhere
+    assert sobol.indices["holding_days"] is None
+    assert np.all(sobol.table.holding_days == 5)
+
+
+def test_the_design_points_follow_the_closed_form(sobol: sensitivity.Sensitivity) -> None:
+    p = sobol.table.p("triggered")
+    exact = np.array([p_triggered(v) for v in sobol.table.values[:, 0]])
+    z = np.abs(p - exact) / np.sqrt(np.maximum(exact * (1 - exact), 1e-4) / sobol.runs)
+    assert np.mean(z < 3) > 0.97
+    assert sobol.table.values[:, 0].min() >= 0.1 and sobol.table.values[:, 0].max() < 0.9
+
+
+def test_morris_ranks_the_assumptions_the_same_way(
+    sobol: sensitivity.Sensitivity, morris: sensitivity.Sensitivity
+) -> None:
+    assert morris.table.values.shape == (24 * (3 + 1), 3)
+    assert morris.ranking() == sobol.ranking()
+    assert index(morris, "mu_star", INERT) == 0 and index(morris, "sigma", INERT) == 0
+    assert index(morris, "mu_star", DECISIVE) > 20 * index(morris, "mu_star", NOISE)
+
+
+def test_tornado(sobol: sensitivity.Sensitivity) -> None:
+    base, ends = sobol.tornado_p()
+    j = sobol.keys.index
+    assert sobol.tornado_values.tolist() == [[0.1, 0.9], [1, 72], [0.0, 0.5]]
+    # common random numbers: the inert assumption changes no run at all
+    assert ends[j(INERT)].tolist() == [base, base]
+    assert np.array_equal(sobol.tornado.counts[1 + 2 * j(INERT)], sobol.tornado.counts[0])
+    runs = sobol.tornado.runs
+    assert runs == sensitivity.TORNADO_FACTOR * sobol.runs
+    for value, got in zip((0.5, 0.1, 0.9), (base, *ends[j(DECISIVE)]), strict=True):
+        exact = p_triggered(value)
+        assert abs(got - exact) < 4.5 * math.sqrt(exact * (1 - exact) / runs) + 1e-9
+    assert abs(ends[j(NOISE)][1] - ends[j(NOISE)][0]) < 0.05
+
+
+def test_json_is_complete_and_plain(sobol: sensitivity.Sensitivity) -> None:
+    data = json.loads(json.dumps(sobol.to_json(["ceasefire", "sensitivity"])))
+    assert data["method"] == "sobol" and data["samples"] == 128
+    assert data["points"] == 640 and data["runs_per_point"] == 400
+    assert data["total_runs"] == 640 * 400 + 7 * 4000
+    assert set(data["indices"]["p_triggered"]) == set(sobol.keys)
+    assert set(data["indices"]["p_triggered"][DECISIVE]) == {"S1", "S1_conf", "ST", "ST_conf"}
+    assert data["indices"]["holding_days"] is None
+    assert data["ranking"]["p_triggered"][0] == DECISIVE
+    torn = data["tornado"]["assumptions"][INERT]
+    assert (
+        torn["p_triggered"][0]
+        == torn["p_triggered"][1]
+        == data["tornado"]["baseline"]["p_triggered"]
+    )
+    assert "SALib" in data["versions"]
+    assert data["assumptions"][DECISIVE]["baseline"] == 0.5
+
+
+def test_same_numbers_on_two_workers(morris: sensitivity.Sensitivity) -> None:
+    two = sensitivity.analyse(SCENARIO, "morris", 24, runs=400, seed=3, workers=2, progress=False)
+    assert np.array_equal(two.table.counts, morris.table.counts)
+    assert np.array_equal(two.tornado.counts, morris.tornado.counts)
+    assert two.indices == morris.indices
+
+
+def test_same_numbers_on_a_local_dask_cluster() -> None:
+    pytest.importorskip("distributed")
+    kw: dict[str, Any] = {"runs": 200, "seed": 5, "progress": False}
+    here = sensitivity.analyse(SCENARIO, "morris", 4, **kw)
+    dask = sensitivity.analyse(SCENARIO, "morris", 4, workers=2, dask="local", **kw)
+    assert np.array_equal(dask.table.counts, here.table.counts)
+    assert np.array_equal(dask.tornado.counts, here.tornado.counts)
+    assert dask.indices == here.indices
+
+
+@pytest.mark.parametrize(
+    ("uncertainties", "method", "samples", "message"),
+    [
+        ({}, "sobol", 64, "at least 2 uncertain assumptions .* has 0"),
+        ({DECISIVE: KNOWN["uncertainties"][DECISIVE]}, "sobol", 64, "has 1"),
+        (KNOWN["uncertainties"], "sobol", 100, "power of 2"),
+        (KNOWN["uncertainties"], "morris", 1, "at least 2 trajectories"),
+        (KNOWN["uncertainties"], "fast99", 64, "unknown method"),
+    ],
+)
+def test_bad_requests_fail_before_simulating(
+    uncertainties: dict[str, Any], method: str, samples: int, message: str
+) -> None:
+    s = sim.scenario_from_dict({**KNOWN, "uncertainties": uncertainties})
+    with pytest.raises(sim.UsageError, match=message):
+        sensitivity.analyse(s, method, samples, runs=10, seed=1, progress=False)
+
+
+def test_missing_salib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "SALib", None)
+    with pytest.raises(sim.UsageError, match=r"pip install 'ceasefire-sim\[analysis\]'"):
+        sensitivity.analyse(SCENARIO, "sobol", 4, runs=10, seed=1, progress=False)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    Path("known.yaml").write_text(KNOWN_YAML, encoding="utf-8")
+    return tmp_path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_writes_the_folder(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ("sensitivity", "known.yaml", "--samples", "16", "--runs", "300", "--quiet")
+    code, out, err = cli(capsys, *argv)
+    assert code == 0, err
+    (folder,) = (here / "results" / "known").iterdir()
+    assert folder.name.startswith("sensitivity-")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "figures",
+        "points.csv",
+        "sensitivity.json",
+    ]
+    assert sorted(p.name for p in (folder / "figures").iterdir()) == ["indices.png", "tornado.png"]
+    data = json.loads((folder / "sensitivity.json").read_text(encoding="utf-8"))
+    assert data["seed"] == 11 and data["runs_per_point"] == 300 and data["engine"] == "fast"
+    assert data["command"] == ["ceasefire", *argv]
+    with (folder / "points.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == data["points"] == 16 * 5
+    assert list(rows[0])[:3] == [DECISIVE, INERT, NOISE]
+    # tolerance 3 for b: collapses happen, so the mean collapse day has indices too
+    assert data["indices"]["holding_days"] is not None
+    assert data["ranking"]["p_triggered"][0] == DECISIVE
+    assert "humanitarian.success_prob" in out.splitlines()[5]
+    assert f"wrote {folder.relative_to(here)}/" in out
+
+
+def test_cli_morris_without_plots(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = cli(
+        capsys,
+        *("sensitivity", "known.yaml", "--method", "morris", "--samples", "4", "--runs", "100"),
+        *("--out", "m", "--no-plots", "--quiet"),
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in Path("m").iterdir()) == ["points.csv", "sensitivity.json"]
+    data = json.loads(Path("m/sensitivity.json").read_text(encoding="utf-8"))
+    assert data["method"] == "morris" and data["points"] == 16
+    assert "mu_star" in data["indices"]["p_triggered"][DECISIVE]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--set", "uncertainties={}"), "at least 2 uncertain assumptions"),
+        (("--method", "fast99"), "invalid choice"),
+        (("--samples", "12"), "power of 2"),
+        (("--out", "taken"), "already exists"),
+    ],
+)
+def test_cli_errors_are_one_line_and_write_nothing(
+    here: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    Path("taken").mkdir()
+    code, _out, err = cli(capsys, "sensitivity", "known.yaml", "--runs", "10", *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert not Path("results").exists() and not any(Path("taken").iterdir())
+
+
+def test_cli_without_salib_exits_2_naming_the_extra(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "SALib", None)
+    code, out, err = cli(capsys, "sensitivity", "known.yaml", "--runs", "10")
+    assert code == 2 and not out
+    assert err.strip() == (
+        "ceasefire: error: sensitivity analysis needs SALib: pip install 'ceasefire-sim[analysis]'"
+    )
+    assert not Path("results").exists()
