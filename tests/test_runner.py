@@ -93,3 +93,22 @@ def test_results_of_a_prefix_do_not_change_with_more_runs_for_the_reference() ->
     long = sim.simulate(scenario, runs=2_500, seed=9, progress=False)
     assert short.columns is not None and long.columns is not None
     assert np.array_equal(short.columns.outcome, long.columns.outcome[:300])
+
+
+def test_workers_run_inside_a_notebook_kernel_without_hanging() -> None:
+    """Parallel runs from Jupyter: a kernel has no __main__ file, and progress bars go to the
+    notebook; the run must finish (a timeout here would mean a silent hang)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    code = (
+        "import sim\n"
+        f"scenario = sim.load_scenario({str(FLAGSHIP)!r})\n"
+        "one = sim.simulate(scenario, runs=4_500, seed=2, workers=1)\n"
+        "two = sim.simulate(scenario, runs=4_500, seed=2, workers=2)\n"
+        "print(two.runs, one.csv_text() == two.csv_text())\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    out = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stdout")
+    assert out.strip() == "4500 True"
