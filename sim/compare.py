@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
+from .results import Results
 from .scenario import OUTCOMES, Scenario, load_scenario
 
 
@@ -36,7 +37,8 @@ class Entry:
     source: str
     """The path given on the command line."""
     kind: str
-    """``"scenario"`` (simulated here) or ``"folder"`` (an existing result folder)."""
+    """``"scenario"`` (simulated here), ``"folder"`` (an existing result folder) or
+    ``"results"`` (results given in memory, :func:`compare_results`)."""
     scenario: Scenario
     summary: dict[str, Any]
     triggered: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -123,7 +125,7 @@ class Comparison:
         head = f"Comparison of {len(self.entries)} scenarios"
         if self.runs is not None:
             head += (
-                f"; scenario files: {self.runs:,} runs each, seed {self.seed}, engine "
+                f"; {self.runs:,} runs each, seed {self.seed}, engine "
                 f"{self.engine} (common random numbers)"
             )
         lines = [
@@ -381,4 +383,35 @@ def compare(
     )
 
 
-__all__ = ["Comparison", "Entry", "compare", "read_folder", "two_proportion_test"]
+def compare_results(results: Sequence[Results], labels: Sequence[str] | None = None
+                    ) -> Comparison:
+    """Compare results already in memory (e.g. variants made with ``with_overrides`` in a
+    notebook); the first is the reference. Runs are paired (McNemar's test) when every result
+    kept its per-run rows and all share runs, seed and engine — common random numbers."""
+    if len(results) < 2:
+        raise UsageError(f"compare needs at least two results (got {len(results)})")
+    names = list(labels) if labels is not None else [r.scenario.name for r in results]
+    if len(names) != len(results):
+        raise UsageError("give one label per result")
+    shared = {(r.runs, r.seed, r.engine) for r in results}
+    paired = len(shared) == 1 and all(r.columns is not None for r in results)
+    entries = []
+    for label, r in zip(_labels(names), results, strict=True):
+        triggered = None
+        if paired:
+            assert r.columns is not None
+            triggered = r.columns.outcome == OUTCOMES.index("triggered")
+        entries.append(Entry(label, label, "results", r.scenario, r.summary(), triggered))
+    runs, seed, engine = next(iter(shared)) if len(shared) == 1 else (None, None, None)
+    return Comparison(entries, runs=runs, seed=seed, engine=engine)
+
+
+__all__ = [
+    "Comparison",
+    "Entry",
+    "compare",
+    "compare_results",
+    "paired_test",
+    "read_folder",
+    "two_proportion_test",
+]

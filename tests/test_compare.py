@@ -230,3 +230,20 @@ def test_paired_test_counts_only_the_runs_that_changed() -> None:
     assert z == pytest.approx(1 / math.sqrt(3))
     assert p == pytest.approx(2 * normal_sf(1 / math.sqrt(3)))
     assert paired_test(first, first) == (0.0, 0.0, 1.0)
+
+
+def test_compare_results_in_memory_pairs_runs_like_files() -> None:
+    flagship = sim.load_scenario(ROOT / "scenarios" / "geneva_2016.yaml")
+    variant = flagship.with_overrides({"guarantors.usa.incident_prob": 0.0})
+    a = sim.simulate(flagship, 3_000, 5, progress=False)
+    b = sim.simulate(variant, 3_000, 5, progress=False)
+    table = sim.compare.compare_results([a, b], ["base", "no incident"]).table()
+    assert [row["label"] for row in table] == ["base", "no incident"]
+    expected = paired_test(a.columns.outcome == 0, b.columns.outcome == 0)
+    assert (table[1]["diff_vs_first"], table[1]["p_value"]) == pytest.approx(
+        (expected[0], expected[2]))
+    assert table[1]["test"] == "paired"
+    c = sim.simulate(variant, 3_000, 6, progress=False)  # another seed: not paired
+    assert sim.compare.compare_results([a, c]).table()[1]["test"] == "unpaired"
+    with pytest.raises(sim.UsageError):
+        sim.compare.compare_results([a])
