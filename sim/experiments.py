@@ -57,13 +57,15 @@ class PointTable:
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per point (for CSV and JSON)."""
         out = []
+        ps = {code: self.p(code) for code in OUTCOMES}
+        cis = {code: self.ci95(code) for code in OUTCOMES}  # once, not once per row
         for i in range(self.values.shape[0]):
             row: dict[str, Any] = {
                 k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)
             }
             for code in OUTCOMES:
-                lo, hi = self.ci95(code)[i]
-                row[f"p_{code}"] = float(self.p(code)[i])
+                lo, hi = cis[code][i]
+                row[f"p_{code}"] = float(ps[code][i])
                 row[f"p_{code}_lo"], row[f"p_{code}_hi"] = float(lo), float(hi)
             row["holding_days"] = float(self.holding_days[i])
             for j, party in enumerate(self.parties):
