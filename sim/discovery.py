@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,8 +27,10 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from .distributions import Choice
 from .errors import UsageError
 from .experiments import PointTable, evaluate
 from .folders import new_folder, write_json
@@ -94,6 +97,21 @@ class Discovery:
         kept = self.box[:, 1] - self.box[:, 0]
         return np.where(full > 0, 1 - kept / np.where(full > 0, full, 1), 0.0)
 
+    def limits(self, key: str) -> str:
+        """The box's condition on ``key`` in words: ``[low, high]``, the values allowed for a
+        choice, or ``(any)`` when the box does not restrict it."""
+        j = self.keys.index(key)
+        if key not in self.restricted:
+            return "(any)"
+        lo, hi = self.box[j]
+        dist = self.scenario.uncertainties[key]
+        if isinstance(dist, Choice):
+            allowed = sorted(
+                {v for v in dist.values if (v > lo or v == lo == self.support[j, 0]) and v <= hi}
+            )
+            return "{" + ", ".join(f"{v:.4g}" for v in allowed) + "}"
+        return f"[{lo:.4g}, {hi:.4g}]"
+
     def axes(self) -> tuple[int, int]:
         """The two assumptions to draw: the most restricted by the box, then by importance."""
         cut = self.restriction()
@@ -152,7 +170,17 @@ class Discovery:
             "feature_importances": {
                 k: float(v) for k, v in zip(self.keys, self.importances, strict=True)
             },
-            "leaves": self.leaves,
+            "leaves": [
+                {
+                    **{k: v for k, v in leaf.items() if k != "box"},
+                    "box": {
+                        key: limits
+                        for j, (key, limits) in enumerate(leaf["box"].items())
+                        if list(limits) != [float(x) for x in self.support[j]]
+                    },
+                }
+                for leaf in self.leaves
+            ],
             "tree": self.tree_text,
             "versions": {**_versions(), **_extra_versions()},
             "command": command,
@@ -339,9 +367,8 @@ def text(d: Discovery) -> str:
     ]
     for j in np.argsort(-d.restriction(), kind="stable"):
         key = d.keys[j]
-        lo, hi = d.box[j]
         slo, shi = d.support[j]
-        box = f"[{lo:.4g}, {hi:.4g}]" if key in d.restricted else "(any)"
+        box = d.limits(key)
         lines.append(f"  {key:<{width}}  {box:>24}  {f'[{slo:.4g}, {shi:.4g}]':>24}")
     if (~d.inside).any():
         lines.append(
@@ -351,11 +378,44 @@ def text(d: Discovery) -> str:
     return "\n".join(lines)
 
 
+def _within(d: Discovery, j: int) -> np.ndarray:
+    """Which points satisfy the box's condition on assumption ``j`` (``lo < x <= hi``; the
+    lower end of the distribution itself counts as inside)."""
+    x = d.table.values[:, j]
+    lo, hi = d.box[j]
+    return ((x > lo) | ((x == lo) & (lo == d.support[j, 0]))) & (x <= hi)
+
+
+def _axis(d: Discovery, j: int) -> dict[str, Any]:
+    """Plot positions of assumption ``j``: its values, or for a choice one column per value
+    (points jittered sideways so they do not hide each other), with the box's extent."""
+    x = d.table.values[:, j]
+    dist = d.scenario.uncertainties[d.keys[j]]
+    if isinstance(dist, Choice):
+        cats = np.unique(np.asarray(dist.values, float))
+        idx = np.searchsorted(cats, x)
+        jitter = np.random.default_rng(j).uniform(-0.28, 0.28, x.size)
+        inside = np.flatnonzero(
+            ((cats > d.box[j, 0]) | ((cats == d.box[j, 0]) & (cats[0] == d.box[j, 0])))
+            & (cats <= d.box[j, 1])
+        )
+        return {
+            "pos": idx + jitter,
+            "box": (inside.min() - 0.4, inside.max() + 0.4) if inside.size else (0.0, 0.0),
+            "lim": (-0.5, cats.size - 0.5),
+            "ticks": (np.arange(cats.size), [f"{c:.4g}" for c in cats]),
+        }
+    lo, hi = d.support[j]
+    pad = 0.02 * (hi - lo)
+    return {"pos": x, "box": tuple(d.box[j]), "lim": (lo - pad, hi + pad), "ticks": None}
+
+
 def figure(d: Discovery) -> Figure:
     """The points over the two assumptions the box restricts most, coloured by P(triggered),
     with the box drawn; coverage and density in the title."""
     i, j = d.axes()
-    x, y = d.table.values[:, i], d.table.values[:, j]
+    ax_x, ax_y = _axis(d, i), _axis(d, j)
+    x, y = ax_x["pos"], ax_y["pos"]
     p = d.table.p("triggered")
     fig = Figure(figsize=(8, 6.2), layout="constrained")
     ax = fig.add_subplot()
@@ -380,7 +440,22 @@ def figure(d: Discovery) -> Figure:
         linewidths=0.5,
         label=f"success: P(triggered) ≥ {d.threshold:.1%}",
     )
-    (xlo, xhi), (ylo, yhi) = d.box[i], d.box[j]
+    (xlo, xhi), (ylo, yhi) = ax_x["box"], ax_y["box"]
+    others = [k for k in d.restricted if k not in (d.keys[i], d.keys[j])]
+    label = "the box"
+    if others:
+        also = "; ".join(f"{k} in {d.limits(k)}" for k in others)
+        label = textwrap.fill(f"the box (it also needs {also})", 90)
+        # points inside the rectangle but outside the box (on another assumption): faded
+        rect = _within(d, i) & _within(d, j) & ~d.inside
+        ax.scatter(
+            x[rect],
+            y[rect],
+            s=16 if d.samples <= 2000 else 7,
+            color="white",
+            alpha=0.6,
+            linewidths=0,
+        )
     ax.add_patch(
         Rectangle(
             (xlo, ylo),
@@ -389,32 +464,36 @@ def figure(d: Discovery) -> Figure:
             fill=False,
             edgecolor="#D55E00",
             linewidth=2.2,
-            label="the box (its limits on these two assumptions)",
+            label=label,
             gid="box",
         )
     )
-    pad_x = 0.02 * (d.support[i, 1] - d.support[i, 0])
-    pad_y = 0.02 * (d.support[j, 1] - d.support[j, 0])
-    ax.set_xlim(d.support[i, 0] - pad_x, d.support[i, 1] + pad_x)
-    ax.set_ylim(d.support[j, 0] - pad_y, d.support[j, 1] + pad_y)
-    ax.set_xlabel(d.keys[i], fontsize=9)
-    ax.set_ylabel(d.keys[j], fontsize=9)
+    ax.set_xlim(*ax_x["lim"])
+    ax.set_ylim(*ax_y["lim"])
+    if ax_x["ticks"] is not None:
+        ax.set_xticks(*ax_x["ticks"])
+    if ax_y["ticks"] is not None:
+        ax.set_yticks(*ax_y["ticks"])
+    spread = " (a choice: points spread sideways)"
+    ax.set_xlabel(d.keys[i] + (spread if ax_x["ticks"] else ""), fontsize=9)
+    ax.set_ylabel(d.keys[j] + (spread if ax_y["ticks"] else ""), fontsize=9)
     bar = fig.colorbar(sc, ax=ax)
     bar.set_label("P(triggered) at the point", fontsize=9)
     bar.ax.tick_params(labelsize=8.5)
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     _tidy(ax)
-    others = [k for k in d.restricted if k not in (d.keys[i], d.keys[j])]
-    notes = []
+    handles, labels = ax.get_legend_handles_labels()
     if others:
-        limits = "; ".join(
-            f"{k} in [{d.box[d.keys.index(k), 0]:.3g}, {d.box[d.keys.index(k), 1]:.3g}]"
-            for k in others
-        )
-        notes.append(f"the box also needs {limits}")
-    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
-    if notes:
-        fig.text(0.5, 0.0, "; ".join(notes), ha="center", va="bottom", fontsize=8, color=INK)
+        handles.insert(1, Line2D([], [], marker="o", linestyle="none", color="#C8C8C8"))
+        labels.insert(1, "faded: inside the rectangle, outside the box on another assumption")
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=1 if others else 2,
+        frameon=False,
+        fontsize=8.5,
+    )
     _suptitle(
         fig,
         d.scenario.title,
