@@ -10,6 +10,7 @@ two assumptions cannot change the outcome.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import sys
@@ -197,3 +198,38 @@ def test_cli_without_sklearn_exits_2_naming_the_extra(
         "pip install 'ceasefire-sim[analysis]'"
     )
     assert not Path("results").exists()
+
+
+def test_limits_of_a_choice_are_its_allowed_values(found: discovery.Discovery) -> None:
+    key = "parties.a.retaliation.half_life_hours"
+    j = found.keys.index(key)
+    s = found.scenario.with_overrides(
+        {f"uncertainties.{key}": {"dist": "choice", "values": [6, 12, 24, 48]}}
+    )
+    support = found.support.copy()
+    support[j] = (6, 48)
+
+    def limits(low: float, high: float) -> str:
+        box = found.box.copy()
+        box[j] = (low, high)
+        d = dataclasses.replace(
+            found, scenario=s, box=box, support=support, restricted=(*found.restricted, key)
+        )
+        return d.limits(key)
+
+    assert limits(9, 30) == "{12, 24}"  # 9 < x <= 30
+    assert limits(6, 18) == "{6, 12}"  # the lowest value is inside when the box starts there
+    assert limits(12, 48) == "{24, 48}"  # x > 12
+    assert found.limits(key) == "(any)"
+    assert found.limits(DECISIVE) == f"[{found.box[0, 0]:.4g}, 1]"
+
+
+def test_the_figure_draws_the_box(found: discovery.Discovery) -> None:
+    fig = discovery.figure(found)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == DECISIVE
+    (box,) = [p for p in ax.patches if p.get_gid() == "box"]
+    assert box.get_x() == pytest.approx(found.box[0, 0]) and box.get_width() == pytest.approx(
+        1 - found.box[0, 0]
+    )
+    assert "coverage" in fig.get_suptitle() and "density" in fig.get_suptitle()

@@ -275,3 +275,18 @@ def test_cli_without_salib_exits_2_naming_the_extra(
         "ceasefire: error: sensitivity analysis needs SALib: pip install 'ceasefire-sim[analysis]'"
     )
     assert not Path("results").exists()
+
+
+def test_figures_show_the_numbers(sobol: sensitivity.Sensitivity) -> None:
+    fig = sensitivity.indices_figure(sobol)
+    bars = {p.get_gid(): p for p in fig.axes[0].patches if p.get_gid()}
+    assert set(bars) == {"p_triggered:S1", "p_triggered:ST"}
+    s1 = [p for p in fig.axes[0].patches if p.get_gid() == "p_triggered:S1"]
+    # sorted by ST: the decisive assumption first (at the top)
+    assert s1[0].get_width() == pytest.approx(index(sobol, "S1", DECISIVE))
+    assert "no variation" in fig.axes[1].texts[0].get_text()
+    fig = sensitivity.tornado_figure(sobol)
+    widths = {p.get_gid(): p.get_width() for p in fig.axes[0].patches if p.get_gid()}
+    assert widths[f"tornado:{INERT}:low"] == widths[f"tornado:{INERT}:high"] == 0
+    base, ends = sobol.tornado_p()
+    assert widths[f"tornado:{DECISIVE}:high"] == pytest.approx(ends[0, 1] - base)
