@@ -308,9 +308,26 @@ class Results:
         return Path(path)
 
 
+_DISTRIBUTIONS = (
+    "ceasefire-sim",
+    "numpy",
+    "scipy",
+    "simpy",
+    "pydantic",
+    "PyYAML",
+    "matplotlib",
+    "tqdm",
+    "SALib",
+    "scikit-learn",
+    "dask",
+    "distributed",
+)
+
+
 def _versions() -> dict[str, str]:
+    """Versions of Python and of every library that can shape results (for manifests)."""
     out = {"python": sys.version.split()[0]}
-    for dist in ("ceasefire-sim", "numpy", "simpy", "pydantic", "PyYAML", "matplotlib", "tqdm"):
+    for dist in _DISTRIBUTIONS:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
