@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,13 +128,14 @@ def evaluate(
     seed: int,
     engine: str = "fast",
     workers: int = 1,
-    dask: str | None = None,
+    dask: Any = None,
     progress: bool | None = None,
 ) -> PointTable:
     """Simulate every point (row of ``values``, one column per key) with the same seed.
 
-    ``dask`` is a scheduler address, or ``"local"`` for a local cluster of ``workers``
-    processes; otherwise points run here (``workers=1``) or in worker processes.
+    ``dask`` is a scheduler address, ``"local"`` for a local cluster of ``workers``
+    processes, or a client from :func:`dask_session`; otherwise points run here
+    (``workers=1``) or in worker processes.
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     keys = tuple(keys)
@@ -183,15 +185,14 @@ def evaluate(
     )
 
 
-def _on_dask(
-    address: str,
-    workers: int,
-    scenario: Scenario,
-    keys: tuple[str, ...],
-    tasks: list[np.ndarray],
-    args: tuple[Any, ...],
-) -> Iterator[list[Any]]:
-    """Tasks on a Dask distributed cluster (``address``, or ``"local"``), in order."""
+@contextmanager
+def dask_session(address: str | None, workers: int) -> Iterator[Any]:
+    """A Dask client for ``address`` (``"local"``: a local cluster of ``workers`` processes),
+    closed on exit; ``None`` when ``address`` is ``None``. Pass it as ``evaluate(dask=...)`` to
+    run several experiments on one cluster."""
+    if address is None:
+        yield None
+        return
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -210,14 +211,30 @@ def _on_dask(
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        remote = client.scatter(scenario, broadcast=True)
-        futures = [client.submit(evaluate_task, remote, keys, t, *args, pure=False) for t in tasks]
-        for future in futures:
-            yield future.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _on_dask(
+    dask: Any,
+    workers: int,
+    scenario: Scenario,
+    keys: tuple[str, ...],
+    tasks: list[np.ndarray],
+    args: tuple[Any, ...],
+) -> Iterator[list[Any]]:
+    """Tasks on a Dask cluster (an address, ``"local"``, or an open client), in order."""
+    if isinstance(dask, str):
+        with dask_session(dask, workers) as client:
+            yield from _on_dask(client, workers, scenario, keys, tasks, args)
+        return
+    remote = dask.scatter(scenario, broadcast=True, hash=False)
+    futures = [dask.submit(evaluate_task, remote, keys, t, *args, pure=False) for t in tasks]
+    for future in futures:
+        yield future.result()
 
 
 def grid(spec: Mapping[str, tuple[float, float, int]]) -> tuple[tuple[str, ...], np.ndarray]:

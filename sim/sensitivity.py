@@ -37,7 +37,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import ScenarioError, UsageError
-from .experiments import PointTable, evaluate
+from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
 from .plots import GREY, INK, PALETTE, _percent, _short, _suptitle, _tidy
 from .scenario import Scenario
@@ -341,16 +341,17 @@ def analyse(
             row = base_row.copy()
             row[j] = end
             torn.append(row)
-    common = {"seed": seed, "engine": engine, "workers": workers, "dask": dask}
-    points = evaluate(scenario, keys, design, runs=runs, progress=progress, **common)
-    tornado = evaluate(
-        scenario,
-        keys,
-        np.array(torn),
-        runs=tornado_runs or TORNADO_FACTOR * runs,
-        progress=progress,
-        **common,
-    )
+    with dask_session(dask, workers) as client:  # one cluster for both experiments
+        common = {"seed": seed, "engine": engine, "workers": workers, "dask": client}
+        points = evaluate(scenario, keys, design, runs=runs, progress=progress, **common)
+        tornado = evaluate(
+            scenario,
+            keys,
+            np.array(torn),
+            runs=tornado_runs or TORNADO_FACTOR * runs,
+            progress=progress,
+            **common,
+        )
     indices = {
         out: _indices(method, prob, unit, _output(points, out), design_seed(seed, 2))
         for out in OUTPUTS
