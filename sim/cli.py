@@ -75,16 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
 
     def scenario_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("file", metavar="FILE", help="scenario YAML file")
-        p.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            type=_override,
-            default=[],
-            metavar="KEY.PATH=VALUE",
-            help="override a scenario value (repeatable)",
-        )
+        _file_and_overrides(p)
         p.add_argument(
             "--engine",
             choices=list(ENGINES),
@@ -204,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_folder: str) -> None:
-    """Options shared by the commands that simulate many parameter points."""
+def _file_and_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="scenario YAML file")
     p.add_argument(
         "--set",
@@ -216,6 +206,11 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
         metavar="KEY.PATH=VALUE",
         help="override a scenario value (repeatable)",
     )
+
+
+def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_folder: str) -> None:
+    """Options shared by the commands that simulate many parameter points."""
+    _file_and_overrides(p)
     p.add_argument(
         "--runs",
         type=_positive,
@@ -366,6 +361,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
             f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
             f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
+            + (f", {len(s.uncertainties)} uncertain assumptions" if s.uncertainties else "")
         )
         for w in s.warnings():
             print(f"{f}: warning: {w}", file=sys.stderr)
