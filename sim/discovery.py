@@ -21,7 +21,6 @@ import inspect
 import math
 import textwrap
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -182,20 +181,10 @@ class Discovery:
                 for leaf in self.leaves
             ],
             "tree": self.tree_text,
-            "versions": {**_versions(), **_extra_versions()},
+            "versions": _versions(),
             "command": command,
             "resolved_scenario": self.scenario.model_dump(mode="json"),
         }
-
-
-def _extra_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("scikit-learn", "scipy"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
 
 
 def _min_leaf(n: int) -> int:

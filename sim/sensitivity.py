@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +181,7 @@ class Sensitivity:
                     for j, key in enumerate(self.keys)
                 },
             },
-            "versions": {**_versions(), **_extra_versions()},
+            "versions": _versions(),
             "command": command,
             "resolved_scenario": self.scenario.model_dump(mode="json"),
         }
@@ -209,16 +208,6 @@ _MEASURE_NOTES = {
 def _num(x: float) -> float | None:
     x = float(x)
     return None if math.isnan(x) else x
-
-
-def _extra_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("SALib", "scipy"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
 
 
 def _output(table: PointTable, output: str) -> np.ndarray:
