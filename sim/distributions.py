@@ -25,6 +25,10 @@ class _Dist(BaseModel):
     def support(self) -> tuple[float, float]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def describe(self) -> str:  # pragma: no cover - abstract
+        """The distribution in words, for tables."""
+        raise NotImplementedError
+
     def values_to_check(self) -> tuple[float, ...]:
         """Values that must all give a valid scenario: the lowest value drawn and one just
         below the top of the support (continuous distributions never draw their upper end,
@@ -50,6 +54,9 @@ class Uniform(_Dist):
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+    def describe(self) -> str:
+        return f"uniform {self.low:g} to {self.high:g}"
 
 
 class Triangular(_Dist):
@@ -77,6 +84,9 @@ class Triangular(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
+    def describe(self) -> str:
+        return f"triangular {self.low:g} to {self.high:g}, most likely {self.mode:g}"
+
 
 class Beta(_Dist):
     """A beta(a, b) distribution, rescaled from [0, 1] to [low, high]."""
@@ -100,6 +110,9 @@ class Beta(_Dist):
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+    def describe(self) -> str:
+        return f"beta({self.a:g}, {self.b:g}) on {self.low:g} to {self.high:g}"
 
 
 class Choice(_Dist):
@@ -128,6 +141,12 @@ class Choice(_Dist):
 
     def values_to_check(self) -> tuple[float, ...]:
         return tuple(self.values)
+
+    def describe(self) -> str:
+        values = ", ".join(f"{v:g}" for v in self.values)
+        if self.weights is None:
+            return f"one of {values}"
+        return f"one of {values} (weights {', '.join(f'{w:g}' for w in self.weights)})"
 
 
 Distribution = Annotated[Uniform | Triangular | Beta | Choice, Field(discriminator="dist")]

@@ -195,6 +195,11 @@ def assumptions(scenario: Scenario) -> list[tuple[str, str, str, str | None]]:
     for key in data:
         if key in _SKIP:
             continue
+        if key == "uncertainties":  # one row per assumption: its distribution in words
+            for name, dist in scenario.uncertainties.items():
+                where, comment = comments.where(("uncertainties", name), None)
+                rows.append((f"uncertainties.{name}", dist.describe(), where, comment))
+            continue
         for path, value in _leaves(data[key], (key,)):
             leaf = next((p for p in reversed(path) if isinstance(p, str)), "")
             if value is None and leaf in _QUIET_NULLS:
