@@ -176,3 +176,24 @@ def test_scenarios_pickle_as_plain_data() -> None:
         .violation_prob[2]
         == 0.3
     )
+
+
+def test_report_lists_each_uncertainty_once_in_words() -> None:
+    from sim.report import assumptions
+
+    s = scenario(
+        **{
+            "parties.a.violation_prob": {
+                "dist": "triangular",
+                "low": 0.1,
+                "mode": 0.2,
+                "high": 0.4,
+            },
+            "parties.a.tolerance": {"dist": "choice", "values": [0, 2]},
+        }
+    )
+    rows = {key: value for key, value, _, _ in assumptions(s) if key.startswith("uncert")}
+    assert rows == {
+        "uncertainties.parties.a.violation_prob": "triangular 0.1 to 0.4, most likely 0.2",
+        "uncertainties.parties.a.tolerance": "one of 0, 2",
+    }
