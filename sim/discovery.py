@@ -33,7 +33,7 @@ from .distributions import Choice
 from .errors import UsageError
 from .experiments import PointTable, evaluate
 from .folders import new_folder, write_json
-from .plots import INK, _short, _suptitle, _tidy
+from .plots.style import INK, short, suptitle, tidy
 from .scenario import Scenario
 from .sensitivity import TOP, design_seed
 from .uncertainty import keys as uncertain_keys
@@ -470,7 +470,7 @@ def figure(d: Discovery) -> Figure:
     bar.set_label("P(triggered) at the point", fontsize=9)
     bar.ax.tick_params(labelsize=8.5)
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    _tidy(ax)
+    tidy(ax)
     handles, labels = ax.get_legend_handles_labels()
     if others:
         handles.insert(1, Line2D([], [], marker="o", linestyle="none", color="#C8C8C8"))
@@ -483,10 +483,10 @@ def figure(d: Discovery) -> Figure:
         frameon=False,
         fontsize=8.5,
     )
-    _suptitle(
+    suptitle(
         fig,
         d.scenario.title,
-        f"Where {_short(d.scenario.trigger.label, 50)} is likely: coverage {d.coverage:.0%}, "
+        f"Where {short(d.scenario.trigger.label, 50)} is likely: coverage {d.coverage:.0%}, "
         f"density {d.density:.0%}\n{d.samples:,} points × {d.table.runs:,} runs, seed {d.seed}",
     )
     return fig

@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
-from .plots import GREY, INK, PALETTE, _percent, _short, _suptitle, _tidy
+from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
 from .uncertainty import keys as uncertain_keys
@@ -462,7 +462,7 @@ def indices_figure(sens: Sensitivity) -> Figure:
     for ax, out in zip(axes, outputs, strict=True):
         idx = sens.indices[out]
         ax.set_title(OUTPUTS[out], fontsize=9.5, loc="left")
-        _tidy(ax)
+        tidy(ax)
         if idx is None:
             y = _output(sens.table, out)
             ax.text(
@@ -532,7 +532,7 @@ def indices_figure(sens: Sensitivity) -> Figure:
         f"{sens.table.values.shape[0]:,} points × {sens.runs:,} runs, seed {sens.seed} "
         "(common random numbers)"
     )
-    _suptitle(fig, sens.scenario.title, what)
+    suptitle(fig, sens.scenario.title, what)
     return fig
 
 
@@ -588,7 +588,7 @@ def tornado_figure(sens: Sensitivity) -> Figure:
     ax.set_xticks([t for t in ax.get_xticks() if shown[0] - 1e-9 <= t <= shown[1] + 1e-9])
     ax.spines["bottom"].set_bounds(*shown)
     ax.spines["left"].set_visible(False)
-    _percent(ax, "x", decimals=0 if span >= 0.05 else 1)
+    percent(ax, "x", decimals=0 if span >= 0.05 else 1)
     ax.set_xlabel(f"P(triggered); baseline {base_p:.1%} (the scenario's own values)", fontsize=9)
     from matplotlib.patches import Patch
 
@@ -602,11 +602,11 @@ def tornado_figure(sens: Sensitivity) -> Figure:
         frameon=False,
         fontsize=8.5,
     )
-    _tidy(ax)
-    _suptitle(
+    tidy(ax)
+    suptitle(
         fig,
         sens.scenario.title,
-        f"Tornado: P({_short(sens.scenario.trigger.label, 50)}) with each assumption at its "
+        f"Tornado: P({short(sens.scenario.trigger.label, 50)}) with each assumption at its "
         f"low and high end, the others at baseline\n{sens.tornado.runs:,} runs per point, seed "
         f"{sens.seed} (common random numbers); numbers: the assumption's value",
     )

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from .errors import UsageError
 from .experiments import PointTable, evaluate, grid
 from .folders import new_folder, write_json
-from .plots import COLOURS, INK, _percent, _suptitle, _tidy, outcome_words
+from .plots.style import COLOURS, INK, outcome_words, percent, suptitle, tidy
 from .scenario import OUTCOMES, Scenario
 
 _PARAM = re.compile(r"^([A-Za-z0-9_.]+)=([^:]+):([^:]+):(\d+)$")
@@ -102,10 +102,10 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
         ax.set_xlabel(table.keys[0])
         ax.set_ylabel("probability (95% band)")
         ax.set_ylim(0, 1)
-        _percent(ax)
+        percent(ax)
         ax.legend(frameon=False, fontsize=8, loc="best")
-        _tidy(ax)
-        _suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}\n{what}")
+        tidy(ax)
+        suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}\n{what}")
         return fig
     xs, ys = np.unique(table.values[:, 0]), np.unique(table.values[:, 1])
     z = table.p("triggered").reshape(xs.size, ys.size)
@@ -131,7 +131,7 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel(table.keys[1])
     ax.set_ylabel(table.keys[0])
-    _suptitle(
+    suptitle(
         fig,
         scenario.title,
         f"P({words['triggered']})\nover {table.keys[0]} × {table.keys[1]} — {what}",

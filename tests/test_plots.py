@@ -169,7 +169,7 @@ def test_survival_curve_is_results_survival(which, results, small_results) -> No
 def test_collapse_bars_stack_to_the_collapse_counts(which, results, small_results) -> None:
     r = results if which == "flagship" else small_results
     fig = plots.collapse_figure(r)
-    edges, counts = r.collapse_histogram(plots._collapse_bin_hours(r.scenario.window_days))
+    edges, counts = r.collapse_histogram(plots.run._collapse_bin_hours(r.scenario.window_days))
     total = np.zeros(edges.size - 1)
     for actor, c in counts.items():
         bars = by_gid(fig, f"collapse:{actor}", Rectangle)

@@ -1,0 +1,448 @@
+"""Figures of a Monte Carlo run's results (what ``ceasefire run`` writes to ``figures/``)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..errors import UsageError
+from ..results import Results
+from ..scenario import OUTCOMES, Scenario
+from ..stats import wilson
+from .style import (
+    COLOURS,
+    INK,
+    PALETTE,
+    colour,
+    date_at,
+    dates,
+    draw_tolerances,
+    legend_patch,
+    outcome_labels,
+    percent,
+    results_title,
+    short,
+    side_tolerances,
+    tidy,
+    time_axis,
+)
+
+# --------------------------------------------------------------------------- per-run figures
+
+
+def outcome_figure(results: Results) -> Figure:
+    """The four outcomes as bars with Wilson 95% intervals."""
+    probs = results.outcome_probabilities()
+    labels = outcome_labels(results)
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(OUTCOMES))
+    p = np.array([probs[c][0] for c in OUTCOMES])
+    lo = np.array([probs[c][1] for c in OUTCOMES])
+    hi = np.array([probs[c][2] for c in OUTCOMES])
+    bars = ax.bar(
+        x,
+        p,
+        color=[COLOURS[c] for c in OUTCOMES],
+        width=0.65,
+        yerr=np.vstack([p - lo, hi - p]),
+        capsize=5,
+        ecolor=INK,
+    )
+    for bar, code in zip(bars, OUTCOMES, strict=True):
+        bar.set_gid(f"outcome:{code}")
+    for xi, pi, hii in zip(x, p, hi, strict=True):
+        ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in OUTCOMES], fontsize=8.5)
+    ax.set_ylabel("probability (95% interval)")
+    ax.set_ylim(0, min(1.0, max(hi) + 0.12))
+    percent(ax)
+    tidy(ax)
+    results_title(fig, results, "Outcome of the ceasefire")
+    return fig
+
+
+def survival_figure(results: Results) -> Figure:
+    """P(ceasefire still holding) over the window with a pointwise 95% band; the end of the
+    window and how the runs still holding there end (the trigger or why it was cancelled)."""
+    scenario = results.scenario
+    w = scenario.window_days
+    times = np.linspace(0, w, 24 * w + 1)
+    surv = np.array([s for _, s in results.survival(times)])
+    n = results.runs
+    band = np.array([wilson(round(s * n), n) for s in surv])
+    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    xs = dates(scenario, times)
+    ax.fill_between(
+        xs,
+        band[:, 0],
+        band[:, 1],
+        step="post",
+        color=PALETTE[0],
+        alpha=0.3,
+        linewidth=0,
+        label="95% interval",
+        gid="survival_band",
+    )
+    ax.step(xs, surv, where="post", color=PALETTE[0], label="still holding", gid="survival")
+
+    # The end of the window, where the trigger is decided: a stacked bar splits the runs
+    # still holding into the outcomes decided there.
+    probs = results.outcome_probabilities()
+    trigger = short(scenario.trigger.label)
+    words = {
+        "triggered": f"{trigger} started",
+        "cancelled_access": "cancelled, aid did not get through",
+        "cancelled_violence": "cancelled, too violent",
+    }
+    end = date_at(scenario, w)
+    bar_w = w * 0.035
+    bottom = 0.0
+    for code in ("triggered", "cancelled_access", "cancelled_violence"):
+        p = probs[code][0]
+        ax.bar(
+            date_at(scenario, w + bar_w / 2 + w * 0.005),
+            p,
+            width=timedelta(days=bar_w) if scenario.start else bar_w,
+            bottom=bottom,
+            color=COLOURS[code],
+            edgecolor="white",
+            linewidth=0.5,
+            label=f"at the end: {words[code]}, {p:.1%}",
+            gid=f"end:{code}",
+        )
+        bottom += p
+    ax.axvline(end, color=INK, linestyle="--", linewidth=1, gid="window_end")
+    ax.text(
+        end,
+        1.04,
+        f"end of window (day {w}):\ntrigger decided",
+        ha="right",
+        va="top",
+        fontsize=8,
+        color=INK,
+        transform=ax.get_xaxis_transform(),
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+    )
+    p_trig, lo, hi = probs["triggered"]
+    ax.errorbar(
+        date_at(scenario, w + bar_w / 2 + w * 0.005),
+        p_trig,
+        yerr=[[p_trig - lo], [hi - p_trig]],
+        fmt="none",
+        ecolor=INK,
+        capsize=3,
+        linewidth=1,
+        gid="triggered_ci",
+    )
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("P(ceasefire still holding)")
+    percent(ax)
+    time_axis(ax, scenario)
+    ax.set_xlim(date_at(scenario, 0), date_at(scenario, w * 1.05))
+    handles, labels = ax.get_legend_handles_labels()
+    order = [1, 0, 4, 3, 2]  # the curve and its band, then the end bar from the top down
+    fig.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+        fontsize=8,
+    )
+    tidy(ax)
+    results_title(fig, results, "Survival of the ceasefire")
+    return fig
+
+
+def _collapse_bin_hours(window_days: int) -> int:
+    return 6 if window_days <= 7 else 12 if window_days <= 14 else 24
+
+
+def collapse_figure(results: Results) -> Figure:
+    """When the ceasefire collapsed, stacked by who declared it (share of all runs per bin)."""
+    scenario = results.scenario
+    hours = _collapse_bin_hours(scenario.window_days)
+    edges, by_actor = results.collapse_histogram(hours)
+    n = results.runs
+    total = sum(int(c.sum()) for c in by_actor.values())
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    left = dates(scenario, edges[:-1])
+    width = timedelta(hours=hours) if scenario.start else hours / 24
+    bottom = np.zeros(edges.size - 1)
+    labels = _actor_labels(scenario)
+    for k, (actor, counts) in enumerate(by_actor.items()):
+        if not counts.any():
+            continue
+        share = counts / n
+        ax.bar(
+            left,
+            share,
+            width=width,
+            bottom=bottom,
+            align="edge",
+            color=colour(k),
+            edgecolor="white",
+            linewidth=0.6,
+            label=f"{labels[actor]}: {counts.sum() / n:.1%} of runs",
+            gid=f"collapse:{actor}",
+        )
+        bottom = bottom + share
+    time_axis(ax, scenario)
+    ax.set_ylabel(f"runs collapsing per {hours} h (% of all runs)")
+    percent(ax, decimals=1 if bottom.max(initial=0) < 0.05 else 0)
+    if total:
+        ax.set_ylim(0, bottom.max() * 1.25)
+        fig.legend(
+            title=f"declared by (collapse in {total / n:.1%} of runs)",
+            title_fontsize=8.5,
+            loc="outside lower center",
+            ncols=min(3, sum(1 for c in by_actor.values() if c.any())),
+            frameon=False,
+            fontsize=8.5,
+        )
+    else:
+        ax.set_ylim(0, 1)
+        ax.text(
+            0.5,
+            0.5,
+            "no run collapsed",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color=INK,
+        )
+    tidy(ax)
+    results_title(fig, results, "When the ceasefire collapsed, and who declared it")
+    return fig
+
+
+def _actor_labels(scenario: Scenario) -> dict[str, str]:
+    out = {}
+    for name, p in scenario.parties.items():
+        out[name] = f"{name} ({p.side})" if p.side != name else name
+    for name in scenario.guarantors:
+        out[name] = f"{name} (guarantor, {scenario.guarantor_side(name)})"
+    return out
+
+
+def violations_figure(results: Results) -> Figure:
+    """Violations per run of each party, side by side (share of runs), with the mean."""
+    scenario = results.scenario
+    parties = list(scenario.parties)
+    stats = results.summary()["violations"]
+    n = results.runs
+    fig = Figure(figsize=(max(7.5, 3.2 * len(parties)), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(parties), sharey=True, squeeze=False)[0]
+    top = 0.0
+    for k, (ax, party) in enumerate(zip(axes, parties, strict=True)):
+        counts = results.violation_distribution(party)
+        share = counts / n
+        values = np.arange(counts.size)
+        ax.bar(values, share, width=0.8, color=colour(k), gid=f"violations:{party}")
+        mean = stats[party]["mean"]
+        ax.axvline(mean, color=INK, linestyle="--", linewidth=1, gid=f"mean:{party}")
+        ax.text(
+            0.98,
+            0.97,
+            f"mean {mean:.2f}\n(major {stats[party]['major_mean']:.2f})\n"
+            f"90%: {stats[party]['p5']:g}–{stats[party]['p95']:g}",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=INK,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+        )
+        top = max(top, share.max(initial=0))
+        side = scenario.parties[party].side
+        ax.set_title(party if side == party else f"{party} ({side})", fontsize=9.5)
+        ax.set_xlabel("violations in the run", fontsize=9)
+        ax.set_xlim(-0.7, max(values.max(initial=0), 3) + 0.7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        tidy(ax)
+    axes[0].set_ylabel("share of runs")
+    axes[0].set_ylim(0, top * 1.35 or 1)
+    percent(axes[0])
+    results_title(fig, results, "Violations per party")
+    return fig
+
+
+STRAIN_QS = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantiles drawn by :func:`strain_figure`: the 90% and 50% bands and the median."""
+
+
+def strain_figure(results: Results) -> Figure:
+    """Strain on each side at the end of each day: median, 50% and 90% bands, and each
+    tolerance of that side's parties and guarantors."""
+    scenario = results.scenario
+    sides = scenario.sides
+    q = results.strain_quantiles(STRAIN_QS)
+    days = np.arange(q.shape[1])
+    xs = dates(scenario, days)
+    tolerances = {s: side_tolerances(scenario, s) for s in sides}
+    top = max(
+        [float(q[:, :, -1].max(initial=0))]
+        + [t for tols in tolerances.values() for t, _ in tols]
+        + [1.0]
+    )
+    ymax = top * 1.18
+    fig = Figure(figsize=(max(7.5, 3.8 * len(sides)), 4.2), layout="constrained")
+    axes = fig.subplots(1, len(sides), sharey=True, squeeze=False)[0]
+    ylim = ymax
+    for s, (ax, side) in enumerate(zip(axes, sides, strict=True)):
+        c = colour(s)
+        ax.fill_between(
+            xs, q[s, :, 0], q[s, :, 4], color=c, alpha=0.18, linewidth=0, gid=f"band90:{side}"
+        )
+        ax.fill_between(
+            xs, q[s, :, 1], q[s, :, 3], color=c, alpha=0.35, linewidth=0, gid=f"band50:{side}"
+        )
+        ax.plot(xs, q[s, :, 2], color=c, marker="o", markersize=3, gid=f"median:{side}")
+        ylim = max(ylim, draw_tolerances(ax, side, tolerances[side], ymax))
+        ax.set_title(f"strain on {side}", fontsize=9.5)
+        time_axis(ax, scenario, label=False)
+        ax.set_xlabel("end of each day", fontsize=9)
+        tidy(ax)
+    axes[0].set_ylim(0, ylim)
+    weight = scenario.rules.major_weight
+    axes[0].set_ylabel(f"strain (minor 1, major {weight:g})", fontsize=9)
+    handles = [
+        Line2D([], [], color=INK, marker="o", markersize=3, label="median"),
+        legend_patch(INK, 0.35, "50% of runs"),
+        legend_patch(INK, 0.18, "90% of runs"),
+        Line2D([], [], color=INK, linestyle="--", linewidth=1, label="tolerance"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False, fontsize=8.5)
+    results_title(fig, results, "Strain on each side (attributed hostile events)")
+    return fig
+
+
+def deliveries_figure(results: Results) -> Figure:
+    """Convoys delivered per run against the number the trigger requires."""
+    scenario = results.scenario
+    h = scenario.humanitarian
+    required = h.required_deliveries if h else 0
+    counts = results.deliveries_distribution()
+    n = results.runs
+    share = counts / n
+    values = np.arange(counts.size)
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    enough = values >= required
+    ax.bar(
+        values[~enough],
+        share[~enough],
+        width=0.75,
+        color=COLOURS["cancelled_access"],
+        label=f"fewer than required: {share[~enough].sum():.1%} of runs",
+        gid="deliveries:short",
+    )
+    ax.bar(
+        values[enough],
+        share[enough],
+        width=0.75,
+        color=COLOURS["triggered"],
+        label=f"enough: {share[enough].sum():.1%} of runs",
+        gid="deliveries:enough",
+    )
+    for v, sh in zip(values, share, strict=True):
+        if sh > 0:
+            ax.text(v, sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
+    if h is not None:
+        ax.axvline(required - 0.5, color=INK, linestyle="--", linewidth=1, gid="required")
+        ax.text(
+            required - 0.45,
+            0.97,
+            f"required: {required}",
+            transform=ax.get_xaxis_transform(),
+            ha="left",
+            va="top",
+            fontsize=8.5,
+            color=INK,
+        )
+        possible = h.convoys_per_day * (scenario.window_days - h.first_day)
+        ax.set_xlabel(f"convoys delivered in the run (of {possible} attempted at most)")
+    else:
+        ax.set_xlabel("convoys delivered in the run (no humanitarian convoys in this scenario)")
+    ax.set_xlim(-0.7, max(values.max(initial=0), required, 3) + 0.7)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(0, max(share.max(initial=0), 0.05) * 1.25)
+    ax.set_ylabel("share of runs")
+    percent(ax)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
+    tidy(ax)
+    results_title(fig, results, "Humanitarian deliveries")
+    return fig
+
+
+FIGURES: dict[str, Callable[[Results], Figure]] = {
+    "outcomes": outcome_figure,
+    "survival": survival_figure,
+    "collapse": collapse_figure,
+    "violations": violations_figure,
+    "strain": strain_figure,
+    "deliveries": deliveries_figure,
+}
+"""The figures ``ceasefire run`` writes, by file stem."""
+
+CAPTIONS = {
+    "outcomes": "Probability of each outcome, with Wilson 95% intervals.",
+    "survival": "Share of runs in which the ceasefire still holds, with a pointwise 95% band; "
+    "at the end of the window, the runs still holding split into the trigger and the reasons "
+    "it was cancelled.",
+    "collapse": "When the ceasefire collapsed, stacked by the party or guarantor that declared it.",
+    "violations": "Distribution of violations per run for each party.",
+    "strain": "Strain on each side at the end of each day (median, 50% and 90% of runs) against "
+    "the tolerances of that side's parties and guarantors.",
+    "deliveries": "Convoys delivered per run against the number the trigger requires.",
+}
+"""One sentence per figure (the HTML report's captions)."""
+
+
+def figures_for(results: Results) -> dict[str, Callable[[Results], Figure]]:
+    """The figures that apply to ``results`` (no deliveries figure without convoys)."""
+    return {
+        stem: make
+        for stem, make in FIGURES.items()
+        if stem != "deliveries" or results.scenario.humanitarian is not None
+    }
+
+
+def save_figures(results: Results, folder: str | Path, dpi: int = 150) -> list[Path]:
+    """Write every figure of :data:`FIGURES` that applies as PNG into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stem, make in figures_for(results).items():
+        path = folder / f"{stem}.png"
+        make(results).savefig(path, dpi=dpi)
+        paths.append(path)
+    return paths
+
+
+def save_atomic(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Save ``fig`` to ``path`` (format from the suffix) without ever overwriting: written to
+    a temporary name beside it and renamed into place."""
+    path = Path(path)
+    if path.exists():
+        raise UsageError(f"{path}: already exists; files are never overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or None)
+        if path.exists():
+            raise UsageError(f"{path}: already exists; files are never overwritten")
+        os.rename(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

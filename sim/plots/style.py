@@ -1,0 +1,155 @@
+"""The house style of every figure: colours, titles, axes, dates."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
+from matplotlib.figure import Figure
+
+from ..results import Results
+from ..scenario import Scenario
+
+# Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+COLOURS = {
+    "triggered": "#009E73",
+    "cancelled_collapse": "#D55E00",
+    "cancelled_violence": "#E69F00",
+    "cancelled_access": "#0072B2",
+}
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+"""Okabe–Ito colours for parties, sides, actors and scenarios, in order (yellow left out: it
+is unreadable on white)."""
+INK = "#333333"
+INCIDENT = "#CC79A7"
+GREY = "#888888"
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)))
+"""Line styles that go with :data:`PALETTE`, so curves differ in grey print too."""
+
+
+def colour(i: int) -> str:
+    """The ``i``-th colour of :data:`PALETTE` (cycling)."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def outcome_labels(results: Results) -> dict[str, str]:
+    """The outcome codes in words, using the scenario's trigger label."""
+    return outcome_words(results.scenario.trigger.label)
+
+
+def outcome_words(trigger_label: str) -> dict[str, str]:
+    """The outcome codes in words for a trigger called ``trigger_label``."""
+    return {
+        "triggered": f"{trigger_label} started",
+        "cancelled_collapse": "cancelled: ceasefire collapsed",
+        "cancelled_violence": "cancelled: too violent at the end",
+        "cancelled_access": "cancelled: aid did not get through",
+    }
+
+
+def short(label: str, width: int = 40) -> str:
+    """A label without parenthetical remarks, shortened to ``width`` characters."""
+    return textwrap.shorten(re.sub(r"\s*\([^)]*\)", "", label) or label, width)
+
+
+def suptitle(fig: Figure, title: str, what: str) -> None:
+    fig.suptitle(f"{textwrap.shorten(title, 100)}\n{what}", fontsize=10)
+
+
+def results_title(fig: Figure, results: Results, what: str) -> None:
+    suptitle(fig, results.scenario.title, f"{what} — {results.runs:,} runs, seed {results.seed}")
+
+
+def tidy(ax: Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8.5)
+
+
+def percent(ax: Axes, axis: str = "y", decimals: int = 0) -> None:
+    getattr(ax, f"{axis}axis").set_major_formatter(lambda v, _: f"{v:.{decimals}%}")
+
+
+def dates(scenario: Scenario, days: Sequence[float] | np.ndarray) -> Any:
+    """Days since the start as plot x values: datetimes when the scenario has ``start``."""
+    start = scenario.start
+    if start is None:
+        return np.asarray(days, dtype=float)
+    return [start + timedelta(days=float(t)) for t in days]
+
+
+def date_at(scenario: Scenario, day: float) -> Any:
+    return dates(scenario, [day])[0]
+
+
+def time_axis(ax: Axes, scenario: Scenario, *, label: bool = True) -> None:
+    """Date ticks (one per day, as ``13 Sep``) when the scenario has ``start``; else days."""
+    start = scenario.start
+    w = scenario.window_days
+    if start is not None:
+        tz = start.tzinfo
+        locator = DayLocator(tz=tz) if w <= 12 else AutoDateLocator(tz=tz, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(DateFormatter("%d %b", tz=tz))
+        if label:
+            ax.set_xlabel(f"date (ceasefire from {start:%d %b %Y %H:%M})", fontsize=9)
+    else:
+        ax.set_xlim(0, w)
+        if label:
+            ax.set_xlabel("days since the ceasefire began", fontsize=9)
+    ax.set_xlim(date_at(scenario, 0), date_at(scenario, w))
+
+
+def spread_labels(values: Sequence[float], gap: float) -> list[float]:
+    """Positions for labels at ``values`` (sorted ascending) at least ``gap`` apart."""
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else max(v, out[-1] + gap))
+    return out
+
+
+def legend_patch(c: str, alpha: float, label: str) -> Any:
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=c, alpha=alpha, linewidth=0, label=label)
+
+
+def draw_tolerances(ax: Axes, side: str, tols: list[tuple[float, str]], ymax: float) -> float:
+    """Dashed lines at each tolerance with non-overlapping labels; sets (and returns) the top
+    of the y range."""
+    label_y = spread_labels([t for t, _ in tols], ymax * 0.09)
+    for (tol, who), y in zip(tols, label_y, strict=True):
+        ax.axhline(tol, color=INK, linestyle="--", linewidth=1, gid=f"tolerance:{side}:{tol:g}")
+        ax.annotate(
+            f"{who} walks away above {tol:g}",
+            xy=(0.01, y),
+            xycoords=ax.get_yaxis_transform(),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="left",
+            va="bottom",
+            fontsize=7.5,
+            color=INK,
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5},
+            zorder=5,
+        )
+    top = max([ymax] + [y + ymax * 0.12 for y in label_y])
+    ax.set_ylim(0, top)
+    return top
+
+
+def side_tolerances(scenario: Scenario, side: str) -> list[tuple[float, str]]:
+    """``(tolerance, "who")`` on ``side``; equal tolerances share one line."""
+    found: dict[float, list[str]] = {}
+    for name, p in scenario.parties.items():
+        if p.side == side and p.tolerance is not None:
+            found.setdefault(p.tolerance, []).append(name)
+    for name, g in scenario.guarantors.items():
+        if scenario.guarantor_side(name) == side and g.tolerance is not None:
+            found.setdefault(g.tolerance, []).append(name)
+    return sorted((t, ", ".join(who)) for t, who in found.items())
