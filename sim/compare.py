@@ -383,8 +383,7 @@ def compare(
     )
 
 
-def compare_results(results: Sequence[Results], labels: Sequence[str] | None = None
-                    ) -> Comparison:
+def compare_results(results: Sequence[Results], labels: Sequence[str] | None = None) -> Comparison:
     """Compare results already in memory (e.g. variants made with ``with_overrides`` in a
     notebook); the first is the reference. Runs are paired (McNemar's test) when every result
     kept its per-run rows and all share runs, seed and engine — common random numbers."""

@@ -265,9 +265,7 @@ def report_html(
             f'<td class="num">{lo:.1%} – {hi:.1%}</td></tr>'
         )
     out.append("</table>")
-    out.append(
-        f"<ul>{''.join(f'<li>{_e(line)}</li>' for line in results.findings(summary))}</ul>"
-    )
+    out.append(f"<ul>{''.join(f'<li>{_e(line)}</li>' for line in results.findings(summary))}</ul>")
 
     # figures
     if images:

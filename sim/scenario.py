@@ -576,8 +576,12 @@ def _validate(
     return scenario
 
 
-STRUCTURAL = ("window_days", "humanitarian.first_day", "humanitarian.convoys_per_day",
-              "monte_carlo.")
+STRUCTURAL = (
+    "window_days",
+    "humanitarian.first_day",
+    "humanitarian.convoys_per_day",
+    "monte_carlo.",
+)
 """Key paths that shape a run rather than weigh in it: they cannot be uncertain."""
 
 

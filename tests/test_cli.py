@@ -102,8 +102,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def tree(path: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under ``path``."""
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_one_error_line(err: str) -> str:
@@ -116,8 +119,9 @@ def assert_one_error_line(err: str) -> str:
 # --------------------------------------------------------------------------- validate
 
 
-def test_validate_ok_prints_one_summary_line_per_file(here: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_ok_prints_one_summary_line_per_file(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     Path("other.yaml").write_text(SMALL.replace("name: small", "name: other"), encoding="utf-8")
     code, out, err = cli(capsys, "validate", "small.yaml", "other.yaml")
     assert code == 0
@@ -129,17 +133,28 @@ def test_validate_ok_prints_one_summary_line_per_file(here: Path,
     assert "2 sides" in lines[0] and "2 parties" in lines[0]
 
 
-@pytest.mark.parametrize(("text", "where", "key"), [
-    (SMALL.replace("violation_prob: 0.3", "violation_prob: 1.5"), "7:5",
-     "parties.gov.violation_prob"),
-    (SMALL.replace("    tolerance: 6\n", "    tolerance: 6\n    tolrance: 1\n"), "15:5",
-     "parties.reb.tolrance"),
-    (SMALL.replace("targets: a,", "targets: c,"), "16:26", "spoilers.sp.targets"),
-    ("name: bad\ntitle: Bad: yaml\n", "2:11", ""),
-    ("", "1:1", ""),
-], ids=["out-of-range", "unknown-key", "dangling-reference", "yaml-syntax", "empty"])
-def test_validate_bad_file_one_line_exit_2(here: Path, capsys: pytest.CaptureFixture[str],
-                                           text: str, where: str, key: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "where", "key"),
+    [
+        (
+            SMALL.replace("violation_prob: 0.3", "violation_prob: 1.5"),
+            "7:5",
+            "parties.gov.violation_prob",
+        ),
+        (
+            SMALL.replace("    tolerance: 6\n", "    tolerance: 6\n    tolrance: 1\n"),
+            "15:5",
+            "parties.reb.tolrance",
+        ),
+        (SMALL.replace("targets: a,", "targets: c,"), "16:26", "spoilers.sp.targets"),
+        ("name: bad\ntitle: Bad: yaml\n", "2:11", ""),
+        ("", "1:1", ""),
+    ],
+    ids=["out-of-range", "unknown-key", "dangling-reference", "yaml-syntax", "empty"],
+)
+def test_validate_bad_file_one_line_exit_2(
+    here: Path, capsys: pytest.CaptureFixture[str], text: str, where: str, key: str
+) -> None:
     Path("bad.yaml").write_text(text, encoding="utf-8")
     code, out, err = cli(capsys, "validate", "bad.yaml")
     assert code == 2
@@ -210,8 +225,14 @@ def test_run_writes_result_folder(here: Path, capsys: pytest.CaptureFixture[str]
     rows = read_csv(folder / "runs.csv")
     assert len(rows) == runs
     header = list(rows[0])
-    required = ["run", "outcome", "collapse_day", "collapsed_by", "deliveries",
-                *[f"violations_{p}" for p in parties]]
+    required = [
+        "run",
+        "outcome",
+        "collapse_day",
+        "collapsed_by",
+        "deliveries",
+        *[f"violations_{p}" for p in parties],
+    ]
     assert all(col in header for col in required), header
     assert header[:5] == required[:5]
     assert [int(r["run"]) for r in rows] == list(range(runs))
@@ -292,8 +313,9 @@ def test_run_out_existing_dir_is_refused(here: Path, capsys: pytest.CaptureFixtu
     (out / "notes.txt").write_text("keep me", encoding="utf-8")
     before = tree(out)
     listing = sorted(p.name for p in here.iterdir())
-    code, _stdout, err = cli(capsys, "run", "small.yaml", "--runs", "50", "--seed", "1",
-                            "--no-plots", "--out", "mine")
+    code, _stdout, err = cli(
+        capsys, "run", "small.yaml", "--runs", "50", "--seed", "1", "--no-plots", "--out", "mine"
+    )
     assert code == 2
     assert "mine" in assert_one_error_line(err)
     assert tree(out) == before
@@ -301,15 +323,27 @@ def test_run_out_existing_dir_is_refused(here: Path, capsys: pytest.CaptureFixtu
 
 
 def test_run_out_new_dir(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = cli(capsys, "run", "small.yaml", "--runs", "50", "--seed", "1", "--no-plots",
-                       "--quiet", "--out", "deep/new/folder")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "small.yaml",
+        "--runs",
+        "50",
+        "--seed",
+        "1",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        "deep/new/folder",
+    )
     assert code == 0, err
     assert (here / "deep/new/folder/runs.csv").is_file()
     assert not Path("results").exists()
 
 
-def test_same_seed_same_bytes_different_seed_different(here: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_seed_same_bytes_different_seed_different(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = run_folder(capsys, "--runs", "300", "--seed", "7", "--no-plots")
     b = run_folder(capsys, "--runs", "300", "--seed", "7", "--no-plots")
     c = run_folder(capsys, "--runs", "300", "--seed", "8", "--no-plots")
@@ -336,8 +370,9 @@ def test_seed_recorded_when_none_given(here: Path, capsys: pytest.CaptureFixture
     assert (a / "runs.csv").read_bytes() == (b / "runs.csv").read_bytes()
 
 
-def test_run_uses_scenario_monte_carlo_defaults(here: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_uses_scenario_monte_carlo_defaults(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     Path("small.yaml").write_text(SMALL + "monte_carlo: {runs: 30, seed: 5}\n", encoding="utf-8")
     a = run_folder(capsys, "--no-plots")
     summary = json.loads((a / "summary.json").read_text(encoding="utf-8"))
@@ -347,20 +382,31 @@ def test_run_uses_scenario_monte_carlo_defaults(here: Path,
     assert (summary["runs"], summary["seed"]) == (40, 5)
 
 
-def test_resolved_scenario_reproduces_the_run(here: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    a = run_folder(capsys, "--runs", "200", "--seed", "3", "--no-plots",
-                   "--set", "parties.gov.violation_prob=0.5")
+def test_resolved_scenario_reproduces_the_run(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = run_folder(
+        capsys,
+        "--runs",
+        "200",
+        "--seed",
+        "3",
+        "--no-plots",
+        "--set",
+        "parties.gov.violation_prob=0.5",
+    )
     manifest = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["scenario"]["parties"]["gov"]["violation_prob"] == 0.5  # --set applied
-    code, _, err = cli(capsys, "run", str(a / "scenario.yaml"), "--no-plots", "--quiet",
-                       "--out", "again")
+    code, _, err = cli(
+        capsys, "run", str(a / "scenario.yaml"), "--no-plots", "--quiet", "--out", "again"
+    )
     assert code == 0, err
     assert (a / "runs.csv").read_bytes() == Path("again/runs.csv").read_bytes()
 
 
-def test_run_supercritical_stops_with_clear_error(here: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_supercritical_stops_with_clear_error(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     Path("boom.yaml").write_text(SUPERCRITICAL, encoding="utf-8")
     code, _out, err = cli(capsys, "run", "boom.yaml", "--runs", "20", "--seed", "1", "--no-plots")
     assert code == 2
@@ -386,8 +432,9 @@ BAD_ARGS = {
 
 
 @pytest.mark.parametrize("extra", BAD_ARGS.values(), ids=BAD_ARGS.keys())
-def test_run_bad_values_exit_2_write_nothing(here: Path, capsys: pytest.CaptureFixture[str],
-                                             extra: list[str]) -> None:
+def test_run_bad_values_exit_2_write_nothing(
+    here: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
     listing = sorted(p.name for p in here.iterdir())
     code, out, err = cli(capsys, "run", "small.yaml", "--runs", "20", "--seed", "1", *extra)
     code2, _, _ = cli(capsys, "run", "small.yaml", *extra)  # with the flag last, too
@@ -441,9 +488,13 @@ def parse_trace(text: str, parties: list[str]) -> dict[str, Any]:
         assert lines[-2] == outcome_lines[0], "the outcome comes right before the collapse line"
     else:
         assert lines[-1] == outcome_lines[0], "the story ends with the outcome"
-    return {"outcome": outcome_lines[0].removeprefix("outcome: "), "violations": violations,
-            "deliveries": deliveries, "collapsed_by": m.group(1) if m else "",
-            "collapse_day": float(m.group(2)) if m else None}
+    return {
+        "outcome": outcome_lines[0].removeprefix("outcome: "),
+        "violations": violations,
+        "deliveries": deliveries,
+        "collapsed_by": m.group(1) if m else "",
+        "collapse_day": float(m.group(2)) if m else None,
+    }
 
 
 def test_trace_matches_run_rows(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -471,8 +522,9 @@ def test_trace_matches_run_rows(here: Path, capsys: pytest.CaptureFixture[str]) 
     assert seen["cancelled_collapse"] and seen["deliveries"] and seen["violations"], seen
 
 
-def test_trace_ends_with_outcome_and_collapse(here: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_ends_with_outcome_and_collapse(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = cli(capsys, "trace", "small.yaml", "--seed", "1", "--run", "0")
     assert code == 0, err
     last = out.strip().splitlines()[-1]
@@ -498,10 +550,23 @@ def test_trace_uses_scenario_seed(here: Path, capsys: pytest.CaptureFixture[str]
 
 def test_trace_applies_overrides(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, base, _ = cli(capsys, "trace", "small.yaml", "--seed", "4", "--run", "0")
-    code, quiet, err = cli(capsys, "trace", "small.yaml", "--seed", "4", "--run", "0",
-                           "--set", "parties.gov.violation_prob=0", "--set",
-                           "parties.reb.violation_prob=0", "--set", "spoilers.sp.attack_prob=0",
-                           "--set", "guarantors.g.incident_prob=0")
+    code, quiet, err = cli(
+        capsys,
+        "trace",
+        "small.yaml",
+        "--seed",
+        "4",
+        "--run",
+        "0",
+        "--set",
+        "parties.gov.violation_prob=0",
+        "--set",
+        "parties.reb.violation_prob=0",
+        "--set",
+        "spoilers.sp.attack_prob=0",
+        "--set",
+        "guarantors.g.incident_prob=0",
+    )
     assert code == 0, err
     assert "violation against" not in quiet and "attacks" not in quiet
     assert base != quiet
@@ -524,8 +589,14 @@ def test_schema_prints_json(here: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_console_script_end_to_end(here: Path) -> None:
     exe = shutil.which("ceasefire") or str(Path(sys.executable).with_name("ceasefire"))
     assert Path(exe).exists(), "the `ceasefire` console script is not installed"
-    proc = subprocess.run([exe, "run", "small.yaml", "--runs", "200", "--no-plots"],
-                          capture_output=True, text=True, timeout=120, cwd=here, check=False)
+    proc = subprocess.run(
+        [exe, "run", "small.yaml", "--runs", "200", "--no-plots"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=here,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     folders = result_folders()

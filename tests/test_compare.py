@@ -241,7 +241,8 @@ def test_compare_results_in_memory_pairs_runs_like_files() -> None:
     assert [row["label"] for row in table] == ["base", "no incident"]
     expected = paired_test(a.columns.outcome == 0, b.columns.outcome == 0)
     assert (table[1]["diff_vs_first"], table[1]["p_value"]) == pytest.approx(
-        (expected[0], expected[2]))
+        (expected[0], expected[2])
+    )
     assert table[1]["test"] == "paired"
     c = sim.simulate(variant, 3_000, 6, progress=False)  # another seed: not paired
     assert sim.compare.compare_results([a, c]).table()[1]["test"] == "unpaired"

@@ -143,7 +143,7 @@ def _change_one_value(nb: nbformat.NotebookNode) -> list[int]:
         edited,
         figure,
         'print(f"ELAPSED {time.perf_counter() - _started:.3f}")\n'
-        "print(f\"LABEL {comparison.entries[1].label!r}\")",
+        'print(f"LABEL {comparison.entries[1].label!r}")',
     ]
     if importlib.util.find_spec("ipywidgets") is not None:
         cells.append(

@@ -24,8 +24,11 @@ VIOLENCE = OUTCOMES.index("cancelled_violence")
 ACCESS = OUTCOMES.index("cancelled_access")
 TRIGGERED = OUTCOMES.index("triggered")
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 unit = st.floats(0, 1, allow_nan=False)
 daily_prob = st.floats(0, 0.85, allow_nan=False)
@@ -58,15 +61,21 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
             if draw(st.booleans()):
                 p["targets"] = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
             if draw(st.booleans()):
-                p["retaliation"] = {"boost": draw(st.floats(0, 0.5)),
-                                    "half_life_hours": draw(st.floats(1, 12))}
+                p["retaliation"] = {
+                    "boost": draw(st.floats(0, 0.5)),
+                    "half_life_hours": draw(st.floats(1, 12)),
+                }
             if draw(st.integers(0, 2)) == 0:
                 p["tolerance"] = draw(st.floats(0, 25))
             parties[name] = p
             members[side].append(name)
-    data: dict[str, Any] = {"name": "prop", "title": "Property scenario", "window_days": window,
-                            "rules": {"major_weight": draw(st.sampled_from([1, 2, 3, 5]))},
-                            "parties": parties}
+    data: dict[str, Any] = {
+        "name": "prop",
+        "title": "Property scenario",
+        "window_days": window,
+        "rules": {"major_weight": draw(st.sampled_from([1, 2, 3, 5]))},
+        "parties": parties,
+    }
     spoilers = {}
     for k in range(draw(st.integers(0, 2))):
         target = draw(st.sampled_from(sides))
@@ -142,30 +151,45 @@ def zero_hazards(data: dict[str, Any]) -> dict[str, Any]:
 
 # A small fixed scenario, used as an explicit example below.
 FIXED: dict[str, Any] = {
-    "name": "fixed", "title": "Fixed", "window_days": 3,
-    "parties": {"gov": {"side": "a", "violation_prob": 0.2, "tolerance": 3},
-                "reb": {"side": "b", "violation_prob": 0.1}},
+    "name": "fixed",
+    "title": "Fixed",
+    "window_days": 3,
+    "parties": {
+        "gov": {"side": "a", "violation_prob": 0.2, "tolerance": 3},
+        "reb": {"side": "b", "violation_prob": 0.1},
+    },
 }
 
 
 def row(results: sim.Results, i: int) -> dict[str, Any]:
     c = results.columns
-    return {"outcome": int(c.outcome[i]), "collapse_time": float(c.collapse_time[i]),
-            "collapsed_by": int(c.collapsed_by[i]), "deliveries": int(c.deliveries[i]),
-            "violations": tuple(c.violations[i].tolist()),
-            "major_violations": tuple(c.major_violations[i].tolist()),
-            "attacks": tuple(c.attacks[i].tolist()), "blamed": tuple(c.blamed[i].tolist()),
-            "incidents": tuple(c.incidents[i].tolist()),
-            "strain_daily": c.strain_daily[i].tolist()}
+    return {
+        "outcome": int(c.outcome[i]),
+        "collapse_time": float(c.collapse_time[i]),
+        "collapsed_by": int(c.collapsed_by[i]),
+        "deliveries": int(c.deliveries[i]),
+        "violations": tuple(c.violations[i].tolist()),
+        "major_violations": tuple(c.major_violations[i].tolist()),
+        "attacks": tuple(c.attacks[i].tolist()),
+        "blamed": tuple(c.blamed[i].tolist()),
+        "incidents": tuple(c.incidents[i].tolist()),
+        "strain_daily": c.strain_daily[i].tolist(),
+    }
 
 
 def record_as_row(r: Any) -> dict[str, Any]:
-    return {"outcome": int(r.outcome), "collapse_time": float(r.collapse_time),
-            "collapsed_by": int(r.collapsed_by), "deliveries": int(r.deliveries),
-            "violations": tuple(r.violations), "major_violations": tuple(r.major_violations),
-            "attacks": tuple(r.attacks), "blamed": tuple(r.blamed),
-            "incidents": tuple(r.incidents),
-            "strain_daily": [list(map(float, s)) for s in r.strain_daily]}
+    return {
+        "outcome": int(r.outcome),
+        "collapse_time": float(r.collapse_time),
+        "collapsed_by": int(r.collapsed_by),
+        "deliveries": int(r.deliveries),
+        "violations": tuple(r.violations),
+        "major_violations": tuple(r.major_violations),
+        "attacks": tuple(r.attacks),
+        "blamed": tuple(r.blamed),
+        "incidents": tuple(r.incidents),
+        "strain_daily": [list(map(float, s)) for s in r.strain_daily],
+    }
 
 
 def same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -242,8 +266,11 @@ def test_per_run_invariants(data: dict[str, Any], runs: int, seed: int) -> None:
             assert c.deliveries[i] <= h.convoys_per_day * held
     # total strain = weighted violations + incidents + blamed attacks (unblamed add none)
     w = scn.rules.major_weight
-    base = ((c.violations - c.major_violations).sum(axis=1) + w * c.major_violations.sum(axis=1)
-            + w * c.incidents.sum(axis=1))
+    base = (
+        (c.violations - c.major_violations).sum(axis=1)
+        + w * c.major_violations.sum(axis=1)
+        + w * c.incidents.sum(axis=1)
+    )
     blamed = c.blamed.sum(axis=1)
     total = c.strain_daily[:, :, -1].sum(axis=1)
     lo_w, hi_w = min(1.0, w), max(1.0, w)

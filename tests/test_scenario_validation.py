@@ -40,8 +40,10 @@ def gov(extra: str) -> str:
     """BASE with the ``gov`` party's block (lines 5..) replaced by ``extra``'s lines."""
     body = textwrap.dedent(extra).strip("\n")
     lines = "\n".join("    " + line for line in body.splitlines())
-    return f"name: mini\ntitle: Mini ceasefire\nparties:\n  gov:\n{lines}\n  reb:\n    side: b\n" \
-           "    violation_prob: 0.1\n"
+    return (
+        f"name: mini\ntitle: Mini ceasefire\nparties:\n  gov:\n{lines}\n  reb:\n    side: b\n"
+        "    violation_prob: 0.1\n"
+    )
 
 
 @pytest.fixture
@@ -75,131 +77,428 @@ def assert_error(text: str, file: str, line: int, col: int, key: str, *fragments
 # (id, file text, line, column, key path, fragments the message must contain)
 BAD: list[tuple[str, str, int, int, str, tuple[str, ...]]] = [
     # YAML syntax
-    ("syntax-mapping-value", "name: mini\ntitle: Mini: bad\n", 2, 12, "",
-     ("invalid YAML", "mapping values")),
-    ("syntax-unclosed-flow", "name: mini\ntitle: [unclosed\nwindow_days: 3\n", 3, 12, "",
-     ("invalid YAML",)),
+    (
+        "syntax-mapping-value",
+        "name: mini\ntitle: Mini: bad\n",
+        2,
+        12,
+        "",
+        ("invalid YAML", "mapping values"),
+    ),
+    (
+        "syntax-unclosed-flow",
+        "name: mini\ntitle: [unclosed\nwindow_days: 3\n",
+        3,
+        12,
+        "",
+        ("invalid YAML",),
+    ),
     # unknown keys
     ("unknown-top", BASE + "colour: red\n", 10, 1, "colour", ("unknown key",)),
-    ("unknown-nested-typo", gov("side: a\nviolaton_prob: 0.2"), 6, 5,
-     "parties.gov.violaton_prob", ("unknown key",)),
-    ("unknown-deep", gov("side: a\nviolation_prob: 0.2\nretaliation:\n  boots: 1"), 8, 7,
-     "parties.gov.retaliation.boots", ("unknown key",)),
+    (
+        "unknown-nested-typo",
+        gov("side: a\nviolaton_prob: 0.2"),
+        6,
+        5,
+        "parties.gov.violaton_prob",
+        ("unknown key",),
+    ),
+    (
+        "unknown-deep",
+        gov("side: a\nviolation_prob: 0.2\nretaliation:\n  boots: 1"),
+        8,
+        7,
+        "parties.gov.retaliation.boots",
+        ("unknown key",),
+    ),
     # duplicate keys
     ("duplicate-top", BASE + "name: again\n", 10, 1, "name", ("duplicate key",)),
-    ("duplicate-nested", gov("side: a\nviolation_prob: 0.2\nside: c"), 7, 5,
-     "parties.gov.side", ("duplicate key",)),
+    (
+        "duplicate-nested",
+        gov("side: a\nviolation_prob: 0.2\nside: c"),
+        7,
+        5,
+        "parties.gov.side",
+        ("duplicate key",),
+    ),
     # wrong types
-    ("string-for-number", gov("side: a\nviolation_prob: high"), 6, 5,
-     "parties.gov.violation_prob", ("number", "'high'")),
-    ("bool-for-number", gov("side: a\nviolation_prob: true"), 6, 5,
-     "parties.gov.violation_prob", ("number", "True")),
-    ("bool-for-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: yes"), 7, 5,
-     "parties.gov.tolerance", ("True",)),
+    (
+        "string-for-number",
+        gov("side: a\nviolation_prob: high"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("number", "'high'"),
+    ),
+    (
+        "bool-for-number",
+        gov("side: a\nviolation_prob: true"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("number", "True"),
+    ),
+    (
+        "bool-for-tolerance",
+        gov("side: a\nviolation_prob: 0.2\ntolerance: yes"),
+        7,
+        5,
+        "parties.gov.tolerance",
+        ("True",),
+    ),
     ("bool-for-int", BASE + "window_days: true\n", 10, 1, "window_days", ("integer",)),
     ("float-for-int", BASE + "window_days: 2.5\n", 10, 1, "window_days", ("integer",)),
-    ("string-for-mapping", gov("side: a\nviolation_prob: 0.2\nretaliation: strong"), 7, 5,
-     "parties.gov.retaliation", ()),
+    (
+        "string-for-mapping",
+        gov("side: a\nviolation_prob: 0.2\nretaliation: strong"),
+        7,
+        5,
+        "parties.gov.retaliation",
+        (),
+    ),
     # out of range
-    ("violation-prob-1.0", gov("side: a\nviolation_prob: 1.0"), 6, 5,
-     "parties.gov.violation_prob", ("less than 1", "1.0")),
-    ("violation-prob-1.5", gov("side: a\nviolation_prob: 1.5"), 6, 5,
-     "parties.gov.violation_prob", ("less than 1", "1.5")),
-    ("violation-prob-negative", gov("side: a\nviolation_prob: -0.1"), 6, 5,
-     "parties.gov.violation_prob", ("greater than or equal to 0",)),
-    ("schedule-item-1.5", "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
-     "    violation_prob: [0.1, 0.2, 1.5]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 32,
-     "parties.gov.violation_prob.2", ("less than 1",)),
-    ("negative-rate", gov("side: a\nviolation_rate: -0.5"), 6, 5,
-     "parties.gov.violation_rate", ("greater than or equal to 0", "-0.5")),
-    ("negative-attack-rate", BASE + "spoilers:\n  sp:\n    targets: a\n    attack_rate: -1\n",
-     13, 5, "spoilers.sp.attack_rate", ("greater than or equal to 0",)),
-    ("pressure-1.2", BASE + "guarantors:\n  g:\n    clients: [gov]\n    pressure: 1.2\n",
-     13, 5, "guarantors.g.pressure", ("less than or equal to 1", "1.2")),
-    ("half-life-0", gov("side: a\nviolation_prob: 0.2\n"
-                        "retaliation: {boost: 1, half_life_hours: 0}"), 7, 29,
-     "parties.gov.retaliation.half_life_hours", ("greater than 0",)),
-    ("negative-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: -1"), 7, 5,
-     "parties.gov.tolerance", ("greater than or equal to 0",)),
+    (
+        "violation-prob-1.0",
+        gov("side: a\nviolation_prob: 1.0"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("less than 1", "1.0"),
+    ),
+    (
+        "violation-prob-1.5",
+        gov("side: a\nviolation_prob: 1.5"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("less than 1", "1.5"),
+    ),
+    (
+        "violation-prob-negative",
+        gov("side: a\nviolation_prob: -0.1"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("greater than or equal to 0",),
+    ),
+    (
+        "schedule-item-1.5",
+        "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
+        "    violation_prob: [0.1, 0.2, 1.5]\n  reb: {side: b, violation_prob: 0.1}\n",
+        7,
+        32,
+        "parties.gov.violation_prob.2",
+        ("less than 1",),
+    ),
+    (
+        "negative-rate",
+        gov("side: a\nviolation_rate: -0.5"),
+        6,
+        5,
+        "parties.gov.violation_rate",
+        ("greater than or equal to 0", "-0.5"),
+    ),
+    (
+        "negative-attack-rate",
+        BASE + "spoilers:\n  sp:\n    targets: a\n    attack_rate: -1\n",
+        13,
+        5,
+        "spoilers.sp.attack_rate",
+        ("greater than or equal to 0",),
+    ),
+    (
+        "pressure-1.2",
+        BASE + "guarantors:\n  g:\n    clients: [gov]\n    pressure: 1.2\n",
+        13,
+        5,
+        "guarantors.g.pressure",
+        ("less than or equal to 1", "1.2"),
+    ),
+    (
+        "half-life-0",
+        gov("side: a\nviolation_prob: 0.2\nretaliation: {boost: 1, half_life_hours: 0}"),
+        7,
+        29,
+        "parties.gov.retaliation.half_life_hours",
+        ("greater than 0",),
+    ),
+    (
+        "negative-tolerance",
+        gov("side: a\nviolation_prob: 0.2\ntolerance: -1"),
+        7,
+        5,
+        "parties.gov.tolerance",
+        ("greater than or equal to 0",),
+    ),
     ("window-0", BASE + "window_days: 0\n", 10, 1, "window_days", ("greater than or equal to 1",)),
-    ("major-share-2", gov("side: a\nviolation_prob: 0.2\nmajor_share: 2"), 7, 5,
-     "parties.gov.major_share", ("less than or equal to 1",)),
+    (
+        "major-share-2",
+        gov("side: a\nviolation_prob: 0.2\nmajor_share: 2"),
+        7,
+        5,
+        "parties.gov.major_share",
+        ("less than or equal to 1",),
+    ),
     # schedules
-    ("schedule-too-short", "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
-     "    violation_prob: [0.1, 0.2]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 5,
-     "parties.gov.violation_prob", ("has 2 values", "(3)")),
-    ("schedule-too-long", "name: mini\ntitle: M\nwindow_days: 2\nparties:\n  gov:\n    side: a\n"
-     "    violation_rate: [1, 2, 3]\n  reb: {side: b, violation_prob: 0.1}\n", 7, 5,
-     "parties.gov.violation_rate", ("has 3 values", "(2)")),
-    ("schedule-default-window", gov("side: a\nviolation_prob: [0.2]"), 6, 5,
-     "parties.gov.violation_prob", ("has 1 values", "(7)")),
+    (
+        "schedule-too-short",
+        "name: mini\ntitle: M\nwindow_days: 3\nparties:\n  gov:\n    side: a\n"
+        "    violation_prob: [0.1, 0.2]\n  reb: {side: b, violation_prob: 0.1}\n",
+        7,
+        5,
+        "parties.gov.violation_prob",
+        ("has 2 values", "(3)"),
+    ),
+    (
+        "schedule-too-long",
+        "name: mini\ntitle: M\nwindow_days: 2\nparties:\n  gov:\n    side: a\n"
+        "    violation_rate: [1, 2, 3]\n  reb: {side: b, violation_prob: 0.1}\n",
+        7,
+        5,
+        "parties.gov.violation_rate",
+        ("has 3 values", "(2)"),
+    ),
+    (
+        "schedule-default-window",
+        gov("side: a\nviolation_prob: [0.2]"),
+        6,
+        5,
+        "parties.gov.violation_prob",
+        ("has 1 values", "(7)"),
+    ),
     # dangling references
-    ("party-target-unknown", gov("side: a\nviolation_prob: 0.2\ntargets: [b, c]"), 7, 18,
-     "parties.gov.targets.1", ("unknown side 'c'",)),
-    ("party-target-own-side", gov("side: a\nviolation_prob: 0.2\ntargets: [a]"), 7, 15,
-     "parties.gov.targets.0", ("own side",)),
-    ("spoiler-target-unknown", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: c\n",
-     13, 5, "spoilers.sp.targets", ("unknown side 'c'",)),
-    ("blamed-on-unknown", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n"
-     "    blamed_on: nobody\n    blame_prob: 0.5\n", 14, 5, "spoilers.sp.blamed_on",
-     ("unknown party 'nobody'",)),
-    ("blamed-on-attacked-side", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n"
-     "    blamed_on: gov\n", 14, 5, "spoilers.sp.blamed_on", ("'gov'", "attacked side 'a'")),
-    ("client-unknown", BASE + "guarantors:\n  g:\n    clients: [gov, nobody]\n", 12, 20,
-     "guarantors.g.clients.1", ("unknown party 'nobody'",)),
-    ("incident-target-unknown", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
-     "    incident_prob: 0.1\n    incident_target: zz\n", 14, 5, "guarantors.g.incident_target",
-     ("unknown side 'zz'",)),
-    ("incident-target-own-side", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
-     "    incident_prob: 0.1\n    incident_target: a\n", 14, 5, "guarantors.g.incident_target",
-     ("other than its own",)),
-    ("clients-on-two-sides", BASE + "guarantors:\n  g:\n    clients: [gov, reb]\n", 12, 5,
-     "guarantors.g.clients", ("one side",)),
-    ("client-of-two-guarantors", BASE + "guarantors:\n  g:\n    clients: [gov]\n  h:\n"
-     "    clients: [reb, gov]\n", 14, 20, "guarantors.h.clients.1",
-     ("'gov'", "already a client of 'g'")),
+    (
+        "party-target-unknown",
+        gov("side: a\nviolation_prob: 0.2\ntargets: [b, c]"),
+        7,
+        18,
+        "parties.gov.targets.1",
+        ("unknown side 'c'",),
+    ),
+    (
+        "party-target-own-side",
+        gov("side: a\nviolation_prob: 0.2\ntargets: [a]"),
+        7,
+        15,
+        "parties.gov.targets.0",
+        ("own side",),
+    ),
+    (
+        "spoiler-target-unknown",
+        BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: c\n",
+        13,
+        5,
+        "spoilers.sp.targets",
+        ("unknown side 'c'",),
+    ),
+    (
+        "blamed-on-unknown",
+        BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n"
+        "    blamed_on: nobody\n    blame_prob: 0.5\n",
+        14,
+        5,
+        "spoilers.sp.blamed_on",
+        ("unknown party 'nobody'",),
+    ),
+    (
+        "blamed-on-attacked-side",
+        BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: a\n    blamed_on: gov\n",
+        14,
+        5,
+        "spoilers.sp.blamed_on",
+        ("'gov'", "attacked side 'a'"),
+    ),
+    (
+        "client-unknown",
+        BASE + "guarantors:\n  g:\n    clients: [gov, nobody]\n",
+        12,
+        20,
+        "guarantors.g.clients.1",
+        ("unknown party 'nobody'",),
+    ),
+    (
+        "incident-target-unknown",
+        BASE + "guarantors:\n  g:\n    clients: [gov]\n"
+        "    incident_prob: 0.1\n    incident_target: zz\n",
+        14,
+        5,
+        "guarantors.g.incident_target",
+        ("unknown side 'zz'",),
+    ),
+    (
+        "incident-target-own-side",
+        BASE + "guarantors:\n  g:\n    clients: [gov]\n"
+        "    incident_prob: 0.1\n    incident_target: a\n",
+        14,
+        5,
+        "guarantors.g.incident_target",
+        ("other than its own",),
+    ),
+    (
+        "clients-on-two-sides",
+        BASE + "guarantors:\n  g:\n    clients: [gov, reb]\n",
+        12,
+        5,
+        "guarantors.g.clients",
+        ("one side",),
+    ),
+    (
+        "client-of-two-guarantors",
+        BASE + "guarantors:\n  g:\n    clients: [gov]\n  h:\n    clients: [reb, gov]\n",
+        14,
+        20,
+        "guarantors.h.clients.1",
+        ("'gov'", "already a client of 'g'"),
+    ),
     # structure
-    ("one-side", gov("side: b\nviolation_prob: 0.2"), 3, 1, "parties",
-     ("at least two sides", "found 1")),
+    (
+        "one-side",
+        gov("side: b\nviolation_prob: 0.2"),
+        3,
+        1,
+        "parties",
+        ("at least two sides", "found 1"),
+    ),
     ("no-parties", "name: mini\ntitle: M\nparties: {}\n", 3, 1, "parties", ("at least two sides",)),
     ("parties-missing", "name: mini\ntitle: M\n", 1, 1, "parties", ("required",)),
-    ("both-prob-and-rate", gov("side: a\nviolation_prob: 0.2\nviolation_rate: 0.2"), 4, 3,
-     "parties.gov", ("exactly one of violation_prob or violation_rate", "both")),
-    ("neither-prob-nor-rate", gov("side: a\nmajor_share: 0.5"), 4, 3, "parties.gov",
-     ("exactly one of violation_prob or violation_rate", "neither")),
-    ("spoiler-both", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    attack_rate: 0.1\n"
-     "    targets: a\n", 11, 3, "spoilers.sp", ("exactly one of attack_prob or attack_rate",)),
-    ("bad-name-pattern", BASE.replace("name: mini", "name: Mini Scenario"), 1, 1, "name",
-     ("pattern", "'Mini Scenario'")),
-    ("first-day-outside-window", BASE + "window_days: 3\nhumanitarian:\n  first_day: 3\n"
-     "  success_prob: 0.5\n", 12, 3, "humanitarian.first_day", ("within the window",)),
-    ("quiet-days-over-window", BASE + "window_days: 3\ntrigger:\n  quiet_days: 4\n", 12, 3,
-     "trigger.quiet_days", ("within the window",)),
-    ("name-used-twice", BASE + "spoilers:\n  gov:\n    attack_prob: 0.1\n    targets: b\n", 11, 3,
-     "spoilers.gov", ("already used in parties",)),
-    ("blame-prob-without-blamed-on", BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n"
-     "    targets: b\n    blame_prob: 0.3\n", 14, 5, "spoilers.sp.blame_prob", ("blamed_on",)),
-    ("incident-prob-without-target", BASE + "guarantors:\n  g:\n    clients: [gov]\n"
-     "    incident_prob: 0.1\n", 13, 5, "guarantors.g.incident_prob", ("incident_target",)),
-    ("no-clients", BASE + "guarantors:\n  g:\n    clients: []\n", 12, 5, "guarantors.g.clients",
-     ("at least 1",)),
-    ("empty-targets", gov("side: a\nviolation_prob: 0.2\ntargets: []"), 7, 5,
-     "parties.gov.targets", ("at least one side",)),
-    ("targets-twice", gov("side: a\nviolation_prob: 0.2\ntargets: [b, b]"), 7, 5,
-     "parties.gov.targets", ("twice",)),
-    ("bad-side-name", gov("side: 'a b'\nviolation_prob: 0.2"), 5, 5, "parties.gov.side",
-     ("pattern",)),
+    (
+        "both-prob-and-rate",
+        gov("side: a\nviolation_prob: 0.2\nviolation_rate: 0.2"),
+        4,
+        3,
+        "parties.gov",
+        ("exactly one of violation_prob or violation_rate", "both"),
+    ),
+    (
+        "neither-prob-nor-rate",
+        gov("side: a\nmajor_share: 0.5"),
+        4,
+        3,
+        "parties.gov",
+        ("exactly one of violation_prob or violation_rate", "neither"),
+    ),
+    (
+        "spoiler-both",
+        BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    attack_rate: 0.1\n    targets: a\n",
+        11,
+        3,
+        "spoilers.sp",
+        ("exactly one of attack_prob or attack_rate",),
+    ),
+    (
+        "bad-name-pattern",
+        BASE.replace("name: mini", "name: Mini Scenario"),
+        1,
+        1,
+        "name",
+        ("pattern", "'Mini Scenario'"),
+    ),
+    (
+        "first-day-outside-window",
+        BASE + "window_days: 3\nhumanitarian:\n  first_day: 3\n  success_prob: 0.5\n",
+        12,
+        3,
+        "humanitarian.first_day",
+        ("within the window",),
+    ),
+    (
+        "quiet-days-over-window",
+        BASE + "window_days: 3\ntrigger:\n  quiet_days: 4\n",
+        12,
+        3,
+        "trigger.quiet_days",
+        ("within the window",),
+    ),
+    (
+        "name-used-twice",
+        BASE + "spoilers:\n  gov:\n    attack_prob: 0.1\n    targets: b\n",
+        11,
+        3,
+        "spoilers.gov",
+        ("already used in parties",),
+    ),
+    (
+        "blame-prob-without-blamed-on",
+        BASE + "spoilers:\n  sp:\n    attack_prob: 0.1\n    targets: b\n    blame_prob: 0.3\n",
+        14,
+        5,
+        "spoilers.sp.blame_prob",
+        ("blamed_on",),
+    ),
+    (
+        "incident-prob-without-target",
+        BASE + "guarantors:\n  g:\n    clients: [gov]\n    incident_prob: 0.1\n",
+        13,
+        5,
+        "guarantors.g.incident_prob",
+        ("incident_target",),
+    ),
+    (
+        "no-clients",
+        BASE + "guarantors:\n  g:\n    clients: []\n",
+        12,
+        5,
+        "guarantors.g.clients",
+        ("at least 1",),
+    ),
+    (
+        "empty-targets",
+        gov("side: a\nviolation_prob: 0.2\ntargets: []"),
+        7,
+        5,
+        "parties.gov.targets",
+        ("at least one side",),
+    ),
+    (
+        "targets-twice",
+        gov("side: a\nviolation_prob: 0.2\ntargets: [b, b]"),
+        7,
+        5,
+        "parties.gov.targets",
+        ("twice",),
+    ),
+    (
+        "bad-side-name",
+        gov("side: 'a b'\nviolation_prob: 0.2"),
+        5,
+        5,
+        "parties.gov.side",
+        ("pattern",),
+    ),
     ("bad-party-name", BASE.replace("  gov:", "  1gov:"), 4, 3, "parties.1gov", ("pattern",)),
     ("non-text-key", BASE + "1: x\n", 10, 1, "", ("keys must be text",)),
-    ("infinite-rate", gov("side: a\nviolation_rate: .inf"), 6, 5, "parties.gov.violation_rate",
-     ("finite",)),
-    ("nan-tolerance", gov("side: a\nviolation_prob: 0.2\ntolerance: .nan"), 7, 5,
-     "parties.gov.tolerance", ("finite",)),
-    ("humanitarian-missing-success", BASE + "humanitarian:\n  first_day: 0\n", 10, 1,
-     "humanitarian.success_prob", ("required",)),
-    ("null-party",
-     "name: mini\ntitle: M\nparties:\n  gov:\n  reb: {side: b, violation_prob: 0.1}\n",
-     4, 3, "parties.gov", ("dictionary",)),
+    (
+        "infinite-rate",
+        gov("side: a\nviolation_rate: .inf"),
+        6,
+        5,
+        "parties.gov.violation_rate",
+        ("finite",),
+    ),
+    (
+        "nan-tolerance",
+        gov("side: a\nviolation_prob: 0.2\ntolerance: .nan"),
+        7,
+        5,
+        "parties.gov.tolerance",
+        ("finite",),
+    ),
+    (
+        "humanitarian-missing-success",
+        BASE + "humanitarian:\n  first_day: 0\n",
+        10,
+        1,
+        "humanitarian.success_prob",
+        ("required",),
+    ),
+    (
+        "null-party",
+        "name: mini\ntitle: M\nparties:\n  gov:\n  reb: {side: b, violation_prob: 0.1}\n",
+        4,
+        3,
+        "parties.gov",
+        ("dictionary",),
+    ),
     ("empty-file", "", 1, 1, "", ("empty",)),
     ("comment-only-file", "# nothing here\n", 1, 1, "", ("empty",)),
     ("top-level-list", "- name: mini\n- title: M\n", 1, 1, "", ("mapping",)),
@@ -207,10 +506,13 @@ BAD: list[tuple[str, str, int, int, str, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "col", "key", "fragments"),
-                         [pytest.param(*case[1:], id=case[0]) for case in BAD])
-def test_bad_input_names_file_line_column_and_key(here: Path, text: str, line: int, col: int,
-                                                   key: str, fragments: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "col", "key", "fragments"),
+    [pytest.param(*case[1:], id=case[0]) for case in BAD],
+)
+def test_bad_input_names_file_line_column_and_key(
+    here: Path, text: str, line: int, col: int, key: str, fragments: tuple[str, ...]
+) -> None:
     err = error_of(write("bad.yaml", text))
     assert_error(err, "bad.yaml", line, col, key, *fragments)
 
@@ -249,17 +551,27 @@ def test_not_utf8(here: Path) -> None:
 def test_yaml_merge_key_can_be_overridden(here: Path) -> None:
     """YAML merge keys (`<<`, which the loader supports): an explicit key overrides a merged
     one (YAML 1.1 merge spec); it is not a duplicate key."""
-    text = ("name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
-            "  reb:\n    <<: *party\n    side: b\n")
+    text = (
+        "name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
+        "  reb:\n    <<: *party\n    side: b\n"
+    )
     s = load_scenario(write("merge.yaml", text))
     assert (s.parties["reb"].side, s.parties["reb"].violation_prob) == ("b", 0.2)
 
 
 def test_yaml_merge_key_without_override(here: Path) -> None:
-    text = ("name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
-            "  reb:\n    <<: *party\n    violaton: 1\n")
-    assert_error(error_of(write("merge.yaml", text)), "merge.yaml", 7, 5,
-                 "parties.reb.violaton", "unknown key")
+    text = (
+        "name: mini\ntitle: M\nparties:\n  gov: &party {side: a, violation_prob: 0.2}\n"
+        "  reb:\n    <<: *party\n    violaton: 1\n"
+    )
+    assert_error(
+        error_of(write("merge.yaml", text)),
+        "merge.yaml",
+        7,
+        5,
+        "parties.reb.violaton",
+        "unknown key",
+    )
 
 
 def test_directory_instead_of_file(here: Path) -> None:
@@ -302,7 +614,9 @@ monte_carlo: {runs: 10, seed: 3}
 
 def test_extends_deep_merges_mappings_and_replaces_lists(here: Path) -> None:
     write("parent.yaml", PARENT)
-    write("child.yaml", textwrap.dedent("""\
+    write(
+        "child.yaml",
+        textwrap.dedent("""\
         extends: parent.yaml
         name: child
         sources:
@@ -316,7 +630,8 @@ def test_extends_deep_merges_mappings_and_replaces_lists(here: Path) -> None:
             violation_prob: null
             targets: [a]
         monte_carlo: {seed: 4}
-        """))
+        """),
+    )
     s = load_scenario("child.yaml")
     assert s.name == "child"
     assert s.title == "Parent scenario"  # inherited
@@ -349,29 +664,44 @@ def test_extends_chain_and_relative_to_file(here: Path) -> None:
 def test_extends_error_in_child_points_into_child(here: Path) -> None:
     write("parent.yaml", PARENT)
     write("child.yaml", "extends: parent.yaml\nname: child\nparties:\n  gov:\n    major_share: 2\n")
-    assert_error(error_of("child.yaml"), "child.yaml", 5, 5, "parties.gov.major_share",
-                 "less than or equal to 1")
+    assert_error(
+        error_of("child.yaml"),
+        "child.yaml",
+        5,
+        5,
+        "parties.gov.major_share",
+        "less than or equal to 1",
+    )
 
 
 def test_extends_error_inherited_from_parent_points_into_parent(here: Path) -> None:
     write("parent.yaml", PARENT.replace("tolerance: 5", "tolerance: -5"))
-    write("child.yaml",
-          "extends: parent.yaml\nname: child\nparties:\n  gov:\n    major_share: 0.5\n")
-    assert_error(error_of("child.yaml"), "parent.yaml", 13, 5, "parties.gov.tolerance",
-                 "greater than or equal to 0")
+    write(
+        "child.yaml", "extends: parent.yaml\nname: child\nparties:\n  gov:\n    major_share: 0.5\n"
+    )
+    assert_error(
+        error_of("child.yaml"),
+        "parent.yaml",
+        13,
+        5,
+        "parties.gov.tolerance",
+        "greater than or equal to 0",
+    )
 
 
 def test_extends_cross_file_reference_error_points_into_child(here: Path) -> None:
     write("parent.yaml", PARENT)
     write("child.yaml", "extends: parent.yaml\nname: child\nparties:\n  gov:\n    targets: [zz]\n")
-    assert_error(error_of("child.yaml"), "child.yaml", 5, 15, "parties.gov.targets.0",
-                 "unknown side 'zz'")
+    assert_error(
+        error_of("child.yaml"), "child.yaml", 5, 15, "parties.gov.targets.0", "unknown side 'zz'"
+    )
 
 
 def test_extends_missing_file(here: Path) -> None:
     write("child.yaml", "name: child\nextends: nothere.yaml\n")
-    assert_error(error_of("child.yaml"), "child.yaml", 2, 1, "extends", "no such file",
-                 "nothere.yaml")
+    assert_error(
+        error_of("child.yaml"), "child.yaml", 2, 1, "extends", "no such file", "nothere.yaml"
+    )
 
 
 def test_extends_not_a_path(here: Path) -> None:
@@ -481,8 +811,13 @@ def test_scenario_from_dict_copies_its_input() -> None:
 
 def test_with_overrides_returns_new_scenario(here: Path) -> None:
     s = load_scenario(write("s.yaml", BASE))
-    t = s.with_overrides({"parties.gov.violation_prob": 0.5, "window_days": 3,
-                          "spoilers.sp": {"attack_prob": 0.2, "targets": "a"}})
+    t = s.with_overrides(
+        {
+            "parties.gov.violation_prob": 0.5,
+            "window_days": 3,
+            "spoilers.sp": {"attack_prob": 0.2, "targets": "a"},
+        }
+    )
     assert t is not s
     assert t.parties["gov"].violation_prob == 0.5
     assert t.window_days == 3
@@ -498,8 +833,9 @@ def test_with_overrides_returns_new_scenario(here: Path) -> None:
 
 
 def test_with_overrides_list_item(here: Path) -> None:
-    s = load_scenario(write("s.yaml", gov("side: a\nviolation_prob: [0.1, 0.1, 0.1]")
-                            + "window_days: 3\n"))
+    s = load_scenario(
+        write("s.yaml", gov("side: a\nviolation_prob: [0.1, 0.1, 0.1]") + "window_days: 3\n")
+    )
     t = s.with_overrides({"parties.gov.violation_prob.1": 0.5})
     assert t.parties["gov"].violation_prob == (0.1, 0.5, 0.1)
     assert s.parties["gov"].violation_prob == (0.1, 0.1, 0.1)
@@ -521,13 +857,17 @@ def test_bad_override_names_key_and_set(here: Path) -> None:
     assert s.parties["gov"].violation_prob == 0.2
 
 
-@pytest.mark.parametrize(("override", "key"), [
-    ({"parties.gov.violaton_prob": 0.1}, "parties.gov.violaton_prob"),
-    ({"window_days": 0}, "window_days"),
-    ({"monte_carlo.runs": 0}, "monte_carlo.runs"),
-    ({"spoilers.sp": {"attack_prob": 0.1, "targets": "a", "bogus": 1}}, "spoilers.sp.bogus"),
-    ({"spoilers.sp": {"attack_prob": 0.1, "targets": "zz"}}, "spoilers.sp.targets"),
-], ids=["typo", "window", "runs", "new-spoiler-unknown-key", "new-spoiler-bad-target"])
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ({"parties.gov.violaton_prob": 0.1}, "parties.gov.violaton_prob"),
+        ({"window_days": 0}, "window_days"),
+        ({"monte_carlo.runs": 0}, "monte_carlo.runs"),
+        ({"spoilers.sp": {"attack_prob": 0.1, "targets": "a", "bogus": 1}}, "spoilers.sp.bogus"),
+        ({"spoilers.sp": {"attack_prob": 0.1, "targets": "zz"}}, "spoilers.sp.targets"),
+    ],
+    ids=["typo", "window", "runs", "new-spoiler-unknown-key", "new-spoiler-bad-target"],
+)
 def test_bad_overrides_name_key_and_set(here: Path, override: dict[str, Any], key: str) -> None:
     s = load_scenario(write("s.yaml", BASE))
     with pytest.raises(ScenarioError) as info:
@@ -559,29 +899,50 @@ def test_unsettable_override_paths(here: Path, key: str) -> None:
 # --------------------------------------------------------------------------- excitation
 
 
-def two_party(gov_p: float, reb_p: float, boost: tuple[float, float], hours: tuple[float, float],
-              pressure: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+def two_party(
+    gov_p: float,
+    reb_p: float,
+    boost: tuple[float, float],
+    hours: tuple[float, float],
+    pressure: tuple[float, float] = (0.0, 0.0),
+) -> dict[str, Any]:
     return {
-        "name": "pair", "title": "Pair",
+        "name": "pair",
+        "title": "Pair",
         "parties": {
-            "gov": {"side": "a", "violation_prob": gov_p,
-                    "retaliation": {"boost": boost[0], "half_life_hours": hours[0]}},
-            "reb": {"side": "b", "violation_prob": reb_p,
-                    "retaliation": {"boost": boost[1], "half_life_hours": hours[1]}},
+            "gov": {
+                "side": "a",
+                "violation_prob": gov_p,
+                "retaliation": {"boost": boost[0], "half_life_hours": hours[0]},
+            },
+            "reb": {
+                "side": "b",
+                "violation_prob": reb_p,
+                "retaliation": {"boost": boost[1], "half_life_hours": hours[1]},
+            },
         },
-        "guarantors": {"ru": {"clients": ["gov"], "pressure": pressure[0]},
-                       "us": {"clients": ["reb"], "pressure": pressure[1]}},
+        "guarantors": {
+            "ru": {"clients": ["gov"], "pressure": pressure[0]},
+            "us": {"clients": ["reb"], "pressure": pressure[1]},
+        },
     }
 
 
-@pytest.mark.parametrize(("gov_p", "reb_p", "boost", "hours", "pressure"), [
-    (0.3, 0.2, (0.6, 0.4), (24, 12), (0.3, 0.2)),
-    (0.5, 0.5, (1.0, 1.0), (24, 24), (0.0, 0.0)),
-    (0.1, 0.7, (2.0, 0.3), (48, 6), (0.5, 0.9)),
-])
-def test_branching_ratio_closed_form(gov_p: float, reb_p: float, boost: tuple[float, float],
-                                     hours: tuple[float, float],
-                                     pressure: tuple[float, float]) -> None:
+@pytest.mark.parametrize(
+    ("gov_p", "reb_p", "boost", "hours", "pressure"),
+    [
+        (0.3, 0.2, (0.6, 0.4), (24, 12), (0.3, 0.2)),
+        (0.5, 0.5, (1.0, 1.0), (24, 24), (0.0, 0.0)),
+        (0.1, 0.7, (2.0, 0.3), (48, 6), (0.5, 0.9)),
+    ],
+)
+def test_branching_ratio_closed_form(
+    gov_p: float,
+    reb_p: float,
+    boost: tuple[float, float],
+    hours: tuple[float, float],
+    pressure: tuple[float, float],
+) -> None:
     s = scenario_from_dict(two_party(gov_p, reb_p, boost, hours, pressure))
 
     def m(p: float, press: float, b: float, h: float) -> float:
@@ -614,8 +975,12 @@ def test_subcritical_scenario_has_no_warning() -> None:
 def test_impossible_deliveries_warn() -> None:
     data = two_party(0.1, 0.1, (0, 0), (12, 12))
     data["window_days"] = 3
-    data["humanitarian"] = {"first_day": 1, "convoys_per_day": 1, "success_prob": 0.5,
-                            "required_deliveries": 5}
+    data["humanitarian"] = {
+        "first_day": 1,
+        "convoys_per_day": 1,
+        "success_prob": 0.5,
+        "required_deliveries": 5,
+    }
     assert any("required_deliveries" in w for w in scenario_from_dict(data).warnings())
 
 
@@ -659,14 +1024,19 @@ EVIL_SEQ = '!!python/object/apply:os.system ["echo pwned; touch PWNED"]'
 EVIL_STR = '!!python/object/apply:os.system "echo pwned; touch PWNED"'
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    (BASE.replace("title: Mini ceasefire", f"title: {EVIL_SEQ}"), 2),
-    (BASE.replace("title: Mini ceasefire", f"title: {EVIL_STR}"), 2),
-    (BASE + f"description: {EVIL_SEQ}\n", 10),
-    (EVIL_SEQ + "\n", 1),
-], ids=["title-sequence", "title-scalar", "description-sequence", "document"])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (BASE.replace("title: Mini ceasefire", f"title: {EVIL_SEQ}"), 2),
+        (BASE.replace("title: Mini ceasefire", f"title: {EVIL_STR}"), 2),
+        (BASE + f"description: {EVIL_SEQ}\n", 10),
+        (EVIL_SEQ + "\n", 1),
+    ],
+    ids=["title-sequence", "title-scalar", "description-sequence", "document"],
+)
 def test_python_tags_are_rejected_and_never_executed(
-        here: Path, capfd: pytest.CaptureFixture[str], text: str, line: int) -> None:
+    here: Path, capfd: pytest.CaptureFixture[str], text: str, line: int
+) -> None:
     err = error_of(write("evil.yaml", text))
     assert err.startswith(f"evil.yaml:{line}:")
     assert not Path("PWNED").exists()
@@ -683,8 +1053,9 @@ def test_python_tag_on_a_list_valued_key_is_rejected(here: Path) -> None:
 
 
 def test_python_tag_on_a_mapping_is_rejected(here: Path) -> None:
-    text = gov("side: a\nviolation_prob: 0.2\n"
-               "retaliation: !!python/object/new:os.system {boost: 1}")
+    text = gov(
+        "side: a\nviolation_prob: 0.2\nretaliation: !!python/object/new:os.system {boost: 1}"
+    )
     err = error_of(write("evil.yaml", text))
     assert err.startswith("evil.yaml:7:"), err
 
