@@ -173,7 +173,7 @@ class Comparison:
         return buf.getvalue()
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
-        from .results import _versions
+        from .results import library_versions
 
         return {
             "tool": "ceasefire-sim",
@@ -196,7 +196,7 @@ class Comparison:
                 for e in self.entries
             ],
             "elapsed_seconds": round(self.elapsed, 3),
-            "versions": _versions(),
+            "versions": library_versions(),
             "command": command,
             "reproduce": self.reproduce(),
         }

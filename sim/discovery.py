@@ -118,7 +118,7 @@ class Discovery:
         return order[0], order[1]
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
-        from .results import _versions
+        from .results import library_versions
 
         p = self.table.p("triggered")
         cut = self.restriction()
@@ -181,7 +181,7 @@ class Discovery:
                 for leaf in self.leaves
             ],
             "tree": self.tree_text,
-            "versions": _versions(),
+            "versions": library_versions(),
             "command": command,
             "resolved_scenario": self.scenario.model_dump(mode="json"),
         }

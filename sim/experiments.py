@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from . import parallel
 from .engines import ENGINES, Params
 from .errors import UsageError
-from .runner import _check, simulate_chunk
+from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 
@@ -141,7 +141,7 @@ def evaluate(
     keys = tuple(keys)
     if values.shape[1] != len(keys):
         raise UsageError(f"each point needs {len(keys)} values, got {values.shape[1]}")
-    _check(engine, runs, workers, seed)
+    check_arguments(engine, runs, workers, seed)
     check_points(scenario, keys, values)
     tasks = [values[i : i + POINTS_PER_TASK] for i in range(0, len(values), POINTS_PER_TASK)]
     args = (runs, seed, engine)

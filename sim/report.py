@@ -19,7 +19,7 @@ from typing import Any
 
 from .results import Results
 from .scenario import OUTCOMES, Scenario
-from .source import Source, _display, read_source
+from .source import Source, display_path, read_source
 
 _SKIP = ("name", "title", "description", "sources")
 """Top-level keys shown elsewhere in the report, not in the assumptions table."""
@@ -104,7 +104,7 @@ class _Comments:
             for f in source.files:
                 with contextlib.suppress(OSError):
                     text = Path(f).read_text(encoding="utf-8")
-                    self.lines[_display(Path(f))] = text.splitlines()
+                    self.lines[display_path(Path(f))] = text.splitlines()
         self.original: Source | None = None
         if source is not None and source.files:
             try:

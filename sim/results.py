@@ -261,7 +261,7 @@ class Results:
             "summary_only": self.columns is None,
             "integrate": self.integrated,
             "elapsed_seconds": round(self.elapsed, 3),
-            "versions": _versions(),
+            "versions": library_versions(),
             "platform": {
                 "python": platform.python_version(),
                 "system": platform.platform(),
@@ -324,7 +324,7 @@ _DISTRIBUTIONS = (
 )
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     """Versions of Python and of every library that can shape results (for manifests)."""
     out = {"python": sys.version.split()[0]}
     for dist in _DISTRIBUTIONS:

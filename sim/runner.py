@@ -44,7 +44,7 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2**63))
 
 
-def _check(engine: str, runs: int, workers: int, seed: int) -> None:
+def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:
     if engine not in ENGINES:
         raise UsageError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
@@ -127,7 +127,7 @@ def simulate(
     runs = scenario.monte_carlo.runs if runs is None else runs
     if seed is None:
         seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
-    _check(engine, runs, workers, seed)
+    check_arguments(engine, runs, workers, seed)
     if integrate and not scenario.uncertainties:
         raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
     if integrate and ENGINES[engine].run is None:
@@ -186,7 +186,7 @@ def trace_run(
     scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
 ) -> tuple[RunRecord, list[TraceEvent]]:
     """Replay run ``run`` of ``simulate(scenario, seed=seed)`` with its story."""
-    _check(engine, max(run + 1, 1), 1, seed)
+    check_arguments(engine, max(run + 1, 1), 1, seed)
     if run < 0:
         raise UsageError(f"run must be a non-negative integer, got {run}")
     events: list[TraceEvent] = []

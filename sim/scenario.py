@@ -327,7 +327,7 @@ class Scenario(_Model):
         positions = dict(source.positions) if source else {}
         overridden: dict[KeyPath, str] = {}
         for key, value in overrides.items():
-            path = _split_path(key, data.get("uncertainties"))
+            path = split_path(key, data.get("uncertainties"))
             _assign(data, path, value, key)
             overridden[path] = key
         new_source = Source(data, positions, source.files if source else ())
@@ -465,7 +465,7 @@ def _unknown(kind: str, name: str, known: Any) -> str:
 _DIST_FIELDS = ("dist", "low", "high", "mode", "a", "b", "values", "weights")
 
 
-def _split_path(key: str, uncertainties: Any = None) -> KeyPath:
+def split_path(key: str, uncertainties: Any = None) -> KeyPath:
     """``a.b.3`` -> ``('a', 'b', 3)``. Under ``uncertainties.`` the key of an uncertainty is
     itself a key path: ``uncertainties.x.y`` is ``('uncertainties', 'x.y')``, and
     ``uncertainties.x.y.high`` sets the field ``high`` of an existing ``x.y``."""
@@ -591,8 +591,8 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
         key == s or (s.endswith(".") and key.startswith(s)) for s in STRUCTURAL
     ):
         return "cannot be uncertain: it shapes the simulation (make variants with extends)"
-    path = _split_path(key)
-    parent = _lookup(scenario.model_dump(), path[:-1])
+    path = split_path(key)
+    parent = lookup(scenario.model_dump(), path[:-1])
     if not (isinstance(parent, dict) and path[-1] in parent) and not (
         isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)
     ):
@@ -603,12 +603,12 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
             variant = base.with_overrides({key: value})
         except ScenarioError as exc:
             return f"value {value:g} is not valid there: {exc.message.split(' (from --set')[0]}"
-        if _lookup(variant.model_dump(), path) != value:  # e.g. a label
+        if lookup(variant.model_dump(), path) != value:  # e.g. a label
             return "is not a number the simulation uses"
     return None
 
 
-def _lookup(data: Any, path: KeyPath) -> Any:
+def lookup(data: Any, path: KeyPath) -> Any:
     for part in path:
         try:
             data = data[part]

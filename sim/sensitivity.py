@@ -124,7 +124,7 @@ class Sensitivity:
         return float(y[0]), y[1:].reshape(-1, 2)
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
-        from .results import _versions
+        from .results import library_versions
 
         base_p, ends_p = self.tornado_p("p_triggered")
         base_h, ends_h = self.tornado_p("holding_days")
@@ -181,7 +181,7 @@ class Sensitivity:
                     for j, key in enumerate(self.keys)
                 },
             },
-            "versions": _versions(),
+            "versions": library_versions(),
             "command": command,
             "resolved_scenario": self.scenario.model_dump(mode="json"),
         }

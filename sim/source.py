@@ -183,7 +183,7 @@ def deep_merge(
     return merge(base, over, ()), positions
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """A path as users should read it: relative to the working directory when inside it."""
     path = Path(os.path.normpath(path.absolute()))
     try:
@@ -195,7 +195,7 @@ def _display(path: Path) -> str:
 def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
     """Read a scenario file, following ``extends`` (relative to the file) with deep merge."""
     path = Path(path)
-    name = _display(path)
+    name = display_path(path)
     resolved = path.resolve()
     try:
         text = path.read_text(encoding="utf-8")

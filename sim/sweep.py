@@ -153,7 +153,7 @@ def save(
     command: list[str] | None = None,
 ) -> Path:
     """Write ``sweep.csv``, ``sweep.json`` (settings, reproduction) and ``figures/sweep.png``."""
-    from .results import _versions
+    from .results import library_versions
 
     with new_folder(path) as tmp:
         (tmp / "sweep.csv").write_text(csv_text(table), encoding="utf-8")
@@ -165,7 +165,7 @@ def save(
             "seed": table.seed,
             "engine": table.engine,
             "elapsed_seconds": round(table.elapsed, 3),
-            "versions": _versions(),
+            "versions": library_versions(),
             "command": command,
         }
         write_json(tmp / "sweep.json", meta)

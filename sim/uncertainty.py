@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .errors import UsageError
-from .scenario import Scenario, _lookup, _split_path
+from .scenario import Scenario, lookup, split_path
 
 THETA_KEY = 2**32 + 1
 """First word of the spawn key of the streams that draw parameter sets (``--integrate``)."""
@@ -39,7 +39,7 @@ def baseline(scenario: Scenario) -> dict[str, float]:
     data = scenario.model_dump()
     out = {}
     for key in scenario.uncertainties:
-        value = _lookup(data, _split_path(key))
+        value = lookup(data, split_path(key))
         out[key] = float(value) if value is not None else float("nan")
     return out
 
