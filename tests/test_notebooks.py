@@ -137,7 +137,7 @@ def _change_one_value(nb: nbformat.NotebookNode) -> list[int]:
     changes = nb.cells[_cell_index(nb, "CHANGES = {")].source
     edited = re.sub(r'("guarantors\.russia\.pressure": )0\.6', r"\g<1>0.9", changes)
     assert edited != changes, "notebook 02 no longer sets guarantors.russia.pressure to 0.6"
-    figure = nb.cells[_cell_index(nb, "sim.compare.Comparison(")].source
+    figure = nb.cells[_cell_index(nb, "compare_outcome_figure(comparison)")].source
     cells = [
         "import time\n_started = time.perf_counter()",
         edited,
