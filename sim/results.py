@@ -254,6 +254,7 @@ class Results:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "scenario": self.scenario.model_dump(mode="json"),
             "scenario_files": files,
+            "overrides": self.scenario.overrides,
             "seed": self.seed,
             "runs": self.runs,
             "engine": self.engine,

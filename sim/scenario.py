@@ -314,6 +314,12 @@ class Scenario(_Model):
 
     # ----------------------------------------------------------------- changes
 
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The ``{key.path: value}`` changes made to the file's scenario (``--set`` or
+        :meth:`with_overrides`), in the order they were made; empty for a file as written."""
+        return dict((self.__pydantic_private__ or {}).get("_overrides", {}))
+
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A new scenario with ``{"key.path": value}`` changes applied, validated again.
 
@@ -332,7 +338,10 @@ class Scenario(_Model):
             overridden[path] = key
         new_source = Source(data, positions, source.files if source else ())
         touched = any(path[0] == "uncertainties" for path in overridden)
-        return _validate(new_source, overridden, check_uncertainties=touched)
+        scenario = _validate(new_source, overridden, check_uncertainties=touched)
+        made = {k: v for k, v in overrides.items() if not k.startswith("uncertainties")}
+        scenario.__pydantic_private__["_overrides"] = {**self.overrides, **made}
+        return scenario
 
 
 # --------------------------------------------------------------------------- checks

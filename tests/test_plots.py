@@ -388,3 +388,22 @@ def test_cli_trace_plot_writes_once(tmp_path: Path, capsys, monkeypatch) -> None
     assert main([*args[:-1], str(tmp_path / "run3.nope")]) == 2
     assert "unknown figure format" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["run3.png"]
+
+
+def test_a_changed_scenario_says_so_in_every_title() -> None:
+    base = sim.load_scenario(ROOT / "scenarios" / "geneva_2016.yaml")
+    tweaked = base.with_overrides({"humanitarian.success_prob": 0.6}).with_overrides(
+        {"guarantors.russia.pressure": 0.5}
+    )
+    assert base.overrides == {}
+    assert tweaked.overrides == {
+        "humanitarian.success_prob": 0.6,
+        "guarantors.russia.pressure": 0.5,
+    }
+    results = sim.simulate(tweaked, runs=300, seed=1, engine="fast", progress=False)
+    for make in plots.figures_for(results).values():
+        title = make(results).get_suptitle()
+        assert "with humanitarian.success_prob=0.6, guarantors.russia.pressure=0.5" in title
+    assert results.manifest()["overrides"] == tweaked.overrides
+    plain = sim.simulate(base, runs=300, seed=1, engine="fast", progress=False)
+    assert "with " not in plots.outcome_figure(plain).get_suptitle()

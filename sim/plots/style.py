@@ -63,7 +63,18 @@ def suptitle(fig: Figure, title: str, what: str) -> None:
 
 
 def results_title(fig: Figure, results: Results, what: str) -> None:
-    suptitle(fig, results.scenario.title, f"{what} — {results.runs:,} runs, seed {results.seed}")
+    """Scenario title; what the figure shows, runs and seed; and any changes made to the
+    scenario (``--set`` or ``with_overrides``), so a variant's figures say so."""
+    what = f"{what} — {results.runs:,} runs, seed {results.seed}"
+    changes = results.scenario.overrides
+    if changes:
+        said = ", ".join(f"{k}={_value(v)}" for k, v in changes.items())
+        what += "\n" + textwrap.shorten(f"with {said}", 120, placeholder=" …")
+    suptitle(fig, results.scenario.title, what)
+
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def tidy(ax: Axes) -> None:
