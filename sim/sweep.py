@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .errors import UsageError
+from .errors import Location, ScenarioError, UsageError
 from .experiments import PointTable, evaluate, grid
 from .folders import new_folder, write_json
 from .plots.style import COLOURS, INK, outcome_words, percent, suptitle, tidy
@@ -56,6 +56,17 @@ def sweep(
     if len({p[0] for p in params}) != len(params):
         raise UsageError("each --param must name a different key")
     keys, values = grid({k: (lo, hi, n) for k, lo, hi, n in params})
+    for key, low, high, _ in params:
+        for value in (low, high):
+            try:
+                scenario.with_overrides({key: value})
+            except ScenarioError as exc:
+                in_file = exc.location is not None and exc.location.line > 0
+                raise ScenarioError(
+                    f"{exc.message.split(' (from --set')[0]} (from --param, at {value:g})",
+                    location=exc.location if in_file else Location("--param", 0, 0),
+                    key=key,
+                ) from None
     return evaluate(
         scenario,
         keys,

@@ -131,3 +131,11 @@ def test_sweep_command_errors_write_nothing(
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "results").exists()
+
+
+def test_bad_sweep_values_are_reported_as_params(flagship: sim.Scenario) -> None:
+    with pytest.raises(sim.ScenarioError, match=r"^--param: nope: unknown key"):
+        sweep.sweep(flagship, [("nope", 0.0, 1.0, 3)], runs=10, seed=1)
+    with pytest.raises(sim.ScenarioError) as err:
+        sweep.sweep(flagship, [("humanitarian.success_prob", 0.0, 1.5, 3)], runs=10, seed=1)
+    assert "geneva_2016.yaml:" in str(err.value) and "(from --param, at 1.5)" in str(err.value)
