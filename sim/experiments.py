@@ -24,6 +24,7 @@ from .errors import UsageError
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
+from .uncertainty import plain_number
 
 POINTS_PER_TASK = 8
 """Points per unit of work sent to a worker (amortises scheduling; never affects results)."""
@@ -99,15 +100,10 @@ def evaluate_task(
     base = scenario.model_copy(update={"uncertainties": {}})
     out = []
     for row in np.atleast_2d(values):
-        point = {k: _plain(v) for k, v in zip(keys, row, strict=True)}
+        point = {k: plain_number(v) for k, v in zip(keys, row, strict=True)}
         params = Params.from_scenario(base.with_overrides(point) if point else base)
         out.append(_summarise(params, engine, seed, runs))
     return out
-
-
-def _plain(value: float) -> float | int:
-    value = float(value)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def check_points(scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> None:
@@ -116,7 +112,7 @@ def check_points(scenario: Scenario, keys: Sequence[str], values: np.ndarray) ->
     base = scenario.model_copy(update={"uncertainties": {}})
     for j, key in enumerate(keys):
         for v in {float(values[:, j].min()), float(values[:, j].max())}:
-            base.with_overrides({key: _plain(v)})
+            base.with_overrides({key: plain_number(v)})
 
 
 def evaluate(

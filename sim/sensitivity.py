@@ -42,6 +42,7 @@ from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
 from .uncertainty import keys as uncertain_keys
+from .uncertainty import plain_number
 from .uncertainty import values as unit_to_values
 
 METHODS = ("sobol", "morris")
@@ -263,17 +264,12 @@ def ends(scenario: Scenario) -> np.ndarray:
         pair = []
         for end, u in zip(dist.support(), (0.0, TOP), strict=True):
             try:
-                base.with_overrides({key: _plain(end)})
+                base.with_overrides({key: plain_number(end)})
             except ScenarioError:
                 end = float(dist.ppf(np.array([u]))[0])
             pair.append(float(end))
         out.append(pair)
     return np.array(out, float)
-
-
-def _plain(value: float) -> float | int:
-    value = float(value)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def analyse(

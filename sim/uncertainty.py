@@ -49,7 +49,7 @@ def apply(scenario: Scenario, point: Mapping[str, float] | Sequence[float]) -> S
     values in the order of :func:`keys`). The result has no uncertainties left."""
     if not isinstance(point, Mapping):
         point = dict(zip(keys(scenario), point, strict=True))
-    overrides = {key: _plain(value) for key, value in point.items()}
+    overrides = {key: plain_number(value) for key, value in point.items()}
     overrides["uncertainties"] = {}
     return scenario.with_overrides(overrides)
 
@@ -59,7 +59,7 @@ def draw(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
     return values(scenario, rng.random((1, len(scenario.uncertainties))))[0]
 
 
-def _plain(value: float) -> float | int:
+def plain_number(value: float) -> float | int:
     """Numpy scalars as Python numbers; whole numbers stay integers (counts)."""
     value = float(value)
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
