@@ -38,6 +38,16 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
+from .noise_floor import (
+    DUMMY,
+    FLOOR_MEASURES,
+    SCALING,
+    SCALING_WORDS,
+    distinguishable,
+    floors,
+    fresh_points,
+    runs_for_floor,
+)
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
@@ -90,12 +100,16 @@ class Sensitivity:
     unit: np.ndarray  # [points, k] design in unit coordinates
     table: PointTable  # the design points
     indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    dummy: dict[str, dict[str, float] | None]  # output -> the dummy assumption's measures
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
     baseline: dict[str, float]
     seed: int
     sample_seed: int
+    dummy_seed: int  # the seed of the points where the dummy moves (``fresh``)
+    fresh: np.ndarray  # [points] bool: simulated with ``dummy_seed``
     elapsed: float
+    target_floor: float | None = None  # the floor the user wants advice for (``--floor``)
 
     @property
     def runs(self) -> int:
@@ -110,6 +124,26 @@ class Sensitivity:
 
     def measures(self) -> tuple[str, ...]:
         return ("S1", "S1_conf", "ST", "ST_conf") if self.method == "sobol" else MORRIS_MEASURES
+
+    def floor(self, output: str = "p_triggered") -> dict[str, float] | None:
+        """The noise floor of each index measure of ``output`` (None when it is constant)."""
+        dummy = self.dummy[output]
+        return None if dummy is None else floors(self.method, dummy)
+
+    def above_floor(self, output: str = "p_triggered") -> dict[str, list[bool]] | None:
+        """For each index measure, whether each assumption's index is distinguishable from zero
+        (above the noise floor)."""
+        idx, floor = self.indices[output], self.floor(output)
+        if idx is None or floor is None:
+            return None
+        return {m: [distinguishable(v, floor[m]) for v in idx[m]] for m in floor}
+
+    def advice(self, output: str = "p_triggered") -> dict[str, int] | None:
+        """About how many runs per point would bring each floor under :attr:`target_floor`."""
+        floor = self.floor(output)
+        if floor is None or self.target_floor is None:
+            return None
+        return {m: runs_for_floor(f, self.runs, self.target_floor, m) for m, f in floor.items()}
 
     def ranking(self, output: str = "p_triggered") -> list[str]:
         """Assumptions from the most to the least influential (by ST, or mu_star)."""
@@ -131,13 +165,28 @@ class Sensitivity:
         base_h, ends_h = self.tornado_p("holding_days")
         ci = self.tornado.ci95("triggered")
         indices: dict[str, Any] = {}
+        noise: dict[str, Any] = {}
         for out, idx in self.indices.items():
-            if idx is None:
-                indices[out] = None
+            above, floor, dummy = self.above_floor(out), self.floor(out), self.dummy[out]
+            if idx is None or above is None or floor is None or dummy is None:
+                indices[out] = noise[out] = None
                 continue
             indices[out] = {
                 key: {m: _num(idx[m][j]) for m in self.measures()}
+                | {f"{m}_distinguishable": above[m][j] for m in above}
                 for j, key in enumerate(self.keys)
+            }
+            advice = self.advice(out)
+            noise[out] = {
+                "floor": {m: _num(f) for m, f in floor.items()},
+                "dummy": {m: _num(dummy[m]) for m in self.measures()},
+                "above_floor": {
+                    m: [k for k, a in zip(self.keys, above[m], strict=True) if a] for m in above
+                },
+                "scaling": {m: SCALING_WORDS[SCALING[m]] for m in floor},
+                "advice": None
+                if advice is None
+                else {"target": self.target_floor, "runs_per_point": advice},
             }
         dists = self.scenario.uncertainties
         return {
@@ -162,6 +211,13 @@ class Sensitivity:
             },
             "measures": _MEASURE_NOTES[self.method],
             "indices": indices,
+            "noise_floor": {
+                "note": _FLOOR_NOTE,
+                "dummy": DUMMY,
+                "dummy_seed": self.dummy_seed,
+                "dummy_points": int(self.fresh.sum()),
+                "outputs": noise,
+            },
             "ranking": {out: self.ranking(out) for out in OUTPUTS},
             "tornado": {
                 "note": "each assumption at the low and high end of its distribution, the "
@@ -206,6 +262,16 @@ _MEASURE_NOTES = {
 }
 
 
+_FLOOR_NOTE = (
+    "Monte Carlo noise floor: the upper end of the 95% interval of the index of a dummy "
+    "assumption that only changes the random numbers (the points where it moves are simulated "
+    "with dummy_seed; its true index is 0). An index at or below the floor is not "
+    "distinguishable from zero (<measure>_distinguishable false). scaling: how the floor falls "
+    "with more runs per point; advice: about how many runs per point would bring it under the "
+    "target (--floor)."
+)
+
+
 def _num(x: float) -> float | None:
     x = float(x)
     return None if math.isnan(x) else x
@@ -231,13 +297,37 @@ def _take(table: PointTable, rows: slice) -> PointTable:
 
 
 def problem(scenario: Scenario) -> dict[str, Any]:
-    """The SALib problem: the uncertain assumptions in unit coordinates."""
-    names = list(uncertain_keys(scenario))
+    """The SALib problem: the uncertain assumptions in unit coordinates, and last the dummy
+    assumption that measures the noise floor (:mod:`sim.noise_floor`)."""
+    names = [*uncertain_keys(scenario), DUMMY]
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
 
-def check(scenario: Scenario, method: str, samples: int) -> None:
-    """Fail early (before simulating) on an unusable scenario or design."""
+def _combine(tables: tuple[PointTable, PointTable], second: np.ndarray) -> PointTable:
+    """One table, in design order, of the points of ``tables[0]`` (where ``second`` is false)
+    and of ``tables[1]`` (where it is true)."""
+    first, other = tables
+
+    def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.empty((second.size, *a.shape[1:]), dtype=np.result_type(a, b))
+        out[~second], out[second] = a, b
+        return out
+
+    return dataclasses.replace(
+        first,
+        values=merge(first.values, other.values),
+        counts=merge(first.counts, other.counts),
+        holding_days=merge(first.holding_days, other.holding_days),
+        violations=merge(first.violations, other.violations),
+        deliveries=merge(first.deliveries, other.deliveries),
+        elapsed=first.elapsed + other.elapsed,
+    )
+
+
+def check(scenario: Scenario, method: str, samples: int, target_floor: float | None = None) -> None:
+    """Fail early (before simulating) on an unusable scenario, design or target floor."""
+    if target_floor is not None and not (math.isfinite(target_floor) and target_floor > 0):
+        raise UsageError(f"--floor must be a positive number, not {target_floor}")
     if method not in METHODS:
         raise UsageError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     k = len(scenario.uncertainties)
@@ -284,6 +374,7 @@ def analyse(
     dask: str | None = None,
     progress: bool | None = None,
     tornado_runs: int | None = None,
+    target_floor: float | None = None,
 ) -> Sensitivity:
     """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
     uncertain assumptions, plus a tornado; all points simulated with common random numbers.
@@ -292,9 +383,14 @@ def analyse(
     (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
     ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
     small effects need the precision).
+
+    The design has one more column, a dummy assumption that only changes the random numbers:
+    its indices give the noise floor of every index (:mod:`sim.noise_floor`).
+    ``target_floor``: a floor for which :meth:`Sensitivity.advice` says how many runs per
+    point would be needed.
     """
     samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else int(samples)
-    check(scenario, method, samples)
+    check(scenario, method, samples, target_floor)
     require_salib()
     keys = uncertain_keys(scenario)
     prob = problem(scenario)
@@ -309,7 +405,10 @@ def analyse(
         from SALib.sample import morris as morris_sample
 
         unit = morris_sample.sample(prob, samples, num_levels=MORRIS_LEVELS, seed=sample_seed)
-    design = unit_to_values(scenario, np.clip(unit, 0.0, TOP))
+    k = len(keys)
+    fresh = fresh_points(method, unit)
+    design = unit_to_values(scenario, np.clip(unit[:, :k], 0.0, TOP))
+    dummy_seed = design_seed(seed, 3)
 
     base = scenario_baseline(scenario)
     dists = scenario.uncertainties
@@ -328,7 +427,16 @@ def analyse(
             torn.append(row)
     with dask_session(dask, workers) as client:  # one cluster for both experiments
         common = {"seed": seed, "engine": engine, "workers": workers, "dask": client}
-        points = evaluate(scenario, keys, design, runs=runs, progress=progress, **common)
+        common_rn = evaluate(scenario, keys, design[~fresh], runs=runs, progress=progress, **common)
+        moved = evaluate(
+            scenario,
+            keys,
+            design[fresh],
+            runs=runs,
+            progress=progress,
+            **common | {"seed": dummy_seed},
+        )
+        points = _combine((common_rn, moved), fresh)
         tornado = evaluate(
             scenario,
             keys,
@@ -337,10 +445,12 @@ def analyse(
             progress=progress,
             **common,
         )
-    indices = {
+    both = {
         out: _indices(method, prob, unit, _output(points, out), design_seed(seed, 2))
         for out in OUTPUTS
     }
+    indices = {out: _split(res, k)[0] for out, res in both.items()}
+    dummy = {out: _split(res, k)[1] for out, res in both.items()}
     return Sensitivity(
         scenario=scenario,
         method=method,
@@ -349,13 +459,26 @@ def analyse(
         unit=unit,
         table=points,
         indices=indices,
+        dummy=dummy,
         tornado=tornado,
         tornado_values=low_high,
         baseline={k: float(v) for k, v in zip(keys, base_row, strict=True)},
         seed=seed,
         sample_seed=sample_seed,
+        dummy_seed=dummy_seed,
+        fresh=fresh,
         elapsed=points.elapsed + tornado.elapsed,
+        target_floor=target_floor,
     )
+
+
+def _split(
+    res: dict[str, list[float]] | None, k: int
+) -> tuple[dict[str, list[float]] | None, dict[str, float] | None]:
+    """The measures of the ``k`` assumptions, and those of the dummy (the last column)."""
+    if res is None:
+        return None, None
+    return {m: v[:k] for m, v in res.items()}, {m: v[k] for m, v in res.items()}
 
 
 def _indices(
@@ -381,10 +504,10 @@ def _indices(
 
 
 def text(sens: Sensitivity) -> str:
-    """The ranking tables ``ceasefire sensitivity`` prints."""
+    """The ranking tables ``ceasefire sensitivity`` prints, each index with the noise floor."""
     s = sens.scenario
     t = sens.table
-    width = max(24, *(len(k) for k in sens.keys))
+    width = max(24, *(len(k) for k in sens.keys), len(DUMMY))
     rate = sens.total_runs / sens.elapsed if sens.elapsed else float("nan")
     lines = [
         f"{s.title} ({s.name}): {sens.method} sensitivity over {len(sens.keys)} assumptions",
@@ -394,41 +517,91 @@ def text(sens: Sensitivity) -> str:
         f"engine {t.engine}, {sens.elapsed:.1f} s ({rate:,.0f} runs/s)",
     ]
     base_p, ends_p = sens.tornado_p("p_triggered")
+    sobol = sens.method == "sobol"
+    measures = FLOOR_MEASURES[sens.method]
     for out, label in OUTPUTS.items():
         lines += ["", f"{label}:"]
-        idx = sens.indices[out]
-        if idx is None:
+        idx, dummy, floor, above = (
+            sens.indices[out],
+            sens.dummy[out],
+            sens.floor(out),
+            sens.above_floor(out),
+        )
+        if idx is None or dummy is None or floor is None or above is None:
             y = _output(t, out)
             lines.append(f"  the same at every point ({y[0]:.4g}): nothing to apportion")
             continue
-        if sens.method == "sobol":
-            head = f"  {'#':>2}  {'assumption':<{width}}  {'S1':>16}  {'ST':>16}"
+        if sobol:
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'S1':>16}     {'ST':>16}   "
         else:
-            head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}  {'sigma':>7}"
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}     {'sigma':>7}"
         if out == "p_triggered":
             head += "  tornado: P(triggered) at the low → high end"
         lines.append(head)
+
+        def cells(m: dict[str, Any], mark: dict[str, bool] | None = None) -> str:
+            def flag(name: str) -> str:
+                return "   " if mark is None or mark[name] else " ≈0"
+
+            if sobol:
+                return (
+                    f"{m['S1']:7.3f} ± {m['S1_conf']:<6.3f}{flag('S1')}  "
+                    f"{m['ST']:7.3f} ± {m['ST_conf']:<6.3f}{flag('ST')}"
+                )
+            return (
+                f"{m['mu_star']:8.4f} ± {m['mu_star_conf']:<7.4f}{flag('mu_star')}  "
+                f"{m['sigma']:7.4f}"
+            )
+
         for rank, key in enumerate(sens.ranking(out), 1):
             j = sens.keys.index(key)
-            if sens.method == "sobol":
-                cells = (
-                    f"{idx['S1'][j]:7.3f} ± {idx['S1_conf'][j]:<6.3f}  "
-                    f"{idx['ST'][j]:7.3f} ± {idx['ST_conf'][j]:<6.3f}"
-                )
-            else:
-                cells = f"{idx['mu_star'][j]:8.4f} ± {idx['mu_star_conf'][j]:<7.4f}  "
-                cells += f"{idx['sigma'][j]:7.4f}"
-            row = f"  {rank:>2}  {key:<{width}}  {cells}"
+            row = f"  {rank:>2}  {key:<{width}}  " + cells(
+                {m: idx[m][j] for m in idx}, {m: above[m][j] for m in measures}
+            )
             if out == "p_triggered":
                 lo, hi = sens.tornado_values[j]
                 row += f"  {ends_p[j, 0]:6.1%} → {ends_p[j, 1]:6.1%}  (at {lo:.4g} → {hi:.4g})"
             lines.append(row.rstrip())
+        lines.append(f"      {DUMMY:<{width}}  {cells(dummy)}".rstrip())
+        if sobol:
+            row = f"{floor['S1']:7.3f}{'':12}{floor['ST']:7.3f}"
+        else:
+            row = f"{floor['mu_star']:8.4f}"
+        lines.append(f"      {'noise floor':<{width}}  {row}")
+        main = measures[-1]
+        n_above = sum(above[main])
+        lines.append(
+            f"  above the noise floor ({main}): {n_above} of {len(sens.keys)} assumptions"
+            + ("" if n_above == len(sens.keys) else "; ≈0: not distinguishable from zero")
+        )
+        advice = sens.advice(out)
+        if advice is not None and sens.target_floor is not None:
+            lines.append(_advice_line(advice, floor, sens.runs, sens.target_floor))
     lines.append(f"\nbaseline (the scenario's own values): P(triggered) {base_p:.1%}")
-    if sens.method == "sobol":
+    if sobol:
         lines.append("S1: variance share of the assumption alone; ST: with its interactions; ± 95%")
     else:
         lines.append("mu_star: mean |effect| of moving the assumption across its distribution")
+    lines.append(
+        f"noise floor: the upper end of the 95% interval of the dummy {DUMMY}, which changes "
+        "only the random numbers (true index 0); it falls as "
+        + ", ".join(f"{SCALING_WORDS[SCALING[m]]} ({m})" for m in measures)
+    )
     return "\n".join(lines)
+
+
+def _advice_line(advice: dict[str, int], floor: dict[str, float], runs: int, target: float) -> str:
+    """The runs per point needed to bring the main floor (ST or mu*) under ``target``."""
+    main = list(advice)[-1]
+    if floor[main] <= target:
+        head = f"  the noise floor ({main}) is already under {target:g} at {runs:,} runs per point"
+    else:
+        head = (
+            f"  about {advice[main]:,} runs per point would bring the noise floor ({main}) "
+            f"under {target:g}"
+        )
+    rest = [f"{m}: {n:,}" for m, n in advice.items() if m != main]
+    return head + (f" ({', '.join(rest)})" if rest else "")
 
 
 # --------------------------------------------------------------------------- figures
@@ -482,33 +655,39 @@ def indices_figure(sens: Sensitivity) -> Figure:
         b = np.array([idx[second][j] for j in order])
         a_err = np.array([idx[f"{first}_conf"][j] for j in order])
         b_err = np.array([idx["ST_conf"][j] for j in order]) if sobol else np.zeros(k)
-        ax.barh(
-            y + h / 2,
-            a,
-            height=h,
-            color=PALETTE[0],
-            xerr=a_err,
-            capsize=2.5,
-            error_kw={"ecolor": INK, "linewidth": 0.9},
-            label=names[first],
-            gid=f"{out}:{first}",
-        )
-        ax.barh(
-            y - h / 2,
-            b,
-            height=h,
-            color=PALETTE[1] if sobol else PALETTE[5],
-            xerr=b_err if sobol else None,
-            capsize=2.5,
-            error_kw={"ecolor": INK, "linewidth": 0.9},
-            label=names[second],
-            gid=f"{out}:{second}",
-        )
+        floor = sens.floor(out) or {}
+        above = sens.above_floor(out) or {}
+        colours = {first: PALETTE[0], second: PALETTE[1] if sobol else PALETTE[5]}
+        for measure, x, err, dy in ((first, a, a_err, h / 2), (second, b, b_err, -h / 2)):
+            bars = ax.barh(
+                y + dy,
+                x,
+                height=h,
+                color=colours[measure],
+                xerr=err if measure != "sigma" else None,
+                capsize=2.5,
+                error_kw={"ecolor": INK, "linewidth": 0.9},
+                label=names[measure],
+                gid=f"{out}:{measure}",
+            )
+            if measure in above:
+                for bar, j in zip(bars.patches, order, strict=True):
+                    if not above[measure][j]:  # not distinguishable from zero: hatched, pale
+                        bar.set(facecolor="white", edgecolor=colours[measure], hatch="/////")
+                        bar.set_gid(f"{out}:{measure}:below_floor")
+                ax.axvline(
+                    floor[measure],
+                    color=colours[measure],
+                    linestyle="--" if measure == first else ":",
+                    linewidth=1.2,
+                    label=f"noise floor of {_SHORT[measure]}",
+                    gid=f"{out}:{measure}:floor",
+                )
         ax.set_yticks(y, [_label(sens.keys[j]) for j in order], fontsize=8.5)
         ax.tick_params(axis="y", length=0)
         ax.axvline(0, color=INK, linewidth=0.8)
         lo = float(np.nanmin(np.concatenate([a - a_err, b - b_err, [0.0]])))
-        hi = float(np.nanmax(np.concatenate([a + a_err, b + b_err])))
+        hi = float(np.nanmax(np.concatenate([a + a_err, b + b_err, list(floor.values())])))
         ax.set_xlim(lo - 0.02 * (hi - lo), hi + 0.03 * (hi - lo))
         if sobol:
             ax.set_xlabel("share of the output's variance (bars: 95% intervals)", fontsize=8.5)
@@ -520,16 +699,26 @@ def indices_figure(sens: Sensitivity) -> Figure:
             )
     handles, labels = axes[outputs.index(_first_analysed(sens))].get_legend_handles_labels()
     if handles:
+        from matplotlib.patches import Patch
+
+        order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("noise floor"))
+        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+        handles.append(Patch(facecolor="white", edgecolor=GREY, hatch="/////"))
+        labels.append("hatched: below the noise floor, not distinguishable from zero")
         fig.legend(
             handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8.5
         )
     what = (
         f"{'Sobol’' if sobol else 'Morris'} sensitivity indices — "
         f"{sens.table.values.shape[0]:,} points × {sens.runs:,} runs, seed {sens.seed} "
-        "(common random numbers)"
+        "(common random numbers)\nnoise floor: the upper end of the 95% interval of a dummy "
+        "assumption that only changes the random numbers"
     )
     suptitle(fig, sens.scenario.title, what)
     return fig
+
+
+_SHORT = {"S1": "S1", "ST": "ST", "mu_star": "mu*"}
 
 
 def _first_analysed(sens: Sensitivity) -> str:
@@ -616,12 +805,14 @@ def save(
     plots: bool = True,
     command: list[str] | None = None,
 ) -> Path:
-    """Write ``sensitivity.json``, ``points.csv`` and ``figures/{indices,tornado}.png``."""
+    """Write ``sensitivity.json``, ``points.csv`` (with the seed of each point) and
+    ``figures/{indices,tornado}.png``."""
     from .sweep import csv_text
 
     with new_folder(path) as tmp:
         write_json(tmp / "sensitivity.json", sens.to_json(command))
-        (tmp / "points.csv").write_text(csv_text(sens.table), encoding="utf-8")
+        seeds = np.where(sens.fresh, sens.dummy_seed, sens.seed).tolist()
+        (tmp / "points.csv").write_text(csv_text(sens.table, {"seed": seeds}), encoding="utf-8")
         if plots:
             (tmp / "figures").mkdir()
             indices_figure(sens).savefig(tmp / "figures" / "indices.png", dpi=150)
