@@ -18,6 +18,10 @@ the output moves when the assumption goes across its distribution), its 95% half
 ``sigma`` (how much that effect depends on the other assumptions). Both work in unit
 coordinates, so an assumption's effect is measured over its whole distribution.
 
+Every index is reported beside its Monte Carlo noise floor, measured with a dummy assumption
+that only changes the random numbers (:mod:`sim.noise_floor`): the points where the dummy moves
+run with a second seed. An index at or below the floor is not distinguishable from zero.
+
 A tornado complements them: each assumption at the low and at the high end of its distribution,
 the others at the scenario's own values (the baseline).
 
@@ -97,7 +101,7 @@ class Sensitivity:
     method: str
     samples: int
     keys: tuple[str, ...]
-    unit: np.ndarray  # [points, k] design in unit coordinates
+    unit: np.ndarray  # [points, k + 1] design in unit coordinates (the dummy last)
     table: PointTable  # the design points
     indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
     dummy: dict[str, dict[str, float] | None]  # output -> the dummy assumption's measures
