@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
-
 from .records import Columns, Shape, csv_columns, csv_header
 from .errors import UsageError
-from .folders import new_folder, write_json
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .tally import Tally, quantiles_from_counts
@@ -261,33 +258,13 @@ class Results:
     def save(
         self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
     ) -> Path:
-        """Write the result folder (never overwriting): ``runs.csv``, ``summary.json``,
-        ``manifest.json``, ``scenario.yaml`` (the resolved scenario), and with ``plots``
-        ``figures/`` and ``report.html``.
+        """Write the result folder (never overwriting): see :func:`sim.writer.save`.
 
-        Files are written to a temporary folder beside ``path`` and renamed into place,
-        so an interrupted save leaves no half-written folder.
-        """
-        with new_folder(path) as tmp:
-            if self.columns is not None:
-                (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
-            write_json(tmp / "summary.json", self.summary())
-            manifest = self.manifest(command)
-            write_json(tmp / "manifest.json", manifest)
-            resolved = self.scenario.model_dump(mode="json")
-            resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
-            (tmp / "scenario.yaml").write_text(
-                "# The resolved scenario of this result folder (extends and --set applied).\n"
-                + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                encoding="utf-8",
-            )
-            if plots:
-                from . import plots as plotting
-                from .report import write_report
+        A convenience of the public API; the files are the writer's business (it imports
+        the figures and the report, which import this module: hence the import here)."""
+        from .writer import save
 
-                figures = plotting.save_figures(self, tmp / "figures")
-                write_report(self, tmp / "report.html", figures, manifest)
-        return Path(path)
+        return save(self, path, plots=plots, command=command)
 
 
 _DISTRIBUTIONS = (
