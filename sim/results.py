@@ -64,7 +64,7 @@ class Results:
 
         Exact at whole hours (collapse times are tallied per hour)."""
         if times is None:
-            times = np.arange(self.scenario.window_days + 1, dtype=float)
+            times = np.arange(self.shape.window + 1, dtype=float)
         s = self.tally.survival(np.asarray(times, dtype=float))
         return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
 
@@ -120,6 +120,19 @@ class Results:
             }
         return out
 
+    def phase_summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per phase: how many runs reached it and passed its gate, with 95% intervals."""
+        n = self.runs
+        reached, passed = self.tally.phase_counts()
+
+        def share(k: int) -> dict[str, Any]:
+            return {"count": int(k), "p": k / n, "ci95": list(wilson(int(k), n))}
+
+        return {
+            name: {"reached": share(reached[i]), "passed": share(passed[i])}
+            for i, name in enumerate(self.shape.phases)
+        }
+
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds."""
         t, n = self.tally, self.runs
@@ -148,6 +161,12 @@ class Results:
                 for code in OUTCOMES
             },
             "survival": [list(x) for x in self.survival()],
+            **({"phases": self.phase_summary()} if self.shape.phases else {}),
+            **(
+                {"integrated": {"assumptions": len(self.scenario.uncertainties)}}
+                if self.integrated
+                else {}
+            ),
             "collapse": {
                 "p": collapsed / n,
                 "mean_day": t.collapse_time_sum / collapsed if collapsed else None,

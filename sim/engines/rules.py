@@ -86,9 +86,7 @@ def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, e
     ``end``. Raises on a hazard that is not finite."""
     t, x, left = t0, x0, target
     if x0 <= 0.0 and rates[-1] < 0.0:  # a constant rate, stored as -rate in the last slot
-        t = t0 + target / -rates[-1]
-        if not t < math.inf:
-            raise OverflowError("hazard is not finite")
+        t = t0 + target / -rates[-1]  # inf for a rate too small to act: never, not an error
         return t if t < end else math.inf
     while t < end:
         stop = min(math.floor(t) + 1.0, end)

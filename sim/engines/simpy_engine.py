@@ -29,6 +29,7 @@ import simpy
 
 from .. import streams
 from ..errors import RunawayError
+from ..outcomes import OUTCOMES
 from ..records import Columns, Run, TraceEvent
 from . import rules
 from .fast_engine import _load_phase, not_finite_message, runaway_message
@@ -179,14 +180,14 @@ class _Run:
             slot = _convoy_slot(now)
             if slot < p.horizon:
                 self.majors_by_slot[slot] += 1
-        if self.trace is not None:
-            self._note_event(now, s, side, major, attributed)
         self.x[s] = _decayed(self.x[s], self.decay[s], now - self.anchor[s])
         self.anchor[s] = now
         self._draw(s, now)
         for m in self.excites[side]:
             self._provoke(m, now)
         if not attributed:
+            if self.trace is not None:
+                self._note_event(now, s, side, major, attributed)
             return False
         st = self.st
         weight = st.major_weight if major else 1.0
@@ -195,6 +196,8 @@ class _Run:
         self.strain[side], self.strain_t[side] = strain, now
         self.day_strain[day] += weight
         self.added[side, day] += _at_day_end(weight, now, st.recovery)
+        if self.trace is not None:
+            self._note_event(now, s, side, major, attributed)
         crossed = _crossing(strain, self.tol[side], self.n_tol[side])
         if crossed < 0:
             return False
@@ -216,10 +219,19 @@ class _Run:
         self.trigger.succeed(rules.COLLAPSE)
 
     def _note_event(self, now: float, s: int, side: int, major: bool, attributed: bool) -> None:
+        """Tell an event, with every side's strain just after it (recovery included)."""
         p = self.p
+        recovery = self.st.recovery
+        strain = {
+            p.sides[k]: _recovered(level, recovery, now - self.strain_t[k])
+            for k, level in enumerate(self.strain)
+        }
         n_p, n_s = len(p.parties), len(p.spoilers)
         if s < n_p:
-            self._note(now, "violation", party=p.parties[s], target=p.sides[side], major=major)
+            self._note(
+                now, "violation", party=p.parties[s], target=p.sides[side], major=major,
+                strain=strain,
+            )  # fmt: skip
         elif s < n_p + n_s:
             k = s - n_p
             blamed = p.parties[p.spoiler_blamed_on[k]] if attributed else None
@@ -230,10 +242,14 @@ class _Run:
                 target=p.sides[side],
                 major=major,
                 blamed_on=blamed,
+                strain=strain,
             )
         else:
             g = s - n_p - n_s
-            self._note(now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
+            self._note(
+                now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True,
+                strain=strain,
+            )  # fmt: skip
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
         """Add a step to the story (callers check ``self.trace`` first: it is the hot path)."""
@@ -311,6 +327,7 @@ class _Run:
                     quiet_days=end - first,
                     deliveries=self.phase_deliveries,
                     passed=code == rules.TRIGGERED,
+                    outcome=OUTCOMES[code],
                 )
             if code == rules.TRIGGERED:
                 self.passed += 1
