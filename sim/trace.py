@@ -17,7 +17,7 @@ def _when(scenario: Scenario, t: float) -> str:
 
 def _describe(scenario: Scenario, e: TraceEvent) -> str:
     d = e.detail
-    strain = d.get("strain", {})
+    strain = d.get("levels", {})
     sev = "major" if d.get("major") else "minor"
     if e.kind == "violation":
         return f"{d['party']} violation against {d['target']} ({sev}); strain {_strain(strain)}"

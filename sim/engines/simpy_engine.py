@@ -230,7 +230,7 @@ class _Run:
         if s < n_p:
             self._note(
                 now, "violation", party=p.parties[s], target=p.sides[side], major=major,
-                strain=strain,
+                levels=strain,
             )  # fmt: skip
         elif s < n_p + n_s:
             k = s - n_p
@@ -242,13 +242,13 @@ class _Run:
                 target=p.sides[side],
                 major=major,
                 blamed_on=blamed,
-                strain=strain,
+                levels=strain,
             )
         else:
             g = s - n_p - n_s
             self._note(
                 now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True,
-                strain=strain,
+                levels=strain,
             )  # fmt: skip
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
