@@ -67,10 +67,11 @@ class _Static:
         self.attributed_share = tb["attributed"][q].tolist()
         active = tb["active"][q].tolist()
         self.active = [s for s, a in enumerate(active) if a]
-        self.targets = [row[:k].tolist() for row, k in zip(tb["targets"], tb["n_targets"])]
+        pairs = zip(tb["targets"], tb["n_targets"], strict=True)
+        self.targets = [row[:k].tolist() for row, k in pairs]
         self.excites = [
             [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
-            for row, k in zip(tb["excites"], tb["n_excites"])
+            for row, k in zip(tb["excites"], tb["n_excites"], strict=True)
         ]
         self.tol = tb["tol"][q].tolist()
         self.n_tol = tb["n_tol"].tolist()
