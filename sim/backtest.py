@@ -155,7 +155,10 @@ def run_backtest(
     n_boot: int = BOOTSTRAP,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Simulate and score every case; return the content of ``backtest.json``."""
+    """Simulate and score every case; return the content of ``backtest.json``.
+
+    Cases are taken in name order, so the result does not depend on the order given."""
+    cases = sorted(cases, key=lambda c: c.name)
     points = grid_points(shared)
     seeds = {c.name: case_seed(c.name, seed) for c in cases}
     bar = tqdm(
@@ -370,7 +373,11 @@ def add_arguments(p: argparse.ArgumentParser, positive: Any, non_negative: Any) 
     p.add_argument(
         "--seed", type=non_negative, default=DEFAULT_SEED, help=f"seed (default {DEFAULT_SEED})"
     )
-    p.add_argument("--engine", default="fast", help="simulation engine (default: fast)")
+    from .engines import ENGINES
+
+    p.add_argument(
+        "--engine", choices=list(ENGINES), default="fast", help="simulation engine (default: fast)"
+    )
     p.add_argument(
         "--out",
         type=Path,

@@ -81,7 +81,7 @@ def reliability_figure(data: dict[str, Any]) -> Figure:
         )
         ax.set_title(title, fontsize=10)
         tidy(ax)
-    axes[0].legend(fontsize=8, loc="upper left", frameon=False)
+    axes[0].legend(fontsize=8, loc="upper right", frameon=False)
     fig.suptitle(
         f"Reliability over {len(cases)} historical ceasefires (bins of width 0.2)", fontsize=11
     )
