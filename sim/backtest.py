@@ -183,6 +183,8 @@ def run_backtest(
     )
     out_cases: dict[str, Any] = {}
     table: dict[str, list[dict[str, float]]] = {"model": [], **{b: [] for b in BASELINES}}
+    g0 = points.index(shared.prior())  # the prior values: a diagnostic, never refitted
+    at_prior: list[dict[str, float]] = []
     for i, case in enumerate(cases):
         others = np.delete(loss, i, axis=0).mean(axis=0)
         g = int(np.argmin(others))  # first minimum: grid order breaks ties
@@ -190,6 +192,11 @@ def run_backtest(
         model = case_scores(
             f.p, scoring.crps_ensemble(f.days, case.observed_day, presorted=True), case
         )
+        f0 = forecasts[i][g0]
+        prior = case_scores(
+            f0.p, scoring.crps_ensemble(f0.days, case.observed_day, presorted=True), case
+        )
+        at_prior.append(prior)
         base = baseline_scores(cases, i)
         table["model"].append(model)
         for b in BASELINES:
@@ -209,6 +216,7 @@ def run_backtest(
             "fit_loss_others": float(others[g]),
             "seed": seeds[case.name],
             "baselines": base,
+            "at_prior": {"p": f0.p, **prior},
             "observations": observation_scores(case, f),
         }
     scores = {
@@ -231,6 +239,11 @@ def run_backtest(
         "cases": out_cases,
         "scores": scores,
         "skill": skill,
+        "model_at_prior": {
+            "scores": {m: float(np.mean([row[m] for row in at_prior])) for m in METRICS},
+            "note": "every case with the shared prior values (no refit): a diagnostic of what "
+            "the leave-one-out refit changes; not part of the skill scores",
+        },
         "runs": runs,
         "seed": seed,
         "engine": engine,
@@ -313,7 +326,11 @@ def report_markdown(data: dict[str, Any]) -> str:
         "![reliability](figures/reliability.png)",
         "",
         f"Shared parameters refitted leave one case out on the grid {data['shared']['grid']} "
-        f"(prior {data['shared']['prior']}). Log scores clip probabilities to "
+        f"(prior {data['shared']['prior']}). At the prior values, without refitting, the "
+        f"mean Brier score of P(collapse) would be "
+        f"{data['model_at_prior']['scores']['brier_collapse']:.3f} and of P(triggered) "
+        f"{data['model_at_prior']['scores']['brier_triggered']:.3f} (a diagnostic only). "
+        f"Log scores clip probabilities to "
         f"[{data['log_eps']}, {1 - data['log_eps']}]. With about ten cases only gross "
         "miscalibration and skill against naive baselines can show; fine calibration cannot.",
         "",
