@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +80,9 @@ class Forecast:
         self.by = by
 
     @classmethod
-    def simulate(cls, case: Case, values: dict[str, float], runs: int, seed: int, engine: str):
+    def simulate(
+        cls, case: Case, values: dict[str, float], runs: int, seed: int, engine: str
+    ) -> Forecast:
         scenario = apply_shared(case.scenario, values)
         try:
             results = simulate(scenario, runs, seed, engine=engine, progress=False)
@@ -424,10 +425,6 @@ def command(args: argparse.Namespace, argv: Sequence[str], prog: str = "ceasefir
     print(text_summary(data))
     print(f"\nwrote {out}/ (backtest.json, report.md, figures/)")
     return 0
-
-
-def load_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 __all__ = [
