@@ -7,7 +7,7 @@ import hashlib
 import io
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .columns import Columns
-from .engines.params import Params
+from .records import Columns, Shape, csv_columns, csv_header
 from .errors import UsageError
 from .folders import new_folder, write_json
 from .scenario import OUTCOMES, Scenario
@@ -51,8 +50,9 @@ class Results:
         return self.tally.runs
 
     @property
-    def params(self) -> Params:
-        return self.tally.params
+    def shape(self) -> Shape:
+        """Names and sizes of the per-run arrays."""
+        return self.tally.shape
 
     def outcome_counts(self) -> dict[str, int]:
         return {code: int(c) for code, c in zip(OUTCOMES, self.tally.outcomes, strict=True)}
@@ -74,7 +74,7 @@ class Results:
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""
         counts = self.tally.collapse_hist.sum(1)
-        return {a: int(c) for a, c in zip(self.params.actors, counts, strict=True)}
+        return {a: int(c) for a, c in zip(self.shape.actors, counts, strict=True)}
 
     def collapse_histogram(self, bin_hours: int = 24) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Collapses per time bin by who declared them: ``(bin edges in days, {actor: counts})``.
@@ -86,11 +86,11 @@ class Results:
             raise ValueError(f"bin_hours must divide 24 or be a whole number of days: {bin_hours}")
         binned = hist.reshape(hist.shape[0], hours // bin_hours, bin_hours).sum(2)
         edges = np.arange(hours // bin_hours + 1) * bin_hours / 24
-        return edges, dict(zip(self.params.actors, binned, strict=True))
+        return edges, dict(zip(self.shape.actors, binned, strict=True))
 
     def violation_distribution(self, party: str) -> np.ndarray:
         """``counts[k]``: the number of runs in which ``party`` committed ``k`` violations."""
-        return self.tally.violations[self.params.parties.index(party)].copy()
+        return self.tally.violations[self.shape.parties.index(party)].copy()
 
     def deliveries_distribution(self) -> np.ndarray:
         """``counts[k]``: the number of runs with ``k`` convoys delivered."""
@@ -107,7 +107,7 @@ class Results:
         run, and the mean number of major violations."""
         out = {}
         n = self.runs
-        for i, name in enumerate(self.params.parties):
+        for i, name in enumerate(self.shape.parties):
             counts = self.tally.violations[i]
             values = np.arange(counts.size)
             mean = float((values * counts).sum() / n)
@@ -119,7 +119,7 @@ class Results:
                 "p5": float(q[0]),
                 "median": float(q[1]),
                 "p95": float(q[2]),
-                "major_mean": float(self.tally.major_sum[i] / n),
+                "major_mean": float(self.tally.sums["major_violations"][i] / n),
             }
         return out
 
@@ -165,17 +165,17 @@ class Results:
             },
             "spoilers": {
                 name: {
-                    "attacks_mean": float(t.attacks_sum[k] / n),
-                    "blamed_mean": float(t.blamed_sum[k] / n),
+                    "attacks_mean": float(t.sums["attacks"][k] / n),
+                    "blamed_mean": float(t.sums["blamed"][k] / n),
                 }
-                for k, name in enumerate(self.params.spoilers)
+                for k, name in enumerate(self.shape.spoilers)
             },
             "incidents": {
                 name: {
-                    "mean": float(t.incidents_sum[g] / n),
-                    "p_any": float(t.incidents_any[g] / n),
+                    "mean": float(t.sums["incidents"][g] / n),
+                    "p_any": float(t.nonzero["incidents"][g] / n),
                 }
-                for g, name in enumerate(self.params.guarantors)
+                for g, name in enumerate(self.shape.guarantors)
             },
         }
 
@@ -205,40 +205,21 @@ class Results:
     # ----------------------------------------------------------------- files
 
     def csv_text(self) -> str:
-        """``runs.csv``: one row per run."""
-        p, c = self.params, self.columns
+        """``runs.csv``: one row per run (its columns: :func:`sim.records.csv_header`)."""
+        c = self.columns
         if c is None:
             raise UsageError("these results kept no per-run rows (summary only): no runs.csv")
-        header = ["run", "outcome", "collapse_day", "collapsed_by", "deliveries"]
-        header += [f"violations_{n}" for n in p.parties]
-        header += [f"major_{n}" for n in p.parties]
-        header += [f"attacks_{n}" for n in p.spoilers] + [f"blamed_{n}" for n in p.spoilers]
-        header += [f"incidents_{n}" for n in p.guarantors]
-        header += [f"strain_{n}" for n in p.sides]
-        header += list(self.scenario.uncertainties) if c.theta.shape[1] else []
+        shape = replace(self.shape, assumptions=self.scenario_keys if self.integrated else ())
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
-        final_strain = c.strain_daily[:, :, -1]
-        for i in range(self.runs):
-            ct = c.collapse_time[i]
-            w.writerow(
-                [
-                    i,
-                    OUTCOMES[c.outcome[i]],
-                    "" if np.isnan(ct) else f"{ct:.6f}",
-                    p.actors[c.collapsed_by[i]] if c.collapsed_by[i] >= 0 else "",
-                    int(c.deliveries[i]),
-                    *c.violations[i].tolist(),
-                    *c.major_violations[i].tolist(),
-                    *c.attacks[i].tolist(),
-                    *c.blamed[i].tolist(),
-                    *c.incidents[i].tolist(),
-                    *(f"{x:g}" for x in final_strain[i]),
-                    *(repr(float(x)) for x in c.theta[i]),
-                ]
-            )
+        w.writerow(csv_header(shape))
+        w.writerows(zip(*csv_columns(c, shape), strict=True))
         return buf.getvalue()
+
+    @property
+    def scenario_keys(self) -> tuple[str, ...]:
+        """The uncertain assumptions' key paths (the theta columns under ``--integrate``)."""
+        return tuple(self.scenario.uncertainties)
 
     def manifest(self, command: list[str] | None = None) -> dict[str, Any]:
         """Everything needed to reproduce these results."""

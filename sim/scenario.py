@@ -32,13 +32,12 @@ from pydantic import (
 
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
+from .outcomes import OUTCOMES
 from .source import KeyPath, Source, format_path, read_source
 
 SET_LOCATION = Location("--set", 0, 0)
 """Where a value given by an override (``--set``) that is not in the file comes from."""
 
-OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_access")
-"""The four outcome codes, in this fixed order (SPEC §7)."""
 
 # --------------------------------------------------------------------------- field types
 
@@ -97,6 +96,8 @@ class Rules(_Model):
 
     major_weight: Annotated[Number, Field(ge=0)] = 3.0
     """Strain added by a major hostile event (a minor one adds 1)."""
+    strain_half_life_days: Annotated[Number, Field(gt=0)] | None = None
+    """Strain recovery: each event's strain fades with this half-life (null: never fades)."""
 
 
 class Retaliation(_Model):
@@ -161,6 +162,9 @@ class Humanitarian(_Model):
     major_violation_penalty: Probability = 0.0
     """Each major hostile event in the preceding 24 h multiplies success by ``1 - penalty``."""
     required_deliveries: Count = 0
+    permission_prob: Probability = 1.0
+    """Chance that access is permitted at all: one political decision per window, drawn at
+    its start; without it no convoy gets through (attempts still count)."""
 
 
 class Trigger(_Model):

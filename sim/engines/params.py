@@ -1,16 +1,28 @@
-"""A scenario compiled to flat numbers for the engines (no pydantic on the hot path)."""
+"""A scenario compiled to flat numbers for the engines (no pydantic on the hot path).
+
+Names are kept beside the numbers: random streams are keyed by the names of the mechanisms
+(:mod:`sim.streams`), never by positions in the file.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from .. import streams
+from ..records import Shape
 from ..scenario import Scenario
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Params:
-    """Every number an engine needs, indexed by position (file order)."""
+    """Every number an engine needs, indexed by position (file order).
+
+    *Sources* of hostile events are the parties, then the spoilers, then the guarantors
+    (their incidents); :meth:`tables` gives the arrays the compiled code reads.
+    """
 
     window: int
     major_weight: float
@@ -52,6 +64,26 @@ class Params:
     quiet_from: float
     """Strain from events at t ≥ quiet_from counts for the violence condition."""
     max_strain: float | None
+    permission_prob: float = 1.0
+    recovery: float = 0.0
+    """Strain recovery rate per day (ln 2 / half-life; 0: strain never fades)."""
+    _tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> Shape:
+        """How per-run arrays are laid out."""
+        return Shape(self.parties, self.spoilers, self.guarantors, self.sides, self.window)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Names of the sources of hostile events: parties, spoilers, guarantors."""
+        return self.parties + self.spoilers + self.guarantors
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """The arrays of the compiled engine (built once per Params)."""
+        if not self._tables:
+            self._tables.update(_tables(self))
+        return self._tables
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> Params:
@@ -117,4 +149,63 @@ class Params:
             required_deliveries=h.required_deliveries if h else 0,
             quiet_from=float(s.window_days - s.quiet_days),
             max_strain=s.trigger.max_strain,
+            permission_prob=h.permission_prob if h else 1.0,
+            recovery=(
+                math.log(2) / s.rules.strain_half_life_days
+                if s.rules.strain_half_life_days
+                else 0.0
+            ),
         )
+
+
+def _tables(p: Params) -> dict[str, np.ndarray]:
+    n_p, n_s, n_g, w = len(p.parties), len(p.spoilers), len(p.guarantors), p.window
+    n = n_p + n_s + n_g
+    # rates[s, d]: base hazard of source s on day d; the extra last column holds −rate when
+    # the rate is the same every day (the inversion then needs no walk over days), else 0
+    rates = np.zeros((n, w + 1))
+    rates[:n_p, :w] = np.asarray(p.party_rate, float).reshape(n_p, w)
+    rates[n_p : n_p + n_s, :w] = np.asarray(p.spoiler_rate, float)[:, None]
+    rates[n_p + n_s :, :w] = np.asarray(p.incident_rate, float)[:, None]
+    flat = (rates[:, :w] == rates[:, :1]).all(1)
+    rates[flat, w] = -rates[flat, 0]
+    keys = [streams.mechanism_key("party", x) for x in p.parties]
+    keys += [streams.mechanism_key("spoiler", x) for x in p.spoilers]
+    keys += [streams.mechanism_key("incident", x) for x in p.guarantors]
+    width = max((len(t) for t in p.party_targets), default=1)
+    targets = np.full((n, width), -1, np.int64)
+    n_targets = np.ones(n, np.int64)
+    for i, t in enumerate(p.party_targets):
+        targets[i, : len(t)] = t
+        n_targets[i] = len(t)
+    targets[n_p : n_p + n_s, 0] = p.spoiler_target
+    targets[n_p + n_s :, 0] = p.incident_target
+    active = (rates[:, :w] > 0).any(1)
+    # a hostile event excites the parties of the attacked side that retaliate and can act
+    members = [[i for i in m if p.party_boost[i] > 0 and active[i]] for m in p.side_members]
+    excites = np.full((len(p.sides), max((len(m) for m in members), default=0) or 1), -1, np.int64)
+    for side, m in enumerate(members):
+        excites[side, : len(m)] = m
+    depth = max((len(t) for t in p.side_tolerances), default=0) or 1
+    tol = np.full((len(p.sides), depth), np.inf)
+    tol_actor = np.full((len(p.sides), depth), -1, np.int64)
+    for side, pairs in enumerate(p.side_tolerances):
+        for j, (actor, value) in enumerate(pairs):
+            tol[side, j], tol_actor[side, j] = value, actor
+    return {
+        "rates": rates,
+        "active": active,
+        "peak": np.maximum.accumulate(rates[:, w - 1 :: -1], axis=1)[:, ::-1].copy(),
+        "keys": np.asarray(keys, np.int64),
+        "boost": np.asarray(list(p.party_boost) + [0.0] * (n_s + n_g)),
+        "decay": np.asarray(list(p.party_decay) + [0.0] * (n_s + n_g)),
+        "major": np.asarray(list(p.party_major) + list(p.spoiler_major) + [1.0] * n_g),
+        "attributed": np.asarray([1.0] * n_p + list(p.spoiler_blame) + [1.0] * n_g),
+        "targets": targets,
+        "n_targets": n_targets,
+        "excites": excites,
+        "n_excites": np.asarray([len(m) for m in members], np.int64),
+        "tol": tol,
+        "tol_actor": tol_actor,
+        "n_tol": np.asarray([len(t) for t in p.side_tolerances], np.int64),
+    }

@@ -1,161 +1,206 @@
-"""The reference engine: SPEC §2–7 as SimPy processes.
+"""The reference engine: SPEC §2–7 as SimPy processes, one run at a time.
 
 One run is a SimPy :class:`~simpy.Environment` with three processes:
 
 * **hostilities** — every source of hostile events (party violations, spoiler attacks,
-  guarantor incidents) as one marked point process, simulated exactly by Ogata's thinning:
-  propose the next event from an upper bound of the total hazard, accept it with probability
-  (true hazard / bound), and pick its source in proportion to the sources' hazards. Between
-  events the excitation only decays, so the hazard at the current time, with the current
-  day's base rates, bounds it until the end of the day; a proposal past midnight moves to
-  midnight and proposes again (memorylessness makes this exact). The process yields to
-  SimPy once per accepted event;
-* **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``;
+  guarantor incidents) keeps the time of its next event, found by the time-change method
+  (:mod:`sim.engines.rules`); the process waits until the earliest, applies that event (marks,
+  excitation of the attacked side, strain, collapse) and solves again the sources whose
+  hazard changed;
+* **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``, after
+  one permission draw at the start of the window;
 * **window** — at ``t = window_days`` applies the trigger's conditions (SPEC §7).
 
 The *trigger* is a SimPy event: the window process succeeds it with the outcome, or a
 collapse succeeds it early with ``cancelled_collapse``; the run stops when it fires.
 
-Randomness comes only from the ``Generator`` passed in, consumed in a fixed order
-(blocks of uniforms), so a run is a pure function of its generator's state.
+Every random number comes from the run's streams (:mod:`sim.streams`), one per mechanism,
+and every rule from :mod:`sim.engines.rules`, which the fast engine compiles into its loop:
+the two engines give the same run for the same (scenario, seed, run index).
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Iterator
 
 import numpy as np
 import simpy
 
+from .. import streams
 from ..errors import RunawayError
-from ..records import (
-    OUTCOME_ACCESS,
-    OUTCOME_COLLAPSE,
-    OUTCOME_TRIGGERED,
-    OUTCOME_VIOLENCE,
-    RunRecord,
-    TraceEvent,
-)
+from ..records import Columns, Run, TraceEvent
+from . import rules
+from .fast_engine import not_finite_message, runaway_message
 from .params import Params
 
-_BLOCK = 64  # uniforms drawn from the generator at a time
+# The cheap rules run as plain Python here (their compiled form costs more to call than to
+# run); the inversion and the streams are called compiled. Either way the arithmetic is the
+# rule's own, so the engines agree.
+_next_event = rules.next_event
+_provoke = rules.provoke
+_pick = rules.pick.py_func
+_gap = rules.gap.py_func
+_decayed = rules.decayed.py_func
+_recovered = rules.recovered.py_func
+_crossing = rules.crossing.py_func
+_convoy_slot = rules.convoy_slot.py_func
+_convoy_chance = rules.convoy_chance.py_func
+_at_day_end = rules.strain_at_day_end.py_func
 
 
-def _uniforms(rng: np.random.Generator) -> Iterator[float]:
-    while True:
-        yield from rng.random(_BLOCK).tolist()
+class _Static:
+    """The scenario's tables as Python lists (read on every event), built once per batch."""
+
+    def __init__(self, p: Params) -> None:
+        tb = p.tables()
+        self.rates = list(tb["rates"])
+        self.keys = tb["keys"].tolist()
+        self.decay = tb["decay"].tolist()
+        self.boost = tb["boost"].tolist()
+        self.major_share = tb["major"].tolist()
+        self.attributed_share = tb["attributed"].tolist()
+        self.targets = [row[:k].tolist() for row, k in zip(tb["targets"], tb["n_targets"])]
+        self.excites = [row[:k].tolist() for row, k in zip(tb["excites"], tb["n_excites"])]
+        self.tol = tb["tol"].tolist()
+        self.n_tol = tb["n_tol"].tolist()
+        self.tol_actor = tb["tol_actor"].tolist()
+        self.active = [s for s, a in enumerate(tb["active"].tolist()) if a]
+        self.convoy_key = streams.mechanism_key("convoys")
+        self.permission_key = streams.mechanism_key("permission")
 
 
 class _Run:
     """The state of one run and the SimPy processes that change it."""
 
-    def __init__(self, p: Params, rng: np.random.Generator, trace: list[TraceEvent] | None):
-        self.p = p
-        self.draw = _uniforms(rng).__next__
-        self.trace = trace
+    def __init__(
+        self, p: Params, st: _Static, seed: int, run: int, trace: list[TraceEvent] | None
+    ) -> None:
+        self.p, self.run, self.trace = p, run, trace
+        self.seed = streams.seed_key(seed)
         self.env = simpy.Environment()
         self.trigger = self.env.event()
-        n_parties, n_sides = len(p.parties), len(p.sides)
-        self.excitation = [0.0] * n_parties
+        n, n_sides = len(p.sources), len(p.sides)
+        self.rates, self.keys, self.decay, self.boost = st.rates, st.keys, st.decay, st.boost
+        self.major_share, self.attributed_share = st.major_share, st.attributed_share
+        self.targets, self.excites = st.targets, st.excites
+        self.tol, self.n_tol, self.tol_actor = st.tol, st.n_tol, st.tol_actor
+        self.convoy_key, self.permission_key = st.convoy_key, st.permission_key
+        self.active = st.active
+        self.end = float(p.window)
+        self.anchor = [0.0] * n
+        self.x = [0.0] * n
+        self.target = [0.0] * n
+        self.tau = [0.0] * n
+        self.k = [0] * n
+        self.marks = [(0.0, 0.0, 0.0)] * n
+        self.count = [0] * n
+        self.majors = [0] * n
+        self.attributed = [0] * n
+        self.daily = np.zeros((n, p.window), np.int32)
         self.strain = [0.0] * n_sides
-        self.strain_events: list[tuple[float, int, float]] = []
-        self.late_strain = 0.0
-        self.major_times: list[float] = []
-        self.violations = [0] * n_parties
-        self.majors = [0] * n_parties
-        self.attacks = [0] * len(p.spoilers)
-        self.blamed = [0] * len(p.spoilers)
-        self.incidents = [0] * len(p.guarantors)
+        self.strain_t = [0.0] * n_sides
+        self.added = np.zeros((n_sides, p.window))
+        self.day_strain = np.zeros(p.window)
+        self.majors_by_slot = [0] * (p.window + 1)
         self.deliveries = 0
         self.events = 0
         self.collapse_time = math.nan
         self.collapsed_by = -1
 
-    # ------------------------------------------------------------------ mechanisms
+    # ------------------------------------------------------------------ sources
 
-    def hostile(self, t: float, side: int, major: bool) -> None:
-        """A hostile event against ``side``: excite its parties; note it if major."""
+    def _draw(self, s: int, now: float) -> None:
+        """Source ``s`` draws the gap and marks of its next event from its stream."""
+        target, u1, u2, u3, self.tau[s] = _next_event(
+            self.seed, self.keys[s], self.run, self.k[s], now, self.x[s], self.rates[s],
+            self.decay[s], self.end,
+        )  # fmt: skip
+        self.k[s] += 1
+        self.target[s] = target
+        self.marks[s] = (u1, u2, u3)
+
+    def _provoke(self, m: int, now: float) -> None:
+        """Party ``m``'s side was attacked at ``now``: excite it and solve its time again."""
+        self.x[m], self.target[m], self.tau[m] = _provoke(
+            self.anchor[m], self.x[m], self.target[m], now, self.boost[m], self.rates[m],
+            self.decay[m], self.end,
+        )  # fmt: skip
+        self.anchor[m] = now
+
+    # ------------------------------------------------------------------ an event
+
+    def event(self, now: float, s: int) -> bool:
+        """Source ``s``'s event at ``now``; True if it ends the run (a collapse)."""
         p = self.p
-        for i in p.side_members[side]:
-            if p.party_boost[i]:
-                self.excitation[i] += p.party_boost[i]
-        if major:
-            self.major_times.append(t)
         self.events += 1
         if self.events > p.max_events:
-            raise RunawayError(
-                f"a run exceeded monte_carlo.max_events ({p.max_events} hostile events) by "
-                f"day {t:.2f}: the excitation is explosive; lower retaliation.boost or "
-                "half_life_hours (see `ceasefire validate`)"
-            )
-
-    def add_strain(self, t: float, side: int, weight: float) -> bool:
-        """Attribute ``weight`` to ``side``; declare a collapse if a tolerance is crossed."""
-        strain = self.strain[side] = self.strain[side] + weight
-        self.strain_events.append((t, side, weight))
-        if t >= self.p.quiet_from:
-            self.late_strain += weight
-        for actor, tolerance in self.p.side_tolerances[side]:
-            if strain > tolerance:
-                self.collapse_time, self.collapsed_by = t, actor
-                if self.trace is not None:
-                    self.trace.append(
-                        TraceEvent(
-                            t,
-                            "collapse",
-                            {
-                                "actor": self.p.actors[actor],
-                                "side": self.p.sides[side],
-                                "strain": strain,
-                                "tolerance": tolerance,
-                            },
-                        )
-                    )
-                self.trigger.succeed(OUTCOME_COLLAPSE)
-                return True
-        return False
-
-    def violation(self, t: float, i: int) -> bool:
-        p, u = self.p, self.draw
-        targets = p.party_targets[i]
-        side = targets[0] if len(targets) == 1 else targets[int(u() * len(targets))]
-        major = u() < p.party_major[i]
-        self.violations[i] += 1
-        self.majors[i] += major
+            raise RunawayError(runaway_message(p, self.run))
+        u_target, u_major, u_blame = self.marks[s]
+        targets = self.targets[s]
+        n_p = len(p.parties)
+        side = targets[_pick(u_target, len(targets))] if s < n_p else targets[0]
+        major = u_major < self.major_share[s]
+        attributed = u_blame < self.attributed_share[s]
+        day = int(now)
+        self.count[s] += 1
+        self.majors[s] += major
+        self.attributed[s] += attributed
+        self.daily[s, day] += 1
+        if major:
+            slot = _convoy_slot(now)
+            if slot < p.window:
+                self.majors_by_slot[slot] += 1
         if self.trace is not None:
-            self._note(t, "violation", party=p.parties[i], target=p.sides[side], major=major)
-        self.hostile(t, side, major)
-        return self.add_strain(t, side, p.major_weight if major else 1.0)
-
-    def attack(self, t: float, k: int) -> bool:
-        p, u = self.p, self.draw
-        side = p.spoiler_target[k]
-        major = u() < p.spoiler_major[k]
-        blamed = p.spoiler_blame[k] > 0 and u() < p.spoiler_blame[k]
-        self.attacks[k] += 1
-        self.blamed[k] += blamed
+            self._note_event(now, s, side, major, attributed)
+        self.x[s] = _decayed(self.x[s], self.decay[s], now - self.anchor[s])
+        self.anchor[s] = now
+        self._draw(s, now)
+        for m in self.excites[side]:
+            self._provoke(m, now)
+        if not attributed:
+            return False
+        weight = p.major_weight if major else 1.0
+        strain = _recovered(self.strain[side], p.recovery, now - self.strain_t[side])
+        strain += weight
+        self.strain[side], self.strain_t[side] = strain, now
+        self.day_strain[day] += weight
+        self.added[side, day] += _at_day_end(weight, now, p.recovery)
+        crossed = _crossing(strain, self.tol[side], self.n_tol[side])
+        if crossed < 0:
+            return False
+        self.collapse_time, self.collapsed_by = now, self.tol_actor[side][crossed]
         if self.trace is not None:
             self._note(
-                t,
+                now,
+                "collapse",
+                actor=p.actors[self.collapsed_by],
+                side=p.sides[side],
+                strain=strain,
+                tolerance=float(self.tol[side][crossed]),
+            )
+        self.trigger.succeed(rules.COLLAPSE)
+        return True
+
+    def _note_event(self, now: float, s: int, side: int, major: bool, attributed: bool) -> None:
+        p = self.p
+        n_p, n_s = len(p.parties), len(p.spoilers)
+        if s < n_p:
+            self._note(now, "violation", party=p.parties[s], target=p.sides[side], major=major)
+        elif s < n_p + n_s:
+            k = s - n_p
+            blamed = p.parties[p.spoiler_blamed_on[k]] if attributed else None
+            self._note(
+                now,
                 "attack",
                 spoiler=p.spoilers[k],
                 target=p.sides[side],
                 major=major,
-                blamed_on=p.parties[p.spoiler_blamed_on[k]] if blamed else None,
+                blamed_on=blamed,
             )
-        self.hostile(t, side, major)
-        return blamed and self.add_strain(t, side, p.major_weight if major else 1.0)
-
-    def incident(self, t: float, g: int) -> bool:
-        p = self.p
-        side = p.incident_target[g]
-        self.incidents[g] += 1
-        if self.trace is not None:
-            self._note(t, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
-        self.hostile(t, side, True)
-        return self.add_strain(t, side, p.major_weight)
+        else:
+            g = s - n_p - n_s
+            self._note(now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
         """Add a step to the story (callers check ``self.trace`` first: it is the hot path)."""
@@ -165,85 +210,50 @@ class _Run:
     # ------------------------------------------------------------------ processes
 
     def hostilities(self) -> Iterator[simpy.Event]:
-        """Ogata thinning over all sources of hostile events."""
-        p, env, u, x = self.p, self.env, self.draw, self.excitation
-        window = p.window
-        constant = [(self.attack, k, r) for k, r in enumerate(p.spoiler_rate) if r > 0]
-        constant += [(self.incident, g, r) for g, r in enumerate(p.incident_rate) if r > 0]
-        constant_total = sum(r for _, _, r in constant)
-        parties = [i for i in range(len(p.parties)) if max(p.party_rate[i]) > 0]
-        excitable = [(i, p.party_decay[i]) for i in parties if p.party_boost[i] > 0]
-        rate = p.party_rate
-        log, exp = math.log, math.exp
-        t = 0.0
-        proposals = 0
-        cap = 50 * p.max_events  # proposals, accepted or not
+        """Wait for the earliest next event of any source, apply it, repeat."""
+        env, tau, window = self.env, self.tau, self.p.window
+        for s in range(len(tau)):
+            self.k[s] = 1
+            tau[s] = math.inf
+        for s in self.active:
+            self.k[s] = 0
+            self._draw(s, 0.0)
+        sources = range(len(tau))
         while True:
-            # Find the next accepted event without yielding: rejected proposals and day
-            # boundaries change nothing but time, and the excitation decays deterministically.
-            while True:
-                proposals += 1
-                if proposals > cap:
-                    raise RunawayError(
-                        f"a run made {cap} proposals without ending: the hazard "
-                        "is too high to simulate; lower the rates or retaliation"
-                    )
-                day = int(t)
-                total = constant_total
-                for i in parties:
-                    total += rate[i][day] * (1.0 + x[i])
-                t_next = t - log(1.0 - u()) / total if total > 0.0 else math.inf
-                if t_next >= day + 1:  # the bound holds for this day only
-                    t_next = day + 1.0
-                    accept = False
-                else:
-                    accept = True
-                if t_next >= window:
-                    return
-                for i, decay in excitable:
-                    if x[i]:
-                        x[i] *= exp(-decay * (t_next - t))
-                t = t_next
-                if not accept:
-                    continue
-                pick = u() * total
-                for source in constant:
-                    pick -= source[2]
-                    if pick < 0.0:
-                        fire, k, _ = source
-                        break
-                else:
-                    for i in parties:
-                        pick -= rate[i][day] * (1.0 + x[i])
-                        if pick < 0.0:
-                            fire, k = self.violation, i
-                            break
-                    else:
-                        continue  # rejected proposal
-                break
-            yield env.timeout(t - env.now)
-            if fire(t, k):
+            s = min(sources, key=tau.__getitem__)
+            now = tau[s]
+            if now >= window:
+                return
+            yield env.timeout(now - env.now)
+            if self.event(now, s):
                 return
 
     def convoys(self) -> Iterator[simpy.Event]:
-        p, env, u = self.p, self.env, self.draw
+        p, env = self.p, self.env
+        key = self.convoy_key
+        permitted = (
+            streams.block(self.seed, self.permission_key, self.run, 0)[0] < p.permission_prob
+        )
+        per_day = (p.convoys_per_day + 3) // 4
         yield env.timeout(p.first_day + 0.5)
         for day in range(p.first_day, p.window):
-            t = env.now
-            # majors in (t - 1, t]: the list is in time order
-            recent = len(self.major_times) - bisect_right(self.major_times, t - 1.0)
-            chance = p.success_prob * (1.0 - p.penalty) ** recent
-            delivered = sum(u() < chance for _ in range(p.convoys_per_day))
+            recent = self.majors_by_slot[day]
+            chance = _convoy_chance(p.success_prob, p.penalty, recent) if permitted else 0.0
+            delivered = 0
+            for c in range(p.convoys_per_day):
+                u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
+                delivered += u < chance
             self.deliveries += delivered
             if self.trace is not None:
                 self._note(
-                    t,
+                    day + 0.5,
                     "convoys",
                     day=day,
                     attempted=p.convoys_per_day,
                     delivered=delivered,
                     majors_24h=recent,
                     chance=chance,
+                    permitted=permitted,
                 )
             if day + 1 < p.window:
                 yield env.timeout(1.0)
@@ -251,55 +261,55 @@ class _Run:
     def window_end(self) -> Iterator[simpy.Event]:
         p = self.p
         yield self.env.timeout(p.window)
-        if p.max_strain is not None and self.late_strain > p.max_strain:
-            outcome = OUTCOME_VIOLENCE
-        elif self.deliveries < p.required_deliveries:
-            outcome = OUTCOME_ACCESS
-        else:
-            outcome = OUTCOME_TRIGGERED
+        late = rules.late_strain(self.day_strain, int(p.quiet_from), p.window)
+        max_strain = math.nan if p.max_strain is None else p.max_strain
+        outcome = rules.gate(late, max_strain, self.deliveries, p.required_deliveries)
         if self.trace is not None:
-            self._note(
-                p.window, "window_end", late_strain=self.late_strain, deliveries=self.deliveries
-            )
+            self._note(p.window, "window_end", late_strain=late, deliveries=self.deliveries)
         self.trigger.succeed(outcome)
 
     # ------------------------------------------------------------------ the run
 
-    def execute(self) -> RunRecord:
+    def execute(self, cols: Columns, row: int, count: np.ndarray, major: np.ndarray,
+                attributed: np.ndarray) -> None:  # fmt: skip
         env, p = self.env, self.p
         env.process(self.hostilities())
         if p.convoys_per_day:
             env.process(self.convoys())
         env.process(self.window_end())
-        outcome = env.run(until=self.trigger)
-        return RunRecord(
-            outcome=outcome,
-            collapse_time=self.collapse_time,
-            collapsed_by=self.collapsed_by,
-            deliveries=self.deliveries,
-            violations=tuple(self.violations),
-            major_violations=tuple(self.majors),
-            attacks=tuple(self.attacks),
-            blamed=tuple(self.blamed),
-            incidents=tuple(self.incidents),
-            strain_daily=_daily(self.strain_events, len(p.sides), p.window),
-        )
+        cols.outcome[row] = env.run(until=self.trigger)
+        cols.collapse_time[row] = self.collapse_time
+        cols.collapsed_by[row] = self.collapsed_by
+        cols.deliveries[row] = self.deliveries
+        count[row], major[row], attributed[row] = self.count, self.majors, self.attributed
+        cols.events_daily[row] = self.daily
+        rules.daily_strain(self.added, p.recovery, cols.strain_daily[row])
 
 
-def _daily(
-    events: list[tuple[float, int, float]], n_sides: int, window: int
-) -> tuple[tuple[float, ...], ...]:
-    """Strain of each side at the end of days 1..window from (time, side, weight) events."""
-    rows = [[0.0] * window for _ in range(n_sides)]
-    for t, side, w in events:
-        row = rows[side]
-        for d in range(int(t), window):
-            row[d] += w
-    return tuple(tuple(r) for r in rows)
+def run_batch(p: Params, seed: int, runs: np.ndarray) -> Columns:
+    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns."""
+    cols = Columns.empty(p.shape, len(runs))
+    n = len(p.sources)
+    count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
+    st = _Static(p)
+    for row, run in enumerate(np.asarray(runs).tolist()):
+        try:
+            _Run(p, st, seed, run, None).execute(cols, row, count, major, attributed)
+        except OverflowError:
+            raise RunawayError(not_finite_message(run)) from None
+    cols.set_sources(p.shape, count, major, attributed)
+    return cols
 
 
-def run(
-    params: Params, rng: np.random.Generator, trace: list[TraceEvent] | None = None
-) -> RunRecord:
-    """Simulate one run of ``params`` with ``rng``; append its story to ``trace`` if given."""
-    return _Run(params, rng, trace).execute()
+def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
+    """Run ``run`` under ``seed`` with its story, event by event."""
+    events: list[TraceEvent] = []
+    cols = Columns.empty(p.shape, 1)
+    n = len(p.sources)
+    count, major, attributed = (np.zeros((1, n), np.int32) for _ in range(3))
+    try:
+        _Run(p, _Static(p), seed, run, events).execute(cols, 0, count, major, attributed)
+    except OverflowError:
+        raise RunawayError(not_finite_message(run)) from None
+    cols.set_sources(p.shape, count, major, attributed)
+    return cols.row(0), events
