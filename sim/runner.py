@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import parallel, streams, uncertainty
-from .engines import ENGINES, Params
+from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
 from .errors import RunawayError, UsageError
 from .records import Columns, Run, TraceEvent
@@ -81,7 +81,13 @@ def simulate_chunk(
     if integrate is None:
         return spec.run_batch(params, seed, runs)
     thetas = draw_theta(integrate, seed, runs)
-    cols = Columns.empty(replace(params.shape, assumptions=uncertainty.keys(integrate)), len(runs))
+    keys = uncertainty.keys(integrate)
+    if paramsets.supports(integrate):
+        tables = paramsets.param_sets(params, integrate, keys, thetas)
+        cols = spec.run_batch(params, seed, runs, tables, np.arange(len(runs)))
+        cols.arrays["theta"] = thetas
+        return cols
+    cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
     for row, (i, theta) in enumerate(zip(runs.tolist(), thetas, strict=True)):
         run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
         one = spec.run_batch(run_params, seed, np.array([i]))

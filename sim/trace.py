@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .records import RunRecord, TraceEvent
+from .records import Run, TraceEvent
 from .scenario import OUTCOMES, Scenario
 
 
@@ -53,7 +53,7 @@ def _strain(strain: dict[str, float]) -> str:
 
 
 def story(
-    scenario: Scenario, record: RunRecord, events: list[TraceEvent], *, seed: int, run: int
+    scenario: Scenario, record: Run, events: list[TraceEvent], *, seed: int, run: int
 ) -> str:
     """Format a traced run as readable lines, ending with its outcome."""
     weight = scenario.rules.major_weight

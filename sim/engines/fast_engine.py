@@ -22,28 +22,22 @@ from .. import streams
 from ..errors import RunawayError
 from ..records import Columns
 from . import rules
-from .params import Params
+from .params import PER_SET, STATIC, Params, Tables
 
 OK, RUNAWAY, NOT_FINITE = 0, 1, 2
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _simulate(
-    tb: tuple,  # the tables of Params.tables(), in _TABLES order
+    static: tuple,  # params.STATIC tables
+    sets: tuple,  # params.PER_SET tables, each with a leading parameter-set axis
+    which: np.ndarray,  # the parameter set of each row
     n_parties: int,
-    n_spoilers: int,
-    major_weight: float,
-    recovery: float,
     max_events: int,
     window: int,
     convoys_per_day: int,
     first_day: int,
-    success: float,
-    penalty: float,
-    required: int,
-    permission: float,
     quiet_from: int,
-    max_strain: float,
     seed: np.int64,
     convoy_key: np.int64,
     permission_key: np.int64,
@@ -51,17 +45,10 @@ def _simulate(
     out: tuple,
 ) -> tuple[int, int]:
     """Simulate ``runs`` (run indices) into the ``out`` arrays; (status, failing run)."""
-    rates, peak, active, keys, boost, decay, major, attributed = (
-        tb[0], tb[1], tb[2], tb[3], tb[4], tb[5], tb[6], tb[7],
-    )  # fmt: skip
-    targets, n_targets, excites, n_excites, tol, tol_actor, n_tol = (
-        tb[8], tb[9], tb[10], tb[11], tb[12], tb[13], tb[14],
-    )  # fmt: skip
-    o_outcome, o_time, o_by, o_deliveries, o_count, o_major, o_attr, o_strain, o_daily = (
-        out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8],
-    )  # fmt: skip
-    n = rates.shape[0]
-    n_sides = tol.shape[0]
+    keys, targets, n_targets, excites, n_excites, tol_actor, n_tol = static
+    o_outcome, o_time, o_by, o_deliveries, o_count, o_major, o_attr, o_strain, o_daily = out
+    n = keys.size
+    n_sides = n_tol.size
     w = float(window)
     blocks_per_day = (convoys_per_day + 3) // 4
     anchor = np.zeros(n)
@@ -79,6 +66,11 @@ def _simulate(
     majors = np.zeros(window + 1, np.int64)
     for row in range(runs.size):
         run = runs[row]
+        q = which[row]
+        rates, peak, active, boost, decay = sets[0][q], sets[1][q], sets[2][q], sets[3][q], sets[4][q]
+        major, attributed, tol = sets[5][q], sets[6][q], sets[7][q]
+        major_weight, recovery, success, penalty = sets[8][q], sets[9][q], sets[10][q], sets[11][q]
+        permission, required, max_strain = sets[12][q], sets[13][q], sets[14][q]
         anchor[:] = 0.0
         x[:] = 0.0
         strain[:] = 0.0
@@ -159,12 +151,13 @@ def _simulate(
             # the attacked side's parties are provoked
             for j in range(n_excites[side]):
                 m = excites[side, j]
-                x[m], target[m] = rules.excite(
-                    anchor[m], x[m], target[m], now, boost[m], rates[m], decay[m]
-                )
-                anchor[m] = now
-                exact[m] = False
-                low[m] = rules.earliest(now, x[m], target[m], peak[m, day])
+                if boost[m] > 0.0 and active[m]:
+                    x[m], target[m] = rules.excite(
+                        anchor[m], x[m], target[m], now, boost[m], rates[m], decay[m]
+                    )
+                    anchor[m] = now
+                    exact[m] = False
+                    low[m] = rules.earliest(now, x[m], target[m], peak[m, day])
             if not is_attributed:
                 continue
             weight = major_weight if is_major else 1.0
@@ -189,37 +182,33 @@ def _simulate(
     return OK, -1
 
 
-_TABLES = (
-    "rates", "peak", "active", "keys", "boost", "decay", "major", "attributed", "targets", "n_targets",
-    "excites", "n_excites", "tol", "tol_actor", "n_tol",
-)  # fmt: skip
+def run_batch(
+    p: Params,
+    seed: int,
+    runs: np.ndarray,
+    tables: Tables | None = None,
+    which: np.ndarray | None = None,
+) -> Columns:
+    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns.
 
-
-def run_batch(p: Params, seed: int, runs: np.ndarray) -> Columns:
-    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns."""
-    tables = p.tables()
+    ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
+    the set of run ``runs[i]`` (``--integrate``: one set per run)."""
+    tables = p.tables() if tables is None else tables
+    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
     cols = Columns.empty(p.shape, len(runs))
     n = len(p.sources)
-    count = np.zeros((len(runs), n), np.int32)
-    major = np.zeros((len(runs), n), np.int32)
-    attributed = np.zeros((len(runs), n), np.int32)
+    count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
     try:
         status, run = _simulate(
-            tuple(tables[name] for name in _TABLES),
+            tuple(tables[name] for name in STATIC),
+            tuple(tables[name] for name in PER_SET),
+            which,
             len(p.parties),
-            len(p.spoilers),
-            p.major_weight,
-            p.recovery,
             p.max_events,
             p.window,
             p.convoys_per_day,
             p.first_day,
-            p.success_prob,
-            p.penalty,
-            p.required_deliveries,
-            p.permission_prob,
             int(p.quiet_from),
-            math.nan if p.max_strain is None else p.max_strain,
             np.int64(streams.seed_key(seed)),
             np.int64(streams.mechanism_key("convoys")),
             np.int64(streams.mechanism_key("permission")),

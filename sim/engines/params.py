@@ -37,6 +37,9 @@ class Params:
     party_side: tuple[int, ...]
     party_rate: tuple[tuple[float, ...], ...]
     """μ_i(d)·(1 − pressure_i) for each party and day."""
+    party_mu: tuple[tuple[float, ...], ...]
+    """μ_i(d), before pressure."""
+    party_pressure: tuple[float, ...]
     party_major: tuple[float, ...]
     party_targets: tuple[tuple[int, ...], ...]
     party_boost: tuple[float, ...]
@@ -80,7 +83,8 @@ class Params:
         return self.parties + self.spoilers + self.guarantors
 
     def tables(self) -> dict[str, np.ndarray]:
-        """The arrays of the compiled engine (built once per Params)."""
+        """The arrays of the compiled engine (built once per Params): the fixed ones
+        (:data:`STATIC`) as they are, the others with a leading axis of one parameter set."""
         if not self._tables:
             self._tables.update(_tables(self))
         return self._tables
@@ -91,11 +95,11 @@ class Params:
         side_ix = {name: i for i, name in enumerate(sides)}
         parties = tuple(s.parties)
         party_ix = {name: i for i, name in enumerate(parties)}
-        rates = []
+        rates, mus = [], []
         for name in parties:
             keep = 1.0 - s.pressure_on(name)
-            r = tuple(mu * keep for mu in s.base_rates(name))
-            rates.append(r)
+            mus.append(s.base_rates(name))
+            rates.append(tuple(mu * keep for mu in mus[-1]))
         actors = parties + tuple(s.guarantors)
         tolerances: list[list[tuple[int, float]]] = [[] for _ in sides]
         for i, name in enumerate(parties):
@@ -120,6 +124,8 @@ class Params:
             actors=actors,
             party_side=tuple(side_ix[p.side] for p in s.parties.values()),
             party_rate=tuple(rates),
+            party_mu=tuple(mus),
+            party_pressure=tuple(s.pressure_on(n) for n in parties),
             party_major=tuple(p.major_share for p in s.parties.values()),
             party_targets=tuple(tuple(side_ix[t] for t in s.target_sides(n)) for n in parties),
             party_boost=tuple(p.retaliation.boost for p in s.parties.values()),
@@ -158,17 +164,37 @@ class Params:
         )
 
 
+Tables = dict[str, np.ndarray]
+"""The compiled engine's arrays by name."""
+
+STATIC = ("keys", "targets", "n_targets", "excites", "n_excites", "tol_actor", "n_tol")
+"""Tables that no assumption can change (names, sides, targets, order of tolerances)."""
+PER_SET = (
+    "rates", "peak", "active", "boost", "decay", "major", "attributed", "tol",
+    "major_weight", "recovery", "success", "penalty", "permission", "required", "max_strain",
+)  # fmt: skip
+"""Tables with one entry per parameter set (``--integrate``: one set per run)."""
+
+
+def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
+    """Complete ``rates[..., source, day]`` (with its spare last column): mark constant rates
+    (stored as −rate in the last column: the inversion then needs no walk over days), the
+    highest rate still to come, and which sources can act at all."""
+    w = window
+    body = rates[..., :w]
+    flat = (body == body[..., :1]).all(-1)
+    rates[..., w] = np.where(flat, -body[..., 0], 0.0)
+    peak = np.maximum.accumulate(body[..., ::-1], axis=-1)[..., ::-1].copy()
+    return {"rates": rates, "peak": peak, "active": (body > 0).any(-1)}
+
+
 def _tables(p: Params) -> dict[str, np.ndarray]:
     n_p, n_s, n_g, w = len(p.parties), len(p.spoilers), len(p.guarantors), p.window
     n = n_p + n_s + n_g
-    # rates[s, d]: base hazard of source s on day d; the extra last column holds −rate when
-    # the rate is the same every day (the inversion then needs no walk over days), else 0
-    rates = np.zeros((n, w + 1))
-    rates[:n_p, :w] = np.asarray(p.party_rate, float).reshape(n_p, w)
-    rates[n_p : n_p + n_s, :w] = np.asarray(p.spoiler_rate, float)[:, None]
-    rates[n_p + n_s :, :w] = np.asarray(p.incident_rate, float)[:, None]
-    flat = (rates[:, :w] == rates[:, :1]).all(1)
-    rates[flat, w] = -rates[flat, 0]
+    rates = np.zeros((1, n, w + 1))
+    rates[0, :n_p, :w] = np.asarray(p.party_rate, float).reshape(n_p, w)
+    rates[0, n_p : n_p + n_s, :w] = np.asarray(p.spoiler_rate, float)[:, None]
+    rates[0, n_p + n_s :, :w] = np.asarray(p.incident_rate, float)[:, None]
     keys = [streams.mechanism_key("party", x) for x in p.parties]
     keys += [streams.mechanism_key("spoiler", x) for x in p.spoilers]
     keys += [streams.mechanism_key("incident", x) for x in p.guarantors]
@@ -180,27 +206,26 @@ def _tables(p: Params) -> dict[str, np.ndarray]:
         n_targets[i] = len(t)
     targets[n_p : n_p + n_s, 0] = p.spoiler_target
     targets[n_p + n_s :, 0] = p.incident_target
-    active = (rates[:, :w] > 0).any(1)
-    # a hostile event excites the parties of the attacked side that retaliate and can act
-    members = [[i for i in m if p.party_boost[i] > 0 and active[i]] for m in p.side_members]
+    # a hostile event excites the parties of the attacked side (those that retaliate and can
+    # act: the engines check boost and activity per parameter set)
+    members = p.side_members
     excites = np.full((len(p.sides), max((len(m) for m in members), default=0) or 1), -1, np.int64)
     for side, m in enumerate(members):
         excites[side, : len(m)] = m
     depth = max((len(t) for t in p.side_tolerances), default=0) or 1
-    tol = np.full((len(p.sides), depth), np.inf)
+    tol = np.full((1, len(p.sides), depth), np.inf)
     tol_actor = np.full((len(p.sides), depth), -1, np.int64)
     for side, pairs in enumerate(p.side_tolerances):
         for j, (actor, value) in enumerate(pairs):
-            tol[side, j], tol_actor[side, j] = value, actor
+            tol[0, side, j], tol_actor[side, j] = value, actor
+    one = np.ones(1)
     return {
-        "rates": rates,
-        "active": active,
-        "peak": np.maximum.accumulate(rates[:, w - 1 :: -1], axis=1)[:, ::-1].copy(),
+        **finish_rates(rates, w),
         "keys": np.asarray(keys, np.int64),
-        "boost": np.asarray(list(p.party_boost) + [0.0] * (n_s + n_g)),
-        "decay": np.asarray(list(p.party_decay) + [0.0] * (n_s + n_g)),
-        "major": np.asarray(list(p.party_major) + list(p.spoiler_major) + [1.0] * n_g),
-        "attributed": np.asarray([1.0] * n_p + list(p.spoiler_blame) + [1.0] * n_g),
+        "boost": np.asarray([list(p.party_boost) + [0.0] * (n_s + n_g)]),
+        "decay": np.asarray([list(p.party_decay) + [0.0] * (n_s + n_g)]),
+        "major": np.asarray([list(p.party_major) + list(p.spoiler_major) + [1.0] * n_g]),
+        "attributed": np.asarray([[1.0] * n_p + list(p.spoiler_blame) + [1.0] * n_g]),
         "targets": targets,
         "n_targets": n_targets,
         "excites": excites,
@@ -208,4 +233,11 @@ def _tables(p: Params) -> dict[str, np.ndarray]:
         "tol": tol,
         "tol_actor": tol_actor,
         "n_tol": np.asarray([len(t) for t in p.side_tolerances], np.int64),
+        "major_weight": one * p.major_weight,
+        "recovery": one * p.recovery,
+        "success": one * p.success_prob,
+        "penalty": one * p.penalty,
+        "permission": one * p.permission_prob,
+        "required": np.asarray([p.required_deliveries], np.int64),
+        "max_strain": one * (np.nan if p.max_strain is None else p.max_strain),
     }

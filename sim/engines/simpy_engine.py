@@ -32,7 +32,7 @@ from ..errors import RunawayError
 from ..records import Columns, Run, TraceEvent
 from . import rules
 from .fast_engine import not_finite_message, runaway_message
-from .params import Params
+from .params import Params, Tables
 
 # The cheap rules run as plain Python here (their compiled form costs more to call than to
 # run); the inversion and the streams are called compiled. Either way the arithmetic is the
@@ -50,22 +50,33 @@ _at_day_end = rules.strain_at_day_end.py_func
 
 
 class _Static:
-    """The scenario's tables as Python lists (read on every event), built once per batch."""
+    """Parameter set ``q`` of the scenario's tables as Python values (read on every event),
+    built once per batch and set."""
 
-    def __init__(self, p: Params) -> None:
-        tb = p.tables()
-        self.rates = list(tb["rates"])
+    def __init__(self, tb: Tables, q: int) -> None:
+        self.rates = list(tb["rates"][q])
         self.keys = tb["keys"].tolist()
-        self.decay = tb["decay"].tolist()
-        self.boost = tb["boost"].tolist()
-        self.major_share = tb["major"].tolist()
-        self.attributed_share = tb["attributed"].tolist()
+        self.decay = tb["decay"][q].tolist()
+        self.boost = tb["boost"][q].tolist()
+        self.major_share = tb["major"][q].tolist()
+        self.attributed_share = tb["attributed"][q].tolist()
+        active = tb["active"][q].tolist()
+        self.active = [s for s, a in enumerate(active) if a]
         self.targets = [row[:k].tolist() for row, k in zip(tb["targets"], tb["n_targets"])]
-        self.excites = [row[:k].tolist() for row, k in zip(tb["excites"], tb["n_excites"])]
-        self.tol = tb["tol"].tolist()
+        self.excites = [
+            [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
+            for row, k in zip(tb["excites"], tb["n_excites"])
+        ]
+        self.tol = tb["tol"][q].tolist()
         self.n_tol = tb["n_tol"].tolist()
         self.tol_actor = tb["tol_actor"].tolist()
-        self.active = [s for s, a in enumerate(tb["active"].tolist()) if a]
+        self.major_weight = float(tb["major_weight"][q])
+        self.recovery = float(tb["recovery"][q])
+        self.success = float(tb["success"][q])
+        self.penalty = float(tb["penalty"][q])
+        self.permission = float(tb["permission"][q])
+        self.required = int(tb["required"][q])
+        self.max_strain = float(tb["max_strain"][q])
         self.convoy_key = streams.mechanism_key("convoys")
         self.permission_key = streams.mechanism_key("permission")
 
@@ -81,6 +92,7 @@ class _Run:
         self.env = simpy.Environment()
         self.trigger = self.env.event()
         n, n_sides = len(p.sources), len(p.sides)
+        self.st = st
         self.rates, self.keys, self.decay, self.boost = st.rates, st.keys, st.decay, st.boost
         self.major_share, self.attributed_share = st.major_share, st.attributed_share
         self.targets, self.excites = st.targets, st.excites
@@ -160,12 +172,13 @@ class _Run:
             self._provoke(m, now)
         if not attributed:
             return False
-        weight = p.major_weight if major else 1.0
-        strain = _recovered(self.strain[side], p.recovery, now - self.strain_t[side])
+        st = self.st
+        weight = st.major_weight if major else 1.0
+        strain = _recovered(self.strain[side], st.recovery, now - self.strain_t[side])
         strain += weight
         self.strain[side], self.strain_t[side] = strain, now
         self.day_strain[day] += weight
-        self.added[side, day] += _at_day_end(weight, now, p.recovery)
+        self.added[side, day] += _at_day_end(weight, now, st.recovery)
         crossed = _crossing(strain, self.tol[side], self.n_tol[side])
         if crossed < 0:
             return False
@@ -229,16 +242,14 @@ class _Run:
                 return
 
     def convoys(self) -> Iterator[simpy.Event]:
-        p, env = self.p, self.env
+        p, env, st = self.p, self.env, self.st
         key = self.convoy_key
-        permitted = (
-            streams.block(self.seed, self.permission_key, self.run, 0)[0] < p.permission_prob
-        )
+        permitted = streams.block(self.seed, self.permission_key, self.run, 0)[0] < st.permission
         per_day = (p.convoys_per_day + 3) // 4
         yield env.timeout(p.first_day + 0.5)
         for day in range(p.first_day, p.window):
             recent = self.majors_by_slot[day]
-            chance = _convoy_chance(p.success_prob, p.penalty, recent) if permitted else 0.0
+            chance = _convoy_chance(st.success, st.penalty, recent) if permitted else 0.0
             delivered = 0
             for c in range(p.convoys_per_day):
                 u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
@@ -261,9 +272,9 @@ class _Run:
     def window_end(self) -> Iterator[simpy.Event]:
         p = self.p
         yield self.env.timeout(p.window)
+        st = self.st
         late = rules.late_strain(self.day_strain, int(p.quiet_from), p.window)
-        max_strain = math.nan if p.max_strain is None else p.max_strain
-        outcome = rules.gate(late, max_strain, self.deliveries, p.required_deliveries)
+        outcome = rules.gate(late, st.max_strain, self.deliveries, st.required)
         if self.trace is not None:
             self._note(p.window, "window_end", late_strain=late, deliveries=self.deliveries)
         self.trigger.succeed(outcome)
@@ -283,20 +294,34 @@ class _Run:
         cols.deliveries[row] = self.deliveries
         count[row], major[row], attributed[row] = self.count, self.majors, self.attributed
         cols.events_daily[row] = self.daily
-        rules.daily_strain(self.added, p.recovery, cols.strain_daily[row])
+        rules.daily_strain(self.added, self.st.recovery, cols.strain_daily[row])
 
 
-def run_batch(p: Params, seed: int, runs: np.ndarray) -> Columns:
-    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns."""
+def run_batch(
+    p: Params,
+    seed: int,
+    runs: np.ndarray,
+    tables: Tables | None = None,
+    which: np.ndarray | None = None,
+) -> Columns:
+    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns.
+
+    ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
+    the set of run ``runs[i]`` (``--integrate``: one set per run)."""
+    tables = p.tables() if tables is None else tables
+    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
     cols = Columns.empty(p.shape, len(runs))
     n = len(p.sources)
     count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
-    st = _Static(p)
-    for row, run in enumerate(np.asarray(runs).tolist()):
+    sets: dict[int, _Static] = {}
+    for row, (run, q) in enumerate(zip(np.asarray(runs).tolist(), which.tolist(), strict=True)):
+        st = sets.get(q) or sets.setdefault(q, _Static(tables, q))
         try:
             _Run(p, st, seed, run, None).execute(cols, row, count, major, attributed)
         except OverflowError:
             raise RunawayError(not_finite_message(run)) from None
+        if len(sets) > 64:
+            sets.clear()
     cols.set_sources(p.shape, count, major, attributed)
     return cols
 
@@ -308,7 +333,7 @@ def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
     n = len(p.sources)
     count, major, attributed = (np.zeros((1, n), np.int32) for _ in range(3))
     try:
-        _Run(p, _Static(p), seed, run, events).execute(cols, 0, count, major, attributed)
+        _Run(p, _Static(p.tables(), 0), seed, run, events).execute(cols, 0, count, major, attributed)
     except OverflowError:
         raise RunawayError(not_finite_message(run)) from None
     cols.set_sources(p.shape, count, major, attributed)

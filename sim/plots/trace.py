@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..records import RunRecord, TraceEvent
+from ..records import Run, TraceEvent
 from ..scenario import OUTCOMES, Scenario
 from .style import (
     COLOURS,
@@ -49,7 +49,7 @@ def trace_strain(
 
 def trace_figure(
     scenario: Scenario,
-    record: RunRecord,
+    record: Run,
     events: Sequence[TraceEvent],
     seed: int,
     run: int,
