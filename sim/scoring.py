@@ -19,7 +19,8 @@ skill of a forecast against a reference is ``1 - mean(score) / mean(reference sc
   it is computed exactly for the ensemble's empirical distribution,
   ``E|X - y| - E|X - X'| / 2`` (not the "fair" estimator, which would divide the second
   term by ``m (m - 1)`` instead of ``m^2``: the simulated runs are the forecast itself, not
-  a sample from it, and at thousands of runs the two differ by under 0.1%).
+  a sample from it; the fair value is smaller by ``E|X - X'| / (2 (m - 1))``, at most
+  ``W / (2 (m - 1))`` days).
 """
 
 from __future__ import annotations

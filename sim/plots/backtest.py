@@ -81,7 +81,8 @@ def reliability_figure(data: dict[str, Any]) -> Figure:
         )
         ax.set_title(title, fontsize=10)
         tidy(ax)
-    axes[0].legend(fontsize=8, loc="upper right", frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncols=3, frameon=False)
     fig.suptitle(
         f"Reliability over {len(cases)} historical ceasefires (bins of width 0.2)", fontsize=11
     )
