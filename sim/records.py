@@ -26,6 +26,8 @@ class Shape:
     sides: tuple[str, ...]
     window: int
     assumptions: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+    """The phases' names (empty: one window, no phase columns)."""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -66,6 +68,8 @@ class Field:
     not in the CSV."""
     summed: bool = False
     """Whether the tally keeps its sum over runs (and the number of runs where it is > 0)."""
+    phased: bool = False
+    """In ``runs.csv`` only for scenarios with phases."""
 
 
 FIELDS: tuple[Field, ...] = (
@@ -80,6 +84,13 @@ FIELDS: tuple[Field, ...] = (
         "the party or guarantor that declared the collapse (empty: none)", "collapsed_by",
     ),
     Field("deliveries", "int32", (), 0, "convoys that got through", "deliveries", True),
+    Field(
+        "phase", "int16", (), 0,
+        "the phase in which the run ended (the last one when triggered)", "phase", phased=True,
+    ),
+    Field(
+        "phases_passed", "int16", (), 0, "gates passed", "phases_passed", phased=True,
+    ),
     Field("violations", "int32", ("party",), 0, "violations by each party", "violations_{}", True),
     Field(
         "major_violations", "int32", ("party",), 0, "of which major", "major_{}", True
@@ -178,7 +189,7 @@ def csv_header(shape: Shape) -> list[str]:
     """The columns of ``runs.csv``."""
     header = ["run"]
     for f in FIELDS:
-        if f.csv is None:
+        if f.csv is None or (f.phased and not shape.phases):
             continue
         if f.axes:
             header += [f.csv.format(n) for n in shape.names(f.axes[0])]
@@ -192,10 +203,12 @@ def csv_columns(cols: Columns, shape: Shape, first_run: int = 0) -> list[list[st
     out = [[str(i) for i in range(first_run, first_run + cols.runs)]]
     actors = shape.actors
     for f in FIELDS:
-        if f.csv is None:
+        if f.csv is None or (f.phased and not shape.phases):
             continue
         a = cols.arrays[f.name]
-        if f.name == "outcome":
+        if f.name == "phase":
+            out.append([shape.phases[v] for v in a.tolist()])
+        elif f.name == "outcome":
             out.append([OUTCOMES[v] for v in a.tolist()])
         elif f.name == "collapse_time":
             out.append(["" if math.isnan(v) else f"{v:.6f}" for v in a.tolist()])

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from .records import Columns, Shape, csv_columns, csv_header
 from .errors import UsageError
-from .folders import new_folder, write_json
+from .records import Columns, Shape, csv_columns, csv_header
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .tally import Tally, quantiles_from_counts
@@ -67,7 +65,7 @@ class Results:
 
         Exact at whole hours (collapse times are tallied per hour)."""
         if times is None:
-            times = np.arange(self.scenario.window_days + 1, dtype=float)
+            times = np.arange(self.shape.window + 1, dtype=float)
         s = self.tally.survival(np.asarray(times, dtype=float))
         return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
 
@@ -123,6 +121,19 @@ class Results:
             }
         return out
 
+    def phase_summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per phase: how many runs reached it and passed its gate, with 95% intervals."""
+        n = self.runs
+        reached, passed = self.tally.phase_counts()
+
+        def share(k: int) -> dict[str, Any]:
+            return {"count": int(k), "p": k / n, "ci95": list(wilson(int(k), n))}
+
+        return {
+            name: {"reached": share(reached[i]), "passed": share(passed[i])}
+            for i, name in enumerate(self.shape.phases)
+        }
+
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds."""
         t, n = self.tally, self.runs
@@ -151,6 +162,12 @@ class Results:
                 for code in OUTCOMES
             },
             "survival": [list(x) for x in self.survival()],
+            **({"phases": self.phase_summary()} if self.shape.phases else {}),
+            **(
+                {"integrated": {"assumptions": len(self.scenario.uncertainties)}}
+                if self.integrated
+                else {}
+            ),
             "collapse": {
                 "p": collapsed / n,
                 "mean_day": t.collapse_time_sum / collapsed if collapsed else None,
@@ -261,33 +278,13 @@ class Results:
     def save(
         self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
     ) -> Path:
-        """Write the result folder (never overwriting): ``runs.csv``, ``summary.json``,
-        ``manifest.json``, ``scenario.yaml`` (the resolved scenario), and with ``plots``
-        ``figures/`` and ``report.html``.
+        """Write the result folder (never overwriting): see :func:`sim.writer.save`.
 
-        Files are written to a temporary folder beside ``path`` and renamed into place,
-        so an interrupted save leaves no half-written folder.
-        """
-        with new_folder(path) as tmp:
-            if self.columns is not None:
-                (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
-            write_json(tmp / "summary.json", self.summary())
-            manifest = self.manifest(command)
-            write_json(tmp / "manifest.json", manifest)
-            resolved = self.scenario.model_dump(mode="json")
-            resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
-            (tmp / "scenario.yaml").write_text(
-                "# The resolved scenario of this result folder (extends and --set applied).\n"
-                + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                encoding="utf-8",
-            )
-            if plots:
-                from . import plots as plotting
-                from .report import write_report
+        A convenience of the public API; the files are the writer's business (it imports
+        the figures and the report, which import this module: hence the import here)."""
+        from .writer import save
 
-                figures = plotting.save_figures(self, tmp / "figures")
-                write_report(self, tmp / "report.html", figures, manifest)
-        return Path(path)
+        return save(self, path, plots=plots, command=command)
 
 
 _DISTRIBUTIONS = (

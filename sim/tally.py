@@ -54,6 +54,10 @@ class Tally:
     nonzero: dict[str, np.ndarray] = field(init=False)
     """Per summed field: the number of runs in which it was above zero."""
     deliveries: np.ndarray = field(init=False)
+    phase_ended: np.ndarray = field(init=False)
+    """Runs that ended in each phase."""
+    phases_passed: np.ndarray = field(init=False)
+    """Runs that passed exactly k gates, for k = 0..phases."""
     strain: list[list[Counter[float]]] = field(init=False)
     """Per side and day: Counter of strain at the end of the day."""
 
@@ -67,12 +71,17 @@ class Tally:
         self.nonzero = {f.name: np.zeros([p.size(a) for a in f.axes], np.int64) for f in summed}
         self.deliveries = np.zeros(1, np.int64)
         self.strain = [[Counter() for _ in range(p.window)] for _ in p.sides]
+        n_phases = max(len(p.phases), 1)
+        self.phase_ended = np.zeros(n_phases, np.int64)
+        self.phases_passed = np.zeros(n_phases + 1, np.int64)
 
     def add(self, c: Columns) -> None:
         """Count one chunk of runs."""
         p = self.shape
         self.runs += c.runs
         self.outcomes += np.bincount(c.outcome, minlength=4)
+        self.phase_ended += np.bincount(c.phase, minlength=self.phase_ended.size)
+        self.phases_passed += np.bincount(c.phases_passed, minlength=self.phases_passed.size)
         hit = c.collapsed_by >= 0
         if hit.any():
             hours = np.minimum(
@@ -93,6 +102,12 @@ class Tally:
                 self.strain[s][d].update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
 
     # ----------------------------------------------------------------- readings
+
+    def phase_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per phase: runs that reached it, and runs that passed its gate."""
+        reached = np.cumsum(self.phase_ended[::-1])[::-1]
+        passed = np.cumsum(self.phases_passed[::-1])[::-1][1:]
+        return reached, passed
 
     def survival(self, times: np.ndarray) -> np.ndarray:
         """Fraction not collapsed by each time; exact on the hourly grid (other times are read

@@ -7,13 +7,13 @@ Names are kept beside the numbers: random streams are keyed by the names of the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .. import streams
 from ..records import Shape
-from ..scenario import Scenario
+from ..scenario import Scenario, phase_list, phase_scenarios
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -70,12 +70,32 @@ class Params:
     permission_prob: float = 1.0
     recovery: float = 0.0
     """Strain recovery rate per day (ln 2 / half-life; 0: strain never fades)."""
+    phase_names: tuple[str, ...] = ("window",)
+    phase_days: tuple[int, ...] = ()
+    phase_quiet: tuple[int, ...] = ()
+    """Days checked by each gate (-1: the whole phase, extensions included)."""
+    phase_extend: tuple[tuple[int, int], ...] = ()
+    """Each phase's (extend_days, times) on a failed gate ((0, 0): cancel)."""
+    phase_params: tuple[Params, ...] = ()
+    """The single-window Params of each phase (empty: the scenario is one phase, itself)."""
     _tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_phases(self) -> int:
+        return len(self.phase_names)
+
+    @property
+    def horizon(self) -> int:
+        """Days a run can last at most (the window, plus every possible extension)."""
+        return self.window
 
     @property
     def shape(self) -> Shape:
         """How per-run arrays are laid out."""
-        return Shape(self.parties, self.spoilers, self.guarantors, self.sides, self.window)
+        phases = self.phase_names if self.phase_params else ()
+        return Shape(
+            self.parties, self.spoilers, self.guarantors, self.sides, self.window, phases=phases
+        )
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -84,13 +104,41 @@ class Params:
 
     def tables(self) -> dict[str, np.ndarray]:
         """The arrays of the compiled engine (built once per Params): the fixed ones
-        (:data:`STATIC`) as they are, the others with a leading axis of one parameter set."""
+        (:data:`STATIC`) as they are, the others (:data:`PER_SET`) with a leading axis of
+        parameter sets, one per phase (set ``q``, phase ``f`` at ``q · phases + f``)."""
         if not self._tables:
-            self._tables.update(_tables(self))
+            if self.phase_params:
+                self._tables.update(_stack([_tables(x) for x in self.phase_params]))
+            else:
+                self._tables.update(_tables(self))
         return self._tables
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> Params:
+        """The numbers of ``s``; with phases, those of each phase and how the phases run."""
+        phases = phase_list(s)
+        single = cls._single(s)
+        quiet = tuple(-1 if f.gate.quiet_days is None else f.gate.quiet_days for f in phases)
+        extend = tuple(
+            (0, 0) if f.on_fail == "cancel" else (f.on_fail.extend_days, f.on_fail.times)
+            for f in phases
+        )
+        horizon = sum(f.days + e * k for f, (e, k) in zip(phases, extend, strict=True))
+        return replace(
+            single,
+            window=horizon,
+            phase_names=tuple(f.name for f in phases),
+            phase_days=tuple(f.days for f in phases),
+            phase_quiet=quiet,
+            phase_extend=extend,
+            phase_params=(
+                tuple(cls._single(x) for x in phase_scenarios(s)) if s.phases is not None else ()
+            ),
+            _tables={},
+        )
+
+    @classmethod
+    def _single(cls, s: Scenario) -> Params:
         sides = s.sides
         side_ix = {name: i for i, name in enumerate(sides)}
         parties = tuple(s.parties)
@@ -186,6 +234,29 @@ def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
     rates[..., w] = np.where(flat, -body[..., 0], 0.0)
     peak = np.maximum.accumulate(body[..., ::-1], axis=-1)[..., ::-1].copy()
     return {"rates": rates, "peak": peak, "active": (body > 0).any(-1)}
+
+
+def _stack(phases: list[Tables]) -> Tables:
+    """One table set whose parameter sets are the phases' (day axes padded to the longest
+    phase, the constant-rate marker kept in the last column)."""
+    out = dict(phases[0])
+    days = max(t["peak"].shape[-1] for t in phases)
+    for name in PER_SET:
+        parts = []
+        for t in phases:
+            a = t[name]
+            if name in ("rates", "peak"):
+                width = days + 1 if name == "rates" else days
+                padded = np.zeros((*a.shape[:-1], width))
+                body = a.shape[-1] - (1 if name == "rates" else 0)
+                padded[..., :body] = a[..., :body]
+                padded[..., body : width - (1 if name == "rates" else 0)] = a[..., body - 1 : body]
+                if name == "rates":
+                    padded[..., -1] = a[..., -1]
+                a = padded
+            parts.append(a)
+        out[name] = np.concatenate(parts, axis=0)
+    return out
 
 
 def _tables(p: Params) -> dict[str, np.ndarray]:

@@ -86,9 +86,7 @@ def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, e
     ``end``. Raises on a hazard that is not finite."""
     t, x, left = t0, x0, target
     if x0 <= 0.0 and rates[-1] < 0.0:  # a constant rate, stored as -rate in the last slot
-        t = t0 + target / -rates[-1]
-        if not t < math.inf:
-            raise OverflowError("hazard is not finite")
+        t = t0 + target / -rates[-1]  # inf for a rate too small to act: never, not an error
         return t if t < end else math.inf
     while t < end:
         stop = min(math.floor(t) + 1.0, end)
@@ -123,7 +121,9 @@ def rebase(
 
 
 @jit
-def draw(seed: np.int64, key: np.int64, run: np.int64, k: np.int64) -> tuple[float, float, float, float]:
+def draw(
+    seed: np.int64, key: np.int64, run: np.int64, k: np.int64
+) -> tuple[float, float, float, float]:
     """Block ``k`` of a source's stream: the gap (in compensator units) to its next event and
     that event's three marks (target, severity, blame)."""
     u0, u1, u2, u3 = streams.block(seed, key, run, k)
@@ -140,8 +140,15 @@ def earliest(now: float, x: float, target: float, peak: float) -> float:
 
 @jit
 def next_event(
-    seed: np.int64, key: np.int64, run: np.int64, k: np.int64,
-    now: float, x: float, rates: np.ndarray, beta: float, end: float,
+    seed: np.int64,
+    key: np.int64,
+    run: np.int64,
+    k: np.int64,
+    now: float,
+    x: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
 ) -> tuple[float, float, float, float, float]:
     """A source that just fired (or starts) at ``now`` draws block ``k`` of its stream: the
     gap to its next event and that event's three marks; (target, mark, mark, mark, time)."""
@@ -152,8 +159,14 @@ def next_event(
 
 @jit
 def provoke(
-    anchor: float, x: float, target: float, now: float, boost: float,
-    rates: np.ndarray, beta: float, end: float,
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
 ) -> tuple[float, float, float]:
     """A party's side is attacked at ``now``: move its state there, add ``boost`` to its
     excitation and solve its next time again; (excitation, target still to go, time)."""
@@ -164,8 +177,13 @@ def provoke(
 
 @jit
 def excite(
-    anchor: float, x: float, target: float, now: float, boost: float,
-    rates: np.ndarray, beta: float,
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
 ) -> tuple[float, float]:
     """:func:`provoke` without solving the time: (excitation, target still to go)."""
     x, left = rebase(anchor, x, target, now, rates, beta)
@@ -188,7 +206,7 @@ def pick(u: float, n: int) -> int:
 def convoy_slot(t: float) -> int:
     """The convoy day whose preceding 24 hours contain ``t``: the convoy of day ``d`` runs at
     ``d + 0.5`` and counts the major events in ``(d − 0.5, d + 0.5]``."""
-    return int(math.ceil(t - 0.5))
+    return math.ceil(t - 0.5)
 
 
 @jit

@@ -22,16 +22,17 @@ the two engines give the same run for the same (scenario, seed, run index).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import simpy
 
 from .. import streams
 from ..errors import RunawayError
+from ..outcomes import OUTCOMES
 from ..records import Columns, Run, TraceEvent
 from . import rules
-from .fast_engine import not_finite_message, runaway_message
+from .fast_engine import _load_phase, not_finite_message, runaway_message
 from .params import Params, Tables
 
 # The cheap rules run as plain Python here (their compiled form costs more to call than to
@@ -53,8 +54,12 @@ class _Static:
     """Parameter set ``q`` of the scenario's tables as Python values (read on every event),
     built once per batch and set."""
 
-    def __init__(self, tb: Tables, q: int) -> None:
-        self.rates = list(tb["rates"][q])
+    def __init__(self, tb: Tables, q: int, p: Params, phase: int, start: int) -> None:
+        horizon, n = p.horizon, len(p.sources)
+        cur_rates, cur_peak = np.zeros((n, horizon + 1)), np.zeros((n, horizon))
+        _load_phase(tb["rates"][q], tb["peak"][q], p.phase_days[phase], start, cur_rates, cur_peak)
+        self.rates = list(cur_rates)
+        self.peak = cur_peak
         self.keys = tb["keys"].tolist()
         self.decay = tb["decay"][q].tolist()
         self.boost = tb["boost"][q].tolist()
@@ -62,10 +67,11 @@ class _Static:
         self.attributed_share = tb["attributed"][q].tolist()
         active = tb["active"][q].tolist()
         self.active = [s for s, a in enumerate(active) if a]
-        self.targets = [row[:k].tolist() for row, k in zip(tb["targets"], tb["n_targets"])]
+        pairs = zip(tb["targets"], tb["n_targets"], strict=True)
+        self.targets = [row[:k].tolist() for row, k in pairs]
         self.excites = [
             [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
-            for row, k in zip(tb["excites"], tb["n_excites"])
+            for row, k in zip(tb["excites"], tb["n_excites"], strict=True)
         ]
         self.tol = tb["tol"][q].tolist()
         self.n_tol = tb["n_tol"].tolist()
@@ -85,8 +91,15 @@ class _Run:
     """The state of one run and the SimPy processes that change it."""
 
     def __init__(
-        self, p: Params, st: _Static, seed: int, run: int, trace: list[TraceEvent] | None
+        self,
+        p: Params,
+        statics: Callable[[int, int], _Static],
+        seed: int,
+        run: int,
+        trace: list[TraceEvent] | None,
     ) -> None:
+        st = statics(0, 0)
+        self.statics = statics
         self.p, self.run, self.trace = p, run, trace
         self.seed = streams.seed_key(seed)
         self.env = simpy.Environment()
@@ -99,7 +112,11 @@ class _Run:
         self.tol, self.n_tol, self.tol_actor = st.tol, st.n_tol, st.tol_actor
         self.convoy_key, self.permission_key = st.convoy_key, st.permission_key
         self.active = st.active
-        self.end = float(p.window)
+        self.phase, self.passed, self.extended = 0, 0, 0
+        self.start, self.end = 0, p.phase_days[0]
+        self.boundary = self.env.event()
+        self.permitted = False
+        self.phase_deliveries = 0
         self.anchor = [0.0] * n
         self.x = [0.0] * n
         self.target = [0.0] * n
@@ -114,7 +131,7 @@ class _Run:
         self.strain_t = [0.0] * n_sides
         self.added = np.zeros((n_sides, p.window))
         self.day_strain = np.zeros(p.window)
-        self.majors_by_slot = [0] * (p.window + 1)
+        self.majors_by_slot = [0] * (p.horizon + 1)
         self.deliveries = 0
         self.events = 0
         self.collapse_time = math.nan
@@ -126,17 +143,18 @@ class _Run:
         """Source ``s`` draws the gap and marks of its next event from its stream."""
         target, u1, u2, u3, self.tau[s] = _next_event(
             self.seed, self.keys[s], self.run, self.k[s], now, self.x[s], self.rates[s],
-            self.decay[s], self.end,
+            self.decay[s], float(self.end),
         )  # fmt: skip
         self.k[s] += 1
         self.target[s] = target
         self.marks[s] = (u1, u2, u3)
+        self.anchor[s] = now
 
     def _provoke(self, m: int, now: float) -> None:
         """Party ``m``'s side was attacked at ``now``: excite it and solve its time again."""
         self.x[m], self.target[m], self.tau[m] = _provoke(
             self.anchor[m], self.x[m], self.target[m], now, self.boost[m], self.rates[m],
-            self.decay[m], self.end,
+            self.decay[m], float(self.end),
         )  # fmt: skip
         self.anchor[m] = now
 
@@ -161,16 +179,16 @@ class _Run:
         self.daily[s, day] += 1
         if major:
             slot = _convoy_slot(now)
-            if slot < p.window:
+            if slot < p.horizon:
                 self.majors_by_slot[slot] += 1
-        if self.trace is not None:
-            self._note_event(now, s, side, major, attributed)
         self.x[s] = _decayed(self.x[s], self.decay[s], now - self.anchor[s])
         self.anchor[s] = now
         self._draw(s, now)
         for m in self.excites[side]:
             self._provoke(m, now)
         if not attributed:
+            if self.trace is not None:
+                self._note_event(now, s, side, major, attributed)
             return False
         st = self.st
         weight = st.major_weight if major else 1.0
@@ -179,27 +197,42 @@ class _Run:
         self.strain[side], self.strain_t[side] = strain, now
         self.day_strain[day] += weight
         self.added[side, day] += _at_day_end(weight, now, st.recovery)
+        if self.trace is not None:
+            self._note_event(now, s, side, major, attributed)
         crossed = _crossing(strain, self.tol[side], self.n_tol[side])
         if crossed < 0:
             return False
+        self.collapse(now, side, crossed, strain)
+        return True
+
+    def collapse(self, now: float, side: int, crossed: int, strain: float) -> None:
+        """The first actor of ``side`` whose tolerance ``strain`` exceeds walks away."""
         self.collapse_time, self.collapsed_by = now, self.tol_actor[side][crossed]
         if self.trace is not None:
             self._note(
                 now,
                 "collapse",
-                actor=p.actors[self.collapsed_by],
-                side=p.sides[side],
+                actor=self.p.actors[self.collapsed_by],
+                side=self.p.sides[side],
                 strain=strain,
                 tolerance=float(self.tol[side][crossed]),
             )
         self.trigger.succeed(rules.COLLAPSE)
-        return True
 
     def _note_event(self, now: float, s: int, side: int, major: bool, attributed: bool) -> None:
+        """Tell an event, with every side's strain just after it (recovery included)."""
         p = self.p
+        recovery = self.st.recovery
+        strain = {
+            p.sides[k]: _recovered(level, recovery, now - self.strain_t[k])
+            for k, level in enumerate(self.strain)
+        }
         n_p, n_s = len(p.parties), len(p.spoilers)
         if s < n_p:
-            self._note(now, "violation", party=p.parties[s], target=p.sides[side], major=major)
+            self._note(
+                now, "violation", party=p.parties[s], target=p.sides[side], major=major,
+                levels=strain,
+            )  # fmt: skip
         elif s < n_p + n_s:
             k = s - n_p
             blamed = p.parties[p.spoiler_blamed_on[k]] if attributed else None
@@ -210,10 +243,14 @@ class _Run:
                 target=p.sides[side],
                 major=major,
                 blamed_on=blamed,
+                levels=strain,
             )
         else:
             g = s - n_p - n_s
-            self._note(now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
+            self._note(
+                now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True,
+                levels=strain,
+            )  # fmt: skip
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
         """Add a step to the story (callers check ``self.trace`` first: it is the hot path)."""
@@ -223,38 +260,40 @@ class _Run:
     # ------------------------------------------------------------------ processes
 
     def hostilities(self) -> Iterator[simpy.Event]:
-        """Wait for the earliest next event of any source, apply it, repeat."""
-        env, tau, window = self.env, self.tau, self.p.window
-        for s in range(len(tau)):
-            self.k[s] = 1
-            tau[s] = math.inf
-        for s in self.active:
-            self.k[s] = 0
-            self._draw(s, 0.0)
+        """Wait for the earliest next event of any source, apply it, repeat; when no source
+        acts before the phase's end, wait for the phase to move on."""
+        env, tau = self.env, self.tau
         sources = range(len(tau))
         while True:
             s = min(sources, key=tau.__getitem__)
             now = tau[s]
-            if now >= window:
-                return
+            if now >= self.end:
+                yield self.boundary
+                continue
             yield env.timeout(now - env.now)
             if self.event(now, s):
                 return
 
     def convoys(self) -> Iterator[simpy.Event]:
-        p, env, st = self.p, self.env, self.st
+        """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
+        p, env = self.p, self.env
         key = self.convoy_key
-        permitted = streams.block(self.seed, self.permission_key, self.run, 0)[0] < st.permission
         per_day = (p.convoys_per_day + 3) // 4
-        yield env.timeout(p.first_day + 0.5)
-        for day in range(p.first_day, p.window):
+        day = p.first_day
+        while True:
+            if day + 0.5 >= self.end:
+                yield self.boundary
+                continue
+            yield env.timeout(day + 0.5 - env.now)
+            st = self.st
             recent = self.majors_by_slot[day]
-            chance = _convoy_chance(st.success, st.penalty, recent) if permitted else 0.0
+            chance = _convoy_chance(st.success, st.penalty, recent) if self.permitted else 0.0
             delivered = 0
             for c in range(p.convoys_per_day):
                 u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
                 delivered += u < chance
             self.deliveries += delivered
+            self.phase_deliveries += delivered
             if self.trace is not None:
                 self._note(
                     day + 0.5,
@@ -264,31 +303,111 @@ class _Run:
                     delivered=delivered,
                     majors_24h=recent,
                     chance=chance,
-                    permitted=permitted,
+                    permitted=self.permitted,
                 )
-            if day + 1 < p.window:
-                yield env.timeout(1.0)
+            day += 1
 
-    def window_end(self) -> Iterator[simpy.Event]:
-        p = self.p
-        yield self.env.timeout(p.window)
-        st = self.st
-        late = rules.late_strain(self.day_strain, int(p.quiet_from), p.window)
-        outcome = rules.gate(late, st.max_strain, self.deliveries, st.required)
-        if self.trace is not None:
-            self._note(p.window, "window_end", late_strain=late, deliveries=self.deliveries)
-        self.trigger.succeed(outcome)
+    def phases(self) -> Iterator[simpy.Event]:
+        """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
+        p, env = self.p, self.env
+        if self.enter():
+            return
+        while True:
+            yield env.timeout(self.end - env.now)
+            st, phase, end = self.st, self.phase, self.end
+            quiet = p.phase_quiet[phase]
+            first = self.start if quiet < 0 else end - quiet
+            late = rules.late_strain(self.day_strain, first, end)
+            code = rules.gate(late, st.max_strain, self.phase_deliveries, st.required)
+            if self.trace is not None:
+                self._note(
+                    end,
+                    "gate",
+                    phase=p.phase_names[phase],
+                    late_strain=late,
+                    quiet_days=end - first,
+                    deliveries=self.phase_deliveries,
+                    passed=code == rules.TRIGGERED,
+                    outcome=OUTCOMES[code],
+                )
+            if code == rules.TRIGGERED:
+                self.passed += 1
+                if phase == p.n_phases - 1:
+                    self.trigger.succeed(code)
+                    return
+                for m in range(len(self.tau)):  # every source to the boundary, old values
+                    self.x[m], self.target[m] = rules.rebase(
+                        self.anchor[m], self.x[m], self.target[m], end, self.rates[m],
+                        self.decay[m],
+                    )  # fmt: skip
+                    self.anchor[m] = end
+                self.phase += 1
+                self.extended = 0
+                self.start, self.end = end, end + p.phase_days[self.phase]
+                if self.enter():
+                    return
+            elif self.extended < p.phase_extend[phase][1]:
+                self.extended += 1
+                self.end += p.phase_extend[phase][0]
+                if self.trace is not None:
+                    self._note(end, "extension", phase=p.phase_names[phase], until=self.end)
+                for m in self.active:
+                    self.tau[m] = rules.solve(
+                        self.anchor[m], self.x[m], self.target[m], self.rates[m], self.decay[m],
+                        float(self.end),
+                    )  # fmt: skip
+            else:
+                self.trigger.succeed(code)
+                return
+            self.boundary.succeed()
+            self.boundary = env.event()
+
+    def enter(self) -> bool:
+        """Start the current phase: its values, its permission draw, every source's next
+        time; True if a lower tolerance is crossed at once (a collapse)."""
+        p, phase, start = self.p, self.phase, self.start
+        st = self.st = self.statics(phase, start)
+        self.rates, self.decay, self.boost = st.rates, st.decay, st.boost
+        self.major_share, self.attributed_share = st.major_share, st.attributed_share
+        self.excites, self.tol, self.active = st.excites, st.tol, st.active
+        block = streams.block(self.seed, self.permission_key, self.run, phase)
+        self.permitted = block[0] < st.permission
+        self.phase_deliveries = 0
+        if self.trace is not None and p.phase_params:
+            self._note(start, "phase", phase=p.phase_names[phase], permitted=self.permitted)
+        tau = self.tau
+        for s in range(len(tau)):
+            tau[s] = math.inf
+        for s in st.active:
+            if self.k[s] == 0:
+                self._draw(s, float(start))
+            else:
+                tau[s] = rules.solve(
+                    self.anchor[s], self.x[s], self.target[s], self.rates[s], self.decay[s],
+                    float(self.end),
+                )  # fmt: skip
+        if phase == 0:
+            return False
+        for side in range(len(self.strain)):
+            level = _recovered(self.strain[side], st.recovery, start - self.strain_t[side])
+            crossed = _crossing(level, self.tol[side], self.n_tol[side])
+            if crossed >= 0:
+                self.collapse(float(start), side, crossed, level)
+                return True
+        return False
 
     # ------------------------------------------------------------------ the run
 
     def execute(self, cols: Columns, row: int, count: np.ndarray, major: np.ndarray,
                 attributed: np.ndarray) -> None:  # fmt: skip
         env, p = self.env, self.p
+        env.process(self.phases())
         env.process(self.hostilities())
         if p.convoys_per_day:
             env.process(self.convoys())
-        env.process(self.window_end())
         cols.outcome[row] = env.run(until=self.trigger)
+        cols.phase[row] = self.phase
+        cols.phases_passed[row] = self.passed
         cols.collapse_time[row] = self.collapse_time
         cols.collapsed_by[row] = self.collapsed_by
         cols.deliveries[row] = self.deliveries
@@ -313,17 +432,32 @@ def run_batch(
     cols = Columns.empty(p.shape, len(runs))
     n = len(p.sources)
     count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
-    sets: dict[int, _Static] = {}
+    cache: dict[tuple[int, int], _Static] = {}
     for row, (run, q) in enumerate(zip(np.asarray(runs).tolist(), which.tolist(), strict=True)):
-        st = sets.get(q) or sets.setdefault(q, _Static(tables, q))
+        if len(cache) > 256:
+            cache.clear()
+        statics = _statics(p, tables, q, cache)
         try:
-            _Run(p, st, seed, run, None).execute(cols, row, count, major, attributed)
+            _Run(p, statics, seed, run, None).execute(cols, row, count, major, attributed)
         except OverflowError:
             raise RunawayError(not_finite_message(run)) from None
-        if len(sets) > 64:
-            sets.clear()
     cols.set_sources(p.shape, count, major, attributed)
     return cols
+
+
+def _statics(
+    p: Params, tables: Tables, q: int, cache: dict[tuple[int, int], _Static]
+) -> Callable[[int, int], _Static]:
+    """The set-``q`` tables of a phase entered on a day, built once per batch."""
+
+    def get(phase: int, start: int) -> _Static:
+        index = q * p.n_phases + phase
+        key = (index, start)
+        if key not in cache:
+            cache[key] = _Static(tables, index, p, phase, start)
+        return cache[key]
+
+    return get
 
 
 def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
@@ -332,8 +466,9 @@ def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
     cols = Columns.empty(p.shape, 1)
     n = len(p.sources)
     count, major, attributed = (np.zeros((1, n), np.int32) for _ in range(3))
+    statics = _statics(p, p.tables(), 0, {})
     try:
-        _Run(p, _Static(p.tables(), 0), seed, run, events).execute(cols, 0, count, major, attributed)
+        _Run(p, statics, seed, run, events).execute(cols, 0, count, major, attributed)
     except OverflowError:
         raise RunawayError(not_finite_message(run)) from None
     cols.set_sources(p.shape, count, major, attributed)
