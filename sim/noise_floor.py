@@ -7,7 +7,8 @@ differences between points), so an assumption with no effect still gets a positi
 
 The floor is measured with a *dummy assumption* (Khorashadi Zadeh et al. 2017): one more column
 in the design whose only role is to choose the random numbers. Points where the dummy moves are
-simulated with a second seed, the others with the run seed, and the model ignores its value. So
+simulated with a second seed, the others with the first (each base sample or trajectory has its
+pair, :func:`point_seeds`), and the model ignores its value. So
 the dummy has no effect on any probability (its true index is exactly 0), and the index it gets
 is the index that Monte Carlo noise alone gives an assumption whose change draws fresh random
 numbers for every run. That is the worst case: a change that keeps some runs' random numbers
@@ -42,6 +43,8 @@ SCALING = {"S1": 0.5, "ST": 1.0, "mu_star": 0.5}
 """The floor of each measure falls as runs^-SCALING[measure] (measured: docs/sensitivity.md)."""
 
 SCALING_WORDS = {0.5: "1/√runs", 1.0: "1/runs"}
+SEED_TAG = 7
+"""Mixed into the points' seeds (apart from the design's and the bootstrap's)."""
 
 
 def fresh_points(method: str, unit: np.ndarray) -> np.ndarray:
@@ -53,6 +56,24 @@ def fresh_points(method: str, unit: np.ndarray) -> np.ndarray:
         # the dummy takes B's value in AB_d and B.
         return np.arange(unit.shape[0]) % (d + 3) >= d + 1
     return unit[:, d] >= 0.5
+
+
+def point_seeds(method: str, unit: np.ndarray, seed: int) -> np.ndarray:
+    """The seed of every point: one per base sample (Sobol') or trajectory (Morris) for the
+    points where the dummy has not moved, another for those where it has. So the points that
+    SALib compares share random numbers (common random numbers), and the noise of different
+    base samples or trajectories is independent, as SALib's bootstrap assumes."""
+    d = unit.shape[1] - 1
+    group = np.arange(unit.shape[0]) // (d + 3 if method == "sobol" else d + 2)
+    fresh = fresh_points(method, unit)
+    cache: dict[tuple[int, int], int] = {}
+    out = np.empty(unit.shape[0], dtype=np.int64)
+    for i, key in enumerate(zip(group.tolist(), fresh.astype(int).tolist(), strict=True)):
+        if key not in cache:
+            state = np.random.SeedSequence([seed, SEED_TAG, *key]).generate_state(1, np.uint64)
+            cache[key] = int(state[0] % 2**62)
+        out[i] = cache[key]
+    return out
 
 
 def floors(method: str, dummy: Mapping[str, float]) -> dict[str, float]:
@@ -84,5 +105,6 @@ __all__ = [
     "distinguishable",
     "floors",
     "fresh_points",
+    "point_seeds",
     "runs_for_floor",
 ]

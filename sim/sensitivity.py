@@ -50,6 +50,7 @@ from .noise_floor import (
     distinguishable,
     floors,
     fresh_points,
+    point_seeds,
     runs_for_floor,
 )
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
@@ -110,8 +111,8 @@ class Sensitivity:
     baseline: dict[str, float]
     seed: int
     sample_seed: int
-    dummy_seed: int  # the seed of the points where the dummy moves (``fresh``)
-    fresh: np.ndarray  # [points] bool: simulated with ``dummy_seed``
+    seeds: np.ndarray  # [points] the seed of each point (sim.noise_floor.point_seeds)
+    fresh: np.ndarray  # [points] bool: the dummy has moved (the second seed of its pair)
     elapsed: float
     target_floor: float | None = None  # the floor the user wants advice for (``--floor``)
 
@@ -218,7 +219,9 @@ class Sensitivity:
             "noise_floor": {
                 "note": _FLOOR_NOTE,
                 "dummy": DUMMY,
-                "dummy_seed": self.dummy_seed,
+                "seeds": "each base sample (Sobol') or trajectory (Morris) has two seeds derived "
+                "from seed: one for its points where the dummy has not moved, one for those where "
+                "it has (points.csv lists each point's)",
                 "dummy_points": int(self.fresh.sum()),
                 "outputs": noise,
             },
@@ -269,7 +272,7 @@ _MEASURE_NOTES = {
 _FLOOR_NOTE = (
     "Monte Carlo noise floor: the upper end of the 95% interval of the index of a dummy "
     "assumption that only changes the random numbers (the points where it moves are simulated "
-    "with dummy_seed; its true index is 0). An index at or below the floor is not "
+    "with other seeds; its true index is 0). An index at or below the floor is not "
     "distinguishable from zero (<measure>_distinguishable false). scaling: how the floor falls "
     "with more runs per point; advice: about how many runs per point would bring it under the "
     "target (--floor)."
@@ -305,27 +308,6 @@ def problem(scenario: Scenario) -> dict[str, Any]:
     assumption that measures the noise floor (:mod:`sim.noise_floor`)."""
     names = [*uncertain_keys(scenario), DUMMY]
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-
-
-def _combine(tables: tuple[PointTable, PointTable], second: np.ndarray) -> PointTable:
-    """One table, in design order, of the points of ``tables[0]`` (where ``second`` is false)
-    and of ``tables[1]`` (where it is true)."""
-    first, other = tables
-
-    def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = np.empty((second.size, *a.shape[1:]), dtype=np.result_type(a, b))
-        out[~second], out[second] = a, b
-        return out
-
-    return dataclasses.replace(
-        first,
-        values=merge(first.values, other.values),
-        counts=merge(first.counts, other.counts),
-        holding_days=merge(first.holding_days, other.holding_days),
-        violations=merge(first.violations, other.violations),
-        deliveries=merge(first.deliveries, other.deliveries),
-        elapsed=first.elapsed + other.elapsed,
-    )
 
 
 def check(scenario: Scenario, method: str, samples: int, target_floor: float | None = None) -> None:
@@ -412,7 +394,7 @@ def analyse(
     k = len(keys)
     fresh = fresh_points(method, unit)
     design = unit_to_values(scenario, np.clip(unit[:, :k], 0.0, TOP))
-    dummy_seed = design_seed(seed, 3)
+    seeds = point_seeds(method, unit, seed)
 
     base = scenario_baseline(scenario)
     dists = scenario.uncertainties
@@ -431,16 +413,9 @@ def analyse(
             torn.append(row)
     with dask_session(dask, workers) as client:  # one cluster for both experiments
         common = {"seed": seed, "engine": engine, "workers": workers, "dask": client}
-        common_rn = evaluate(scenario, keys, design[~fresh], runs=runs, progress=progress, **common)
-        moved = evaluate(
-            scenario,
-            keys,
-            design[fresh],
-            runs=runs,
-            progress=progress,
-            **common | {"seed": dummy_seed},
+        points = evaluate(
+            scenario, keys, design, runs=runs, progress=progress, seeds=seeds, **common
         )
-        points = _combine((common_rn, moved), fresh)
         tornado = evaluate(
             scenario,
             keys,
@@ -469,7 +444,7 @@ def analyse(
         baseline={k: float(v) for k, v in zip(keys, base_row, strict=True)},
         seed=seed,
         sample_seed=sample_seed,
-        dummy_seed=dummy_seed,
+        seeds=seeds,
         fresh=fresh,
         elapsed=points.elapsed + tornado.elapsed,
         target_floor=target_floor,
@@ -815,8 +790,9 @@ def save(
 
     with new_folder(path) as tmp:
         write_json(tmp / "sensitivity.json", sens.to_json(command))
-        seeds = np.where(sens.fresh, sens.dummy_seed, sens.seed).tolist()
-        (tmp / "points.csv").write_text(csv_text(sens.table, {"seed": seeds}), encoding="utf-8")
+        (tmp / "points.csv").write_text(
+            csv_text(sens.table, {"seed": sens.seeds.tolist()}), encoding="utf-8"
+        )
         if plots:
             (tmp / "figures").mkdir()
             indices_figure(sens).savefig(tmp / "figures" / "indices.png", dpi=150)
