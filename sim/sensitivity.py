@@ -3,9 +3,10 @@ most for the outcome?
 
 The assumptions are the scenario's ``uncertainties``. A design of points in unit coordinates
 (Sobol' or Morris, sampled by SALib) is mapped to values by each distribution's quantile
-function (:func:`sim.uncertainty.values`), every point is simulated with the same seed and runs
-(common random numbers, :func:`sim.experiments.evaluate`), and SALib apportions the variation of
-two outputs among the assumptions:
+function (:func:`sim.uncertainty.values`), the points that SALib compares (one base sample or
+trajectory) are simulated with the same seed and runs (common random numbers,
+:func:`sim.experiments.evaluate`), and SALib apportions the variation of two outputs among the
+assumptions:
 
 - ``p_triggered``: P(triggered), the chance that the next step starts;
 - ``holding_days``: the mean collapse day — the expected number of days until the ceasefire
