@@ -63,7 +63,8 @@ from .uncertainty import values as unit_to_values
 
 METHODS = ("sobol", "morris")
 DEFAULT_SAMPLES = {"sobol": 256, "morris": 32}
-"""Default ``samples``: Sobol' base samples N (points: N·(k+2)); Morris trajectories (N·(k+1))."""
+"""Default ``samples``: Sobol' base samples N (points: N·(k+3) with the noise-floor dummy);
+Morris trajectories (N·(k+2))."""
 MORRIS_LEVELS = 4
 TORNADO_FACTOR = 10
 """The tornado's few points get this many times the runs of the design's points."""
@@ -366,8 +367,8 @@ def analyse(
     """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
     uncertain assumptions, plus a tornado; all points simulated with common random numbers.
 
-    ``samples``: Sobol' base samples N, a power of 2 (N·(k+2) points), or Morris trajectories
-    (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
+    ``samples``: Sobol' base samples N, a power of 2 (N·(k+3) points), or Morris trajectories
+    (N·(k+2) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
     ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
     small effects need the precision).
 
