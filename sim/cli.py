@@ -11,24 +11,31 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import yaml
 
 from .engines import ENGINES
-from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError
+from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError, printable
 from .folders import default_folder, refuse_existing
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
+from .source import load_value
 
 PROG = "ceasefire"
+
+
+def say(*values: object, file: TextIO | None = None) -> None:
+    """``print``, with control characters (ANSI escapes, carriage returns) from scenario
+    text or file names escaped, so output cannot rewrite the user's terminal."""
+    print(*(printable(str(v), newlines=True) for v in values), file=file)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, printable(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
 def _integer(minimum: int, what: str) -> Callable[[str], int]:
@@ -55,7 +62,7 @@ def _override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_value(raw) if raw.strip() else None
     except yaml.YAMLError:
         raise argparse.ArgumentTypeError(f"cannot read the value of '{text}'") from None
     return key.strip(), value
@@ -252,7 +259,7 @@ def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
 
 def _wrote(folder: Path) -> None:
     files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
-    print(f"\nwrote {folder}/ ({', '.join(files)})")
+    say(f"\nwrote {folder}/ ({', '.join(files)})")
 
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -271,16 +278,16 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = sweep.save(table, scenario, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
-    print(
+    say(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
+    say(
         f"{table.runs:,} runs per point, seed {seed}, engine {table.engine}, "
         f"{table.elapsed:.1f} s\n"
     )
     lo_hi = table.ci95("triggered")
-    print("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
+    say("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
     for i in range(table.values.shape[0]):
         vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
-        print(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+        say(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
     _wrote(folder)
     return 0
 
@@ -304,7 +311,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = sensitivity.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(sensitivity.text(result))
+    say(sensitivity.text(result))
     _wrote(folder)
     return 0
 
@@ -327,7 +334,7 @@ def cmd_discover(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = discovery.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(discovery.text(result))
+    say(discovery.text(result))
     _wrote(folder)
     return 0
 
@@ -344,7 +351,7 @@ def _version() -> str:
 def _load(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.file)
     if args.overrides:
-        scenario = scenario.with_overrides(dict(args.overrides))
+        scenario = scenario.with_overrides(dict(args.overrides), origin="--set")
     return scenario
 
 
@@ -354,17 +361,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             s = load_scenario(f)
         except ScenarioError as exc:
-            print(exc, file=sys.stderr)
+            say(exc, file=sys.stderr)
             status = 2
             continue
-        print(
+        say(
             f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
             f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
             f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
             + (f", {len(s.uncertainties)} uncertain assumptions" if s.uncertainties else "")
         )
         for w in s.warnings():
-            print(f"{f}: warning: {w}", file=sys.stderr)
+            say(f"{f}: warning: {w}", file=sys.stderr)
     return status
 
 
@@ -383,7 +390,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
-    print(report(results))
+    say(report(results))
     _wrote(folder)
     return 0
 
@@ -430,12 +437,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 f"{plot}: unknown figure format '{plot.suffix}' (use .png, .svg or .pdf)"
             )
     record, events = trace_run(scenario, seed, args.run, engine=args.engine)
-    print(story(scenario, record, events, seed=seed, run=args.run))
+    say(story(scenario, record, events, seed=seed, run=args.run))
     if plot is not None:
         from .plots import save_atomic, trace_figure
 
         save_atomic(trace_figure(scenario, record, events, seed, args.run), plot)
-        print(f"wrote {plot}")
+        say(f"wrote {plot}")
     return 0
 
 
@@ -453,7 +460,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = comparison.save(out, plots=not args.no_plots, command=[PROG, *argv])
-    print(comparison.text())
+    say(comparison.text())
     _wrote(folder)
     return 0
 
@@ -480,23 +487,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "discover":
             return cmd_discover(args, argv)
         if args.command == "schema":
-            print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+            say(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0
     except RunawayError as exc:
         if args.command == "compare":  # the message names the scenario file
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            say(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
         where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
-        print(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
+        say(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2
     except WorkerError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        say(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except CeasefireError as exc:
-        print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
+        say(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        say(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -508,3 +515,6 @@ def entry() -> NoReturn:  # pragma: no cover - console script
 
 
 __all__ = ["OUTCOMES", "build_parser", "main"]
+
+if __name__ == "__main__":  # python -m sim.cli
+    entry()

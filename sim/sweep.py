@@ -63,7 +63,7 @@ def sweep(
             except ScenarioError as exc:
                 in_file = exc.location is not None and exc.location.line > 0
                 raise ScenarioError(
-                    f"{exc.message.split(' (from --set')[0]} (from --param, at {value:g})",
+                    f"{exc.reason} (from --param, at {value:g})",
                     location=exc.location if in_file else Location("--param", 0, 0),
                     key=key,
                 ) from None
