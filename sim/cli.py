@@ -23,6 +23,8 @@ from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
 from .source import load_value
 
 PROG = "ceasefire"
+TRACE_FORMATS = (".png", ".svg", ".pdf")
+"""The figure formats ``trace --plot`` writes."""
 
 
 def say(*values: object, file: TextIO | None = None) -> None:
@@ -426,15 +428,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
     plot = args.plot
     if plot is not None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         if plot.exists():
             raise UsageError(f"{plot}: already exists; files are never overwritten")
-        formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
-        if plot.suffix.lstrip(".").lower() not in formats:
+        if plot.suffix.lower() not in TRACE_FORMATS:
             raise UsageError(
-                f"{plot}: unknown figure format '{plot.suffix}' (use .png, .svg or .pdf)"
+                f"{plot}: unsupported figure format '{plot.suffix}' (use .png, .svg or .pdf)"
             )
     record, events = trace_run(scenario, seed, args.run, engine=args.engine)
     say(story(scenario, record, events, seed=seed, run=args.run))

@@ -14,13 +14,13 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from conftest import Cli
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from scipy import stats
 
 import sim
 from sim import plots
-from sim.cli import main
 from sim.compare import compare, normal_sf, paired_test, two_proportion_test
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,18 +28,6 @@ FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
 AID = ROOT / "scenarios" / "geneva_2016_aid_day_one.yaml"
 VARIANTS = sorted((ROOT / "scenarios").glob("geneva_2016_*.yaml"))
 RUNS, SEED = 300, 4
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 # --------------------------------------------------------------------------- statistics
@@ -145,10 +133,8 @@ def test_compare_figures_plot_the_summaries(variants) -> None:
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_compare_writes_the_table_and_figures(here: Path, capsys) -> None:
-    code, out, err = cli(
-        capsys, "compare", FLAGSHIP, AID, "--runs", RUNS, "--seed", SEED, "--quiet"
-    )
+def test_cli_compare_writes_the_table_and_figures(here: Path, cli: Cli) -> None:
+    code, out, err = cli("compare", FLAGSHIP, AID, "--runs", RUNS, "--seed", SEED, "--quiet")
     assert code == 0, err
     (folder,) = (here / "results" / "compare").iterdir()
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -172,16 +158,16 @@ def test_cli_compare_writes_the_table_and_figures(here: Path, capsys) -> None:
     assert rows[0]["p_value"] == "" and float(rows[1]["p_value"]) < 0.05
     assert "geneva_2016_aid_day_one" in out and "pp" in out and "wrote results/compare/" in out
     # a second comparison goes to a new folder
-    assert cli(capsys, "compare", FLAGSHIP, AID, "--runs", 50, "--quiet", "--no-plots")[0] == 0
+    assert cli("compare", FLAGSHIP, AID, "--runs", 50, "--quiet", "--no-plots")[0] == 0
     folders = sorted((here / "results" / "compare").iterdir())
     assert len(folders) == 2
     assert not (folders[1] / "figures").exists()
 
 
-def test_cli_compare_result_folders_and_files(here: Path, capsys) -> None:
+def test_cli_compare_result_folders_and_files(here: Path, cli: Cli) -> None:
     args = ("--runs", RUNS, "--seed", SEED, "--quiet")
-    assert cli(capsys, "run", FLAGSHIP, "--out", "base", "--no-plots", *args)[0] == 0
-    code, _, err = cli(capsys, "compare", "base", FLAGSHIP, "--out", "cmp", "--no-plots", *args)
+    assert cli("run", FLAGSHIP, "--out", "base", "--no-plots", *args)[0] == 0
+    code, _, err = cli("compare", "base", FLAGSHIP, "--out", "cmp", "--no-plots", *args)
     assert code == 0, err
     data = json.loads((here / "cmp" / "comparison.json").read_text(encoding="utf-8"))
     first, second = data["table"]
@@ -202,22 +188,22 @@ def test_cli_compare_result_folders_and_files(here: Path, capsys) -> None:
         ([FLAGSHIP, "empty_dir"], "not a result folder"),
     ],
 )
-def test_cli_compare_errors_write_nothing(here: Path, capsys, inputs, message) -> None:
+def test_cli_compare_errors_write_nothing(here: Path, cli: Cli, inputs, message) -> None:
     (here / "bad.yaml").write_text(
         "name: bad\ntitle: Bad\nwindow_days: -1\nparties: {}\n", encoding="utf-8"
     )
     (here / "empty_dir").mkdir()
     before = sorted(p.name for p in here.rglob("*"))
-    code, out, err = cli(capsys, "compare", *inputs, "--runs", 20)
+    code, out, err = cli("compare", *inputs, "--runs", 20)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert out == ""
     assert sorted(p.name for p in here.rglob("*")) == before
 
 
-def test_cli_compare_never_overwrites(here: Path, capsys) -> None:
+def test_cli_compare_never_overwrites(here: Path, cli: Cli) -> None:
     (here / "out").mkdir()
-    code, _, err = cli(capsys, "compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
+    code, _, err = cli("compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
     assert code == 2 and "already exists" in err
     assert list((here / "out").iterdir()) == []
 

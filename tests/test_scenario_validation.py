@@ -47,12 +47,6 @@ def gov(extra: str) -> str:
     )
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def write(name: str, text: str) -> str:
     Path(name).write_text(text, encoding="utf-8")
     return name
