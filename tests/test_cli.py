@@ -580,3 +580,64 @@ def test_console_script_end_to_end(here: Path) -> None:
     assert not (folders[0] / "figures").exists()
     for code in CODES:
         assert code in proc.stdout
+
+
+# --------------------------------------------------------------------------- what users trip on
+
+
+@pytest.mark.parametrize("name", ["x.jpg", "x.JPEG", "x.eps", "x"])
+def test_trace_plot_takes_only_png_svg_pdf(here: Path, cli: Cli, name: str) -> None:
+    code, out, err = cli("trace", "small.yaml", "--seed", "1", "--run", "0", "--plot", name)
+    assert code == 2 and not out
+    assert "unsupported figure format" in err and "(use .png, .svg or .pdf)" in err
+    assert not Path(name).exists()
+
+
+def test_python_m_sim_cli_help_works(here: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ceasefire")
+
+
+def test_misspelt_party_in_set_is_named_with_a_suggestion(here: Path, cli: Cli) -> None:
+    code, out, err = cli("run", "small.yaml", "--runs", "10", "--set", "parties.gv.tolerance=5")
+    assert code == 2 and not out
+    assert err.strip() == (
+        "--set: parties.gv.tolerance: 'gv' is not a party of this scenario (known: gov, reb); "
+        "did you mean 'gov'? (from --set parties.gv.tolerance)"
+    )
+    assert not Path("results").exists()
+
+
+def test_all_problems_are_printed_one_per_line(here: Path, cli: Cli) -> None:
+    Path("bad.yaml").write_text(
+        SMALL.replace("tolerance: 4", "tolerence: 4").replace("0.2\n", "1.5\n", 1),
+        encoding="utf-8",
+    )
+    code, _out, err = cli("validate", "bad.yaml")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2
+    assert all(ERROR_LINE.match(line) for line in lines)
+    assert "did you mean 'tolerance'?" in err
+
+
+def test_exponent_is_a_number_on_the_command_line(here: Path, cli: Cli) -> None:
+    code, _out, err = cli(
+        "run", "small.yaml", "--runs", "20", "--seed", "1", "--no-plots", "--quiet",
+        "--set", "parties.reb.violation_prob=1e-3",
+    )  # fmt: skip
+    assert code == 0, err
+
+
+def test_control_characters_never_reach_the_terminal(here: Path, cli: Cli) -> None:
+    Path("evil.yaml").write_text(
+        SMALL.replace("Small test ceasefire", '"Evil \\e[2J title \\a"'), encoding="utf-8"
+    )
+    code, out, err = cli("run", "evil.yaml", "--runs", "20", "--seed", "1", "--no-plots")
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert "Evil \\x1b[2J title \\x07" in out
+    code, out, err = cli("run", "small.yaml", "--set", "parties.gov.x\x1b[2J=1")
+    assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err
