@@ -399,7 +399,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def report(results: Any) -> str:
     """The table ``ceasefire run`` prints."""
-    from .plots import outcome_labels
+    from .plots import integration_note, outcome_labels, shown_outcomes
 
     s = results.scenario
     labels = outcome_labels(results)
@@ -409,10 +409,14 @@ def report(results: Any) -> str:
         f"{s.title} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
         f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
+        *([integration_note(results)] if results.integrated else []),
         "",
         f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning",
     ]
+    shown = shown_outcomes(results)
     for code, (p, lo, hi) in results.outcome_probabilities().items():
+        if code not in shown:
+            continue
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
     lines += ["", *results.findings()]

@@ -235,6 +235,22 @@ class Scenario(_Model):
         q = self.trigger.quiet_days
         return self.window_days if q is None else q
 
+    @property
+    def possible_outcomes(self) -> tuple[str, ...]:
+        """The outcome codes this scenario can produce, in :data:`OUTCOMES` order: no
+        ``cancelled_collapse`` when nobody has a tolerance, no ``cancelled_violence`` without
+        ``trigger.max_strain``, no ``cancelled_access`` unless deliveries are required."""
+        tolerances = [p.tolerance for p in self.parties.values()]
+        tolerances += [g.tolerance for g in self.guarantors.values()]
+        h = self.humanitarian
+        can = {
+            "triggered": True,
+            "cancelled_collapse": any(t is not None for t in tolerances),
+            "cancelled_violence": self.trigger.max_strain is not None,
+            "cancelled_access": h is not None and h.required_deliveries > 0,
+        }
+        return tuple(code for code in OUTCOMES if can[code])
+
     def guarantor_side(self, name: str) -> str:
         return self.parties[self.guarantors[name].clients[0]].side
 

@@ -386,7 +386,7 @@ def test_cli_trace_plot_writes_once(tmp_path: Path, capsys, monkeypatch) -> None
     assert out.read_bytes() == first
     # an unknown format is a usage error before anything is simulated or written
     assert main([*args[:-1], str(tmp_path / "run3.nope")]) == 2
-    assert "unknown figure format" in capsys.readouterr().err
+    assert "unsupported figure format" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["run3.png"]
 
 

@@ -28,7 +28,19 @@ from .run import (
     survival_figure,
     violations_figure,
 )
-from .style import COLOURS, GREY, INCIDENT, INK, PALETTE, colour, outcome_labels, outcome_words
+from .style import (
+    COLOURS,
+    GREY,
+    INCIDENT,
+    INK,
+    PALETTE,
+    colour,
+    integration_note,
+    outcome_labels,
+    outcome_words,
+    shown_outcomes,
+    went_ahead,
+)
 from .trace import trace_figure, trace_strain
 
 __all__ = [
@@ -47,14 +59,17 @@ __all__ = [
     "compare_survival_figure",
     "deliveries_figure",
     "figures_for",
+    "integration_note",
     "outcome_figure",
     "outcome_labels",
     "outcome_words",
     "save_atomic",
     "save_figures",
+    "shown_outcomes",
     "strain_figure",
     "survival_figure",
     "trace_figure",
     "trace_strain",
     "violations_figure",
+    "went_ahead",
 ]

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 from ..errors import UsageError
 from ..results import Results
-from ..scenario import OUTCOMES, Scenario
+from ..scenario import Scenario
 from ..stats import wilson
 from .style import (
     COLOURS,
@@ -29,38 +29,42 @@ from .style import (
     percent,
     results_title,
     short,
+    shown_outcomes,
     side_tolerances,
     tidy,
     time_axis,
+    went_ahead,
 )
 
 # --------------------------------------------------------------------------- per-run figures
 
 
 def outcome_figure(results: Results) -> Figure:
-    """The four outcomes as bars with Wilson 95% intervals."""
+    """The outcomes the scenario can produce as bars with Wilson 95% intervals."""
     probs = results.outcome_probabilities()
     labels = outcome_labels(results)
+    codes = shown_outcomes(results)
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    x = np.arange(len(OUTCOMES))
-    p = np.array([probs[c][0] for c in OUTCOMES])
-    lo = np.array([probs[c][1] for c in OUTCOMES])
-    hi = np.array([probs[c][2] for c in OUTCOMES])
+    x = np.arange(len(codes))
+    p = np.array([probs[c][0] for c in codes])
+    lo = np.array([probs[c][1] for c in codes])
+    hi = np.array([probs[c][2] for c in codes])
     bars = ax.bar(
         x,
         p,
-        color=[COLOURS[c] for c in OUTCOMES],
+        color=[COLOURS[c] for c in codes],
         width=0.65,
         yerr=np.vstack([p - lo, hi - p]),
         capsize=5,
         ecolor=INK,
     )
-    for bar, code in zip(bars, OUTCOMES, strict=True):
+    for bar, code in zip(bars, codes, strict=True):
         bar.set_gid(f"outcome:{code}")
     for xi, pi, hii in zip(x, p, hi, strict=True):
         ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in OUTCOMES], fontsize=8.5)
+    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in codes], fontsize=8.5)
+    ax.set_xlim(-0.6, max(len(codes), 3) - 0.4)
     ax.set_ylabel("probability (95% interval)")
     ax.set_ylim(0, min(1.0, max(hi) + 0.12))
     percent(ax)
@@ -99,14 +103,17 @@ def survival_figure(results: Results) -> Figure:
     probs = results.outcome_probabilities()
     trigger = short(scenario.trigger.label)
     words = {
-        "triggered": f"{trigger} started",
+        "triggered": went_ahead(trigger),
         "cancelled_access": "cancelled, aid did not get through",
         "cancelled_violence": "cancelled, too violent",
     }
     end = date_at(scenario, w)
     bar_w = w * 0.035
     bottom = 0.0
+    shown = shown_outcomes(results)
     for code in ("triggered", "cancelled_access", "cancelled_violence"):
+        if code not in shown:
+            continue
         p = probs[code][0]
         ax.bar(
             date_at(scenario, w + bar_w / 2 + w * 0.005),
@@ -149,7 +156,8 @@ def survival_figure(results: Results) -> Figure:
     time_axis(ax, scenario)
     ax.set_xlim(date_at(scenario, 0), date_at(scenario, w * 1.05))
     handles, labels = ax.get_legend_handles_labels()
-    order = [1, 0, 4, 3, 2]  # the curve and its band, then the end bar from the top down
+    # the curve and its band, then the end bar from the top down
+    order = [1, 0, *range(len(handles) - 1, 1, -1)]
     fig.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],

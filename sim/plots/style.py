@@ -14,7 +14,7 @@ from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
 from matplotlib.figure import Figure
 
 from ..results import Results
-from ..scenario import Scenario
+from ..scenario import OUTCOMES, Scenario
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = {
@@ -43,10 +43,24 @@ def outcome_labels(results: Results) -> dict[str, str]:
     return outcome_words(results.scenario.trigger.label)
 
 
+def shown_outcomes(results: Results) -> tuple[str, ...]:
+    """The outcomes worth showing: those the scenario can produce, and any that occurred
+    (a scenario without aid has no ``cancelled_access`` row, bar or legend entry)."""
+    counts = results.outcome_counts()
+    possible = results.scenario.possible_outcomes
+    return tuple(c for c in OUTCOMES if c in possible or counts[c] > 0)
+
+
+def went_ahead(trigger_label: str) -> str:
+    """The ``triggered`` outcome in words. "went ahead: <label>" reads right whether the
+    label names a thing ("intelligence sharing") or an event ("Political talks open")."""
+    return f"went ahead: {trigger_label}"
+
+
 def outcome_words(trigger_label: str) -> dict[str, str]:
     """The outcome codes in words for a trigger called ``trigger_label``."""
     return {
-        "triggered": f"{trigger_label} started",
+        "triggered": went_ahead(trigger_label),
         "cancelled_collapse": "cancelled: ceasefire collapsed",
         "cancelled_violence": "cancelled: too violent at the end",
         "cancelled_access": "cancelled: aid did not get through",
@@ -66,11 +80,19 @@ def results_title(fig: Figure, results: Results, what: str) -> None:
     """Scenario title; what the figure shows, runs and seed; and any changes made to the
     scenario (``--set`` or ``with_overrides``), so a variant's figures say so."""
     what = f"{what} — {results.runs:,} runs, seed {results.seed}"
+    if results.integrated:
+        what += f"; {integration_note(results)}"
     changes = results.scenario.overrides
     if changes:
         said = ", ".join(f"{k}={_value(v)}" for k, v in changes.items())
         what += "\n" + textwrap.shorten(f"with {said}", 120, placeholder=" …")
     suptitle(fig, results.scenario.title, what)
+
+
+def integration_note(results: Results) -> str:
+    """How ``--integrate`` results were made, in words (for headers, titles and reports)."""
+    n = len(results.scenario.uncertainties)
+    return f"parameters integrated over {n} uncertain assumption{'s' * (n != 1)}"
 
 
 def _value(v: object) -> str:
