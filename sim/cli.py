@@ -450,6 +450,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .compare import compare
+    from .plots import COMPARE_FIGURES
 
     out = args.out if args.out is not None else default_folder("compare")
     refuse_existing(out)
@@ -461,7 +462,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         workers=args.workers,
         progress=False if args.quiet else None,
     )
-    folder = comparison.save(out, plots=not args.no_plots, command=[PROG, *argv])
+    figures = None if args.no_plots else COMPARE_FIGURES
+    folder = comparison.save(out, figures=figures, command=[PROG, *argv])
     say(comparison.text())
     _wrote(folder)
     return 0

@@ -99,6 +99,8 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
     if len(table.keys) == 1:
         x = table.values[:, 0]
         for code in OUTCOMES:
+            if code not in scenario.possible_outcomes and not table.p(code).any():
+                continue  # an outcome this scenario cannot produce
             ci = table.ci95(code)
             ax.fill_between(x, ci[:, 0], ci[:, 1], color=COLOURS[code], alpha=0.2, linewidth=0)
             ax.plot(
@@ -145,7 +147,7 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
     suptitle(
         fig,
         scenario.title,
-        f"P({words['triggered']})\nover {table.keys[0]} × {table.keys[1]} — {what}",
+        f"P(triggered): {scenario.trigger.label}\nover {table.keys[0]} × {table.keys[1]}\n{what}",
     )
     return fig
 

@@ -13,7 +13,12 @@ Modules: :mod:`.style` (colours, titles, axes), :mod:`.run` (a run's results),
 :mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side).
 """
 
-from .compare import COMPARE_FIGURES, compare_outcome_figure, compare_survival_figure
+from .compare import (
+    COMPARE_FIGURES,
+    compare_outcome_figure,
+    compare_survival_figure,
+    save_comparison,
+)
 from .run import (
     CAPTIONS,
     FIGURES,
@@ -64,6 +69,7 @@ __all__ = [
     "outcome_labels",
     "outcome_words",
     "save_atomic",
+    "save_comparison",
     "save_figures",
     "shown_outcomes",
     "strain_figure",

@@ -73,7 +73,13 @@ def short(label: str, width: int = 40) -> str:
 
 
 def suptitle(fig: Figure, title: str, what: str) -> None:
-    fig.suptitle(f"{textwrap.shorten(title, 100)}\n{what}", fontsize=10)
+    """The scenario title and what the figure shows, each line wrapped to the figure's width
+    (a long key path or scenario name never runs off the edges)."""
+    width = max(40, int(fig.get_figwidth() * 12))
+    lines = [textwrap.shorten(title, width)]
+    for line in what.split("\n"):
+        lines += textwrap.wrap(line, width, break_long_words=True) or [""]
+    fig.suptitle("\n".join(lines), fontsize=10)
 
 
 def results_title(fig: Figure, results: Results, what: str) -> None:
