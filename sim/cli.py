@@ -92,7 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="simulation engine (default: simpy, the reference)",
         )
 
-    p = sub.add_parser("run", help="run the Monte Carlo and write a result folder")
+    p = sub.add_parser(
+        "run",
+        help="run the Monte Carlo and write a result folder",
+        description="Run the Monte Carlo and write a result folder. Time, roughly, for a "
+        "flagship-sized scenario on one core: about 8,000 runs/s with the simpy engine "
+        "(10,000 runs: 1-2 s) and about 30 times that with --engine fast; --integrate is as "
+        "fast as simpy. Long runs print a progress line every 30 s when output is not a "
+        "terminal.",
+    )
     scenario_args(p)
     p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
@@ -153,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="one or two assumptions over a grid (common random numbers)",
         description="Simulate a grid over one or two key paths, every point with the same "
-        "seed and runs; write sweep.csv and a line chart (one) or heatmap (two).",
+        "seed and runs; write sweep.csv and a line chart (one) or heatmap (two). Time, "
+        "roughly: 0.05 s per point at 2,000 runs on one core (a 10 × 10 grid: 5 s).",
     )
     experiment_args(p, default_runs=2_000, default_folder="sweep")
     p.add_argument(
@@ -169,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which uncertain assumption matters most (Sobol or Morris, via SALib)",
         description="Global sensitivity of P(triggered) and the mean collapse day to the "
         "scenario's uncertainties (SALib), and a tornado; write sensitivity.json, points.csv "
-        "and figures.",
+        "and figures. Time, roughly, at 1,000 runs per point: 40 points/s per core; with 12 "
+        "assumptions, Sobol --samples 256 (3,584 points) takes about 1.5 min and --samples "
+        "1024 about 6 min on one core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="sensitivity")
     p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="(default sobol)")
@@ -187,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scenario discovery over the scenario's uncertainties: sample points, "
         "simulate them, and find the box (ranges of assumptions) where P(triggered) >= the "
         "threshold is concentrated (a scikit-learn decision tree); write discovery.json, "
-        "points.csv and a figure.",
+        "points.csv and a figure. Time, roughly: 1,000 points at 1,000 runs take about 25 s "
+        "on one core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="discover")
     p.add_argument(
