@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
+from .frames import comparison_html
 from .results import Results, library_versions
 from .runner import fresh_seed, simulate
 from .scenario import OUTCOMES, Scenario, load_scenario
@@ -168,6 +169,9 @@ class Comparison:
                 "treating the samples as independent."
             )
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
 
     def uniform(self) -> bool:
         """Whether every input was simulated here (same runs, seed and engine)."""

@@ -20,6 +20,7 @@ import numpy as np
 from . import parallel
 from .engines import ENGINES, Params
 from .errors import UsageError
+from .frames import points_html
 from .progress import progress_bar
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
@@ -55,6 +56,9 @@ class PointTable:
         """Wilson 95% intervals ``[points, 2]`` of P(outcome)."""
         k = self.counts[:, OUTCOMES.index(code)]
         return np.array([wilson(int(x), self.runs) for x in k])
+
+    def _repr_html_(self) -> str:
+        return points_html(self)
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per point (for CSV and JSON)."""

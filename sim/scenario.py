@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import html
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
@@ -39,7 +40,24 @@ SET_LOCATION = Location("--set", 0, 0)
 """Where a value given by an override (``--set``) that is not in the file comes from."""
 
 OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_access")
-"""The four outcome codes, in this fixed order (SPEC §7)."""
+"""The four outcome codes, in this fixed order (see docs/model.md, "The end of the window")."""
+
+
+def went_ahead(trigger_label: str) -> str:
+    """The ``triggered`` outcome in words. "went ahead: <label>" reads right whether the
+    label names a thing ("intelligence sharing") or an event ("Political talks open")."""
+    return f"went ahead: {trigger_label}"
+
+
+def outcome_words(trigger_label: str) -> dict[str, str]:
+    """The outcome codes in words for a trigger called ``trigger_label``."""
+    return {
+        "triggered": went_ahead(trigger_label),
+        "cancelled_collapse": "cancelled: ceasefire collapsed",
+        "cancelled_violence": "cancelled: too violent at the end",
+        "cancelled_access": "cancelled: aid did not get through",
+    }
+
 
 # --------------------------------------------------------------------------- field types
 
@@ -221,6 +239,34 @@ class Scenario(_Model):
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as plain data (worker processes, Dask): validated again when unpickled."""
         return (_from_plain, (self.model_dump(mode="json"),))
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows for a scenario: title, window, next step and actors."""
+        e = html.escape
+        rows = []
+        for name, p in self.parties.items():
+            what = "violation_prob" if p.violation_prob is not None else "violation_rate"
+            rate = getattr(p, what)
+            rows.append(("party", name, f"side {p.side}; {what} {rate}; tolerance {p.tolerance}"))
+        rows += [("spoiler", n, f"attacks {sp.targets}") for n, sp in self.spoilers.items()]
+        rows += [
+            ("guarantor", n, f"clients {', '.join(g.clients)}; pressure {g.pressure}")
+            for n, g in self.guarantors.items()
+        ]
+        head = (
+            f"{self.window_days}-day window; next step: {self.trigger.label}; "
+            f"{len(self.uncertainties)} uncertain assumptions"
+        )
+        if self.overrides:
+            head += "; with " + ", ".join(f"{k}={v}" for k, v in self.overrides.items())
+        body = "".join(
+            f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in rows
+        )
+        return (
+            f"<div><strong>{e(self.title)}</strong> (<code>{e(self.name)}</code>)<br>{e(head)}"
+            "<table><tr><th>kind</th><th>name</th><th>settings</th></tr>"
+            f"{body}</table></div>"
+        )
 
     # ----------------------------------------------------------------- derived views
 

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
+from .frames import text_html
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
@@ -96,6 +97,10 @@ class Sensitivity:
     seed: int
     sample_seed: int
     elapsed: float
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the table ``ceasefire sensitivity`` prints."""
+        return text_html(text(self))
 
     @property
     def runs(self) -> int:

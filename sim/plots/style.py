@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 
 from ..results import Results
 from ..scenario import OUTCOMES, Scenario
+from ..scenario import outcome_words as outcome_words
+from ..scenario import went_ahead as went_ahead
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = {
@@ -49,22 +51,6 @@ def shown_outcomes(results: Results) -> tuple[str, ...]:
     counts = results.outcome_counts()
     possible = results.scenario.possible_outcomes
     return tuple(c for c in OUTCOMES if c in possible or counts[c] > 0)
-
-
-def went_ahead(trigger_label: str) -> str:
-    """The ``triggered`` outcome in words. "went ahead: <label>" reads right whether the
-    label names a thing ("intelligence sharing") or an event ("Political talks open")."""
-    return f"went ahead: {trigger_label}"
-
-
-def outcome_words(trigger_label: str) -> dict[str, str]:
-    """The outcome codes in words for a trigger called ``trigger_label``."""
-    return {
-        "triggered": went_ahead(trigger_label),
-        "cancelled_collapse": "cancelled: ceasefire collapsed",
-        "cancelled_violence": "cancelled: too violent at the end",
-        "cancelled_access": "cancelled: aid did not get through",
-    }
 
 
 def short(label: str, width: int = 40) -> str:
