@@ -234,3 +234,88 @@ def test_compare_results_in_memory_pairs_runs_like_files() -> None:
     assert sim.compare.compare_results([a, c]).table()[1]["test"] == "unpaired"
     with pytest.raises(sim.UsageError):
         sim.compare.compare_results([a])
+
+
+# --------------------------------------------------------------------------- labels and scales
+
+
+def test_labels_say_what_differs() -> None:
+    from sim.compare import labels_by_difference
+
+    def facets(name: str, engine: str = "simpy", seed: int = 1, **overrides: object) -> dict:
+        return {"name": name, "overrides": overrides, "engine": engine, "seed": seed, "runs": 10}
+
+    got = labels_by_difference(
+        [
+            facets("geneva_2016"),
+            facets("geneva_2016", **{"humanitarian.success_prob": 0.6}),
+            facets("geneva_2016", engine="fast", seed=7),
+            facets("other"),
+            facets("other"),
+        ]
+    )
+    assert got == [
+        "geneva_2016",
+        "geneva_2016 (humanitarian.success_prob=0.6)",
+        "geneva_2016 (engine fast, seed 7)",
+        "other",
+        "other #2",
+    ]
+
+
+def test_mixed_inputs_state_each_inputs_runs_seed_and_engine(here: Path, cli: Cli) -> None:
+    args = ("--runs", "200", "--seed", "3", "--no-plots", "--quiet")
+    assert cli("run", FLAGSHIP, *args, "--out", "plain")[0] == 0
+    code, _, err = cli(
+        "run", FLAGSHIP, *args, "--out", "aid", "--set", "humanitarian.success_prob=0.6"
+    )
+    assert code == 0, err
+    code, _, err = cli("run", FLAGSHIP, "--runs", "400", "--seed", "9", "--engine", "fast",
+                       "--no-plots", "--quiet", "--out", "fast")  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli("compare", "plain", "aid", "fast", AID, "--runs", "100", "--seed", "1",
+                         "--no-plots", "--quiet", "--out", "cmp")  # fmt: skip
+    assert code == 0, err
+    head = out.split("P(triggered)")[0]
+    assert "geneva_2016 (humanitarian.success_prob=0.6)" in head
+    assert "geneva_2016 (engine fast, seed 9, 400 runs)" in head
+    assert "#2" not in out
+    assert "result folder fast: 400 runs, seed 9, engine fast" in head
+    assert "result folder plain: 200 runs, seed 3, engine simpy" in head
+    assert f"scenario file {AID}: 100 runs, seed 1, engine simpy" in head
+    assert "common random numbers" not in out  # only one scenario file ran here
+
+
+def test_outcome_panels_share_one_scale_within_100_percent(variants) -> None:
+    fig = plots.compare_outcome_figure(variants)
+    limits = {ax.get_xlim() for ax in fig.axes}
+    assert len(limits) == 1
+    ((lo, hi),) = limits
+    assert lo == 0 and hi <= 1.0
+    for ax in fig.axes:  # every value label sits on a white box over the reference line
+        for text in ax.texts:
+            if text.get_gid() and text.get_gid().startswith("value:"):
+                assert text.get_zorder() > 1
+                assert text.get_bbox_patch() is None or text.get_bbox_patch().get_facecolor()[
+                    :3
+                ] == (1, 1, 1)
+
+
+def test_panels_only_for_outcomes_some_scenario_can_produce() -> None:
+    data = {
+        "name": "plain",
+        "title": "No aid",
+        "parties": {
+            "gov": {"side": "a", "violation_prob": 0.3, "tolerance": 2},
+            "reb": {"side": "b", "violation_prob": 0.2},
+        },
+    }
+    one = sim.scenario_from_dict(data)
+    two = one.with_overrides({"parties.reb.violation_prob": 0.4})
+    comparison = sim.compare.compare_results(
+        [sim.simulate(s, runs=100, seed=1, progress=False) for s in (one, two)]
+    )
+    fig = plots.compare_outcome_figure(comparison)
+    titles = [" ".join(ax.get_title().split()) for ax in fig.axes]
+    assert titles == ["went ahead: the next step", "cancelled: ceasefire collapsed"]
+    assert comparison.entries[1].label == "plain (parties.reb.violation_prob=0.4)"
