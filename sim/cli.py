@@ -1,4 +1,4 @@
-"""The ``ceasefire`` command line: a thin layer over the Python API (SPEC §9).
+"""The ``ceasefire`` command line: a thin layer over the Python API.
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr, nothing written);
 1 internal error; 130 interrupted.
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one or two assumptions over a grid (common random numbers)",
         description="Simulate a grid over one or two key paths, every point with the same "
         "seed and runs; write sweep.csv and a line chart (one) or heatmap (two). Time, "
-        "roughly: 0.05 s per point at 2,000 runs on one core (a 10 × 10 grid: 5 s).",
+        "roughly: 0.02 s per point at 2,000 runs on one idle core (a 10 × 10 grid: 2 s).",
     )
     experiment_args(p, default_runs=2_000, default_folder="sweep")
     p.add_argument(
@@ -178,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which uncertain assumption matters most (Sobol or Morris, via SALib)",
         description="Global sensitivity of P(triggered) and the mean collapse day to the "
         "scenario's uncertainties (SALib), and a tornado; write sensitivity.json, points.csv "
-        "and figures. Time, roughly, at 1,000 runs per point: 40 points/s per core; with 12 "
-        "assumptions, Sobol --samples 256 (3,584 points) takes about 1.5 min and --samples "
-        "1024 about 6 min on one core (divide by --workers).",
+        "and figures. Time, roughly, at 1,000 runs per point: 100 points/s per idle core; "
+        "with 12 assumptions Sobol --samples 256 (3,584 points) takes about 40 s and "
+        "--samples 1024 (14,336 points) about 2.5 min on one core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="sensitivity")
     p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="(default sobol)")
@@ -198,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scenario discovery over the scenario's uncertainties: sample points, "
         "simulate them, and find the box (ranges of assumptions) where P(triggered) >= the "
         "threshold is concentrated (a scikit-learn decision tree); write discovery.json, "
-        "points.csv and a figure. Time, roughly: 1,000 points at 1,000 runs take about 25 s "
-        "on one core (divide by --workers).",
+        "points.csv and a figure. Time, roughly: 1,000 points at 1,000 runs take about 10 s "
+        "on one idle core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="discover")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""The scenario: validated, immutable description of one ceasefire (SPEC §8).
+"""The scenario: validated, immutable description of one ceasefire (docs/model.md).
 
 Parsing lives in :mod:`sim.source`; this module defines the schema (pydantic models, which
 also give the JSON Schema for editors), the cross-reference checks, and :func:`load_scenario`,

@@ -1,4 +1,4 @@
-"""The ``ceasefire`` command line (SPEC §9), called in-process through ``sim.cli.main``.
+"""The ``ceasefire`` command line, called in-process through ``sim.cli.main``.
 
 Every test runs in its own ``tmp_path`` (``chdir``), so the default output folder is
 ``tmp_path/results``. One test runs the installed console script end to end.

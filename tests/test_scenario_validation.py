@@ -1,4 +1,4 @@
-"""Scenario loading and validation through the API (SPEC §8, §10).
+"""Scenario loading and validation through the API.
 
 Every rejected input must raise one :class:`sim.ScenarioError` whose text is
 ``FILE:LINE:COL: key.path: message`` naming where the problem was written. The tests run in
