@@ -254,7 +254,7 @@ def discover(
     )
     clf.fit(values, success)
     leaf_of = clf.apply(values)
-    leaves = []
+    leaves: list[dict[str, Any]] = []
     total = int(success.sum())
     for leaf in np.unique(leaf_of):
         mask = leaf_of == leaf

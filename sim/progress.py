@@ -18,13 +18,13 @@ PIPED_EVERY = 30.0
 class Progress(Protocol):
     """What the simulation loops use of a progress bar (a subset of tqdm's interface)."""
 
-    def update(self, n: int = 1) -> Any: ...
+    def update(self, n: float | None = 1) -> Any: ...
 
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> Any: ...
 
     def __enter__(self) -> Any: ...
 
-    def __exit__(self, *exc: object) -> Any: ...
+    def __exit__(self, kind: Any, value: Any, tb: Any, /) -> Any: ...
 
 
 def in_notebook() -> bool:
@@ -73,8 +73,8 @@ class ProgressLines:
         self.started = time.monotonic()
         self.last = self.started
 
-    def update(self, n: int = 1) -> None:
-        self.done += n
+    def update(self, n: float | None = 1) -> None:
+        self.done += int(n or 0)
         now = time.monotonic()
         if now - self.last >= self.every and self.done < self.total:
             self.last = now

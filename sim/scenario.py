@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import numpy as np
 from pydantic import (
@@ -71,9 +71,10 @@ Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
-def _freeze(value: dict[K, V]) -> Mapping[K, V]:
+def _freeze(value: dict[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(value)
 
 
@@ -81,21 +82,19 @@ def _thaw(value: Mapping[Any, Any], handler: Any) -> Any:
     return handler(dict(value))
 
 
-def FrozenDict(key: Any, value: Any) -> Any:
-    """A ``dict[key, value]`` field that is read-only once validated."""
-    return Annotated[dict[key, value], AfterValidator(_freeze), WrapSerializer(_thaw)]
+FrozenDict = Annotated[Mapping[K, V], AfterValidator(_freeze), WrapSerializer(_thaw)]
+"""``FrozenDict[key, value]``: a mapping field that is read-only once validated."""
 
 
 def _schedule_kind(value: Any) -> str:
     return "per_day" if isinstance(value, list | tuple) else "constant"
 
 
-def Schedule(item: Any) -> Any:
-    """A value for every day: one number, or a list with one number per day of the window."""
-    return Annotated[
-        Annotated[item, Tag("constant")] | Annotated[tuple[item, ...], Tag("per_day")],
-        Discriminator(_schedule_kind),
-    ]
+Schedule = Annotated[
+    Annotated[T, Tag("constant")] | Annotated[tuple[T, ...], Tag("per_day")],
+    Discriminator(_schedule_kind),
+]
+"""``Schedule[item]``: a value for every day, one number or a list with one per day."""
 
 
 def _datetime(value: Any) -> Any:
@@ -132,9 +131,9 @@ class Party(_Model):
 
     label: str | None = None
     side: Identifier
-    violation_prob: Schedule(DailyProbability) | None = None
+    violation_prob: Schedule[DailyProbability] | None = None
     """P(at least one violation on a day), absent excitation and pressure."""
-    violation_rate: Schedule(Rate) | None = None
+    violation_rate: Schedule[Rate] | None = None
     """Expected violations per day (instead of ``violation_prob``)."""
     major_share: Probability = 0.2
     targets: tuple[Identifier, ...] | None = None
@@ -216,13 +215,13 @@ class Scenario(_Model):
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
     window_days: Annotated[int, Strict(), Field(ge=1)] = 7
     rules: Rules = Rules()
-    parties: FrozenDict(Identifier, Party)
-    spoilers: FrozenDict(Identifier, Spoiler) = Field(default_factory=dict)
-    guarantors: FrozenDict(Identifier, Guarantor) = Field(default_factory=dict)
+    parties: FrozenDict[Identifier, Party]
+    spoilers: FrozenDict[Identifier, Spoiler] = Field(default_factory=dict)
+    guarantors: FrozenDict[Identifier, Guarantor] = Field(default_factory=dict)
     humanitarian: Humanitarian | None = None
     trigger: Trigger = Trigger()
     monte_carlo: MonteCarlo = MonteCarlo()
-    uncertainties: FrozenDict(str, Distribution) = Field(default_factory=dict)
+    uncertainties: FrozenDict[str, Distribution] = Field(default_factory=dict)
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
 
     def model_post_init(self, _context: Any) -> None:
@@ -234,7 +233,7 @@ class Scenario(_Model):
             return NotImplemented
         return self.model_dump() == other.model_dump()
 
-    __hash__ = None  # type: ignore[assignment] - mutable-looking mappings inside
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mappings inside
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as plain data (worker processes, Dask): validated again when unpickled."""
@@ -316,7 +315,10 @@ class Scenario(_Model):
 
     def attack_rate(self, spoiler: str) -> float:
         s = self.spoilers[spoiler]
-        return s.attack_rate if s.attack_rate is not None else -math.log1p(-s.attack_prob)
+        if s.attack_rate is not None:
+            return s.attack_rate
+        assert s.attack_prob is not None  # exactly one of the two (validated)
+        return -math.log1p(-s.attack_prob)
 
     def target_sides(self, party: str) -> tuple[str, ...]:
         p = self.parties[party]
@@ -420,7 +422,9 @@ class Scenario(_Model):
                 raise
             raise _not_named(self, new_names, where) from None
         made = {k: v for k, v in overrides.items() if not k.startswith("uncertainties")}
-        scenario.__pydantic_private__["_overrides"] = {**self.overrides, **made}
+        private = scenario.__pydantic_private__
+        assert private is not None  # set by _validate
+        private["_overrides"] = {**self.overrides, **made}
         return scenario
 
 
@@ -666,10 +670,11 @@ def _assign(
                 key=key,
             )
     last = path[-1]
-    if (isinstance(node, dict) and isinstance(last, str)) or (
+    settable = (isinstance(node, dict) and isinstance(last, str)) or (
         isinstance(node, list) and isinstance(last, int) and last < len(node)
-    ):
-        node[last] = value
+    )
+    if settable:
+        cast(Any, node)[last] = value
     else:
         raise ScenarioError("cannot set: no such key or list index", location=where, key=key)
 
@@ -679,10 +684,11 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (
+        present = (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
-            node = node[part]
+        )
+        if present:
+            node = cast(Any, node)[part]
             path.append(part)
     if missing and loc and loc[-1] not in path[-1:]:
         path.append(loc[-1])

@@ -90,7 +90,7 @@ class Sensitivity:
     keys: tuple[str, ...]
     unit: np.ndarray  # [points, k] design in unit coordinates
     table: PointTable  # the design points
-    indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    indices: dict[str, dict[str, Any] | None]  # output -> {"S1": [...], ...}; None: constant
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
     baseline: dict[str, float]

@@ -147,14 +147,16 @@ class _Walker:
                             key=format_path((*path, key)),
                         )
                     seen.update(() if from_merge else (key,))
-                    self.positions[(*path, key)] = _loc(self.file, key_node.start_mark)
-                    out[key] = self.walk(value_node, (*path, key))
+                    at = (*path, key)
+                    self.positions[at] = _loc(self.file, key_node.start_mark)
+                    out[key] = self.walk(value_node, at)
             return out
         if isinstance(node, yaml.SequenceNode):
             items = []
             for i, item in enumerate(node.value):
-                self.positions[(*path, i)] = _loc(self.file, item.start_mark)
-                items.append(self.walk(item, (*path, i)))
+                at = (*path, i)
+                self.positions[at] = _loc(self.file, item.start_mark)
+                items.append(self.walk(item, at))
             return items
         return self.loader.construct_object(node, deep=True)
 

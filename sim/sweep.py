@@ -140,7 +140,6 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
     bar.set_label("P(triggered)")
     ax.set_xticks(ys, [f"{v:.3g}" for v in ys])
     ax.set_yticks(xs, [f"{v:.3g}" for v in xs])
-    bar.formatter.set_useOffset(False)
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel(table.keys[1])
     ax.set_ylabel(table.keys[0])

@@ -148,7 +148,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     ax.set_ylim(max(0.0, low - 0.15) if low > 0.3 else 0, 1.02)
     ax.set_ylabel("P(ceasefire still holding)")
     percent(ax)
-    wide = max(len(t.get_label()) for t in ax.get_lines()) > 45
+    wide = max(len(str(t.get_label())) for t in ax.get_lines()) > 45
     fig.legend(loc="outside lower center", ncols=1 if wide else 2, frameon=False, fontsize=8)
     tidy(ax)
     _compare_title(fig, comparison, "survival of the ceasefire")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import UsageError
 from ..results import Results
@@ -20,6 +20,7 @@ from .style import (
     COLOURS,
     INK,
     PALETTE,
+    bar_width,
     colour,
     date_at,
     dates,
@@ -62,7 +63,7 @@ def outcome_figure(results: Results) -> Figure:
     for bar, code in zip(bars, codes, strict=True):
         bar.set_gid(f"outcome:{code}")
     for xi, pi, hii in zip(x, p, hi, strict=True):
-        ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
+        ax.text(float(xi), hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in codes], fontsize=8.5)
     ax.set_xlim(-0.6, max(len(codes), 3) - 0.4)
     ax.set_ylabel("probability (95% interval)")
@@ -118,7 +119,7 @@ def survival_figure(results: Results) -> Figure:
         ax.bar(
             date_at(scenario, w + bar_w / 2 + w * 0.005),
             p,
-            width=timedelta(days=bar_w) if scenario.start else bar_w,
+            width=bar_width(scenario, bar_w),
             bottom=bottom,
             color=COLOURS[code],
             edgecolor="white",
@@ -185,7 +186,7 @@ def collapse_figure(results: Results) -> Figure:
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     left = dates(scenario, edges[:-1])
-    width = timedelta(hours=hours) if scenario.start else hours / 24
+    width = bar_width(scenario, hours / 24)
     bottom = np.zeros(edges.size - 1)
     labels = _actor_labels(scenario)
     for k, (actor, counts) in enumerate(by_actor.items()):
@@ -276,7 +277,7 @@ def violations_figure(results: Results) -> Figure:
         ax.set_title(party if side == party else f"{party} ({side})", fontsize=9.5)
         ax.set_xlabel("violations in the run", fontsize=9)
         ax.set_xlim(-0.7, max(values.max(initial=0), 3) + 0.7)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         tidy(ax)
     axes[0].set_ylabel("share of runs")
     axes[0].set_ylim(0, top * 1.35 or 1)
@@ -365,7 +366,7 @@ def deliveries_figure(results: Results) -> Figure:
     )
     for v, sh in zip(values, share, strict=True):
         if sh > 0:
-            ax.text(v, sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
+            ax.text(float(v), sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
     if h is not None:
         ax.axvline(required - 0.5, color=INK, linestyle="--", linewidth=1, gid="required")
         ax.text(
@@ -383,7 +384,7 @@ def deliveries_figure(results: Results) -> Figure:
     else:
         ax.set_xlabel("convoys delivered in the run (no humanitarian convoys in this scenario)")
     ax.set_xlim(-0.7, max(values.max(initial=0), required, 3) + 0.7)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(share.max(initial=0), 0.05) * 1.25)
     ax.set_ylabel("share of runs")
     percent(ax)

@@ -108,6 +108,11 @@ def dates(scenario: Scenario, days: Sequence[float] | np.ndarray) -> Any:
     return [start + timedelta(days=float(t)) for t in days]
 
 
+def bar_width(scenario: Scenario, days: float) -> Any:
+    """A bar width of ``days`` on a time axis (a ``timedelta`` when it shows dates)."""
+    return timedelta(days=days) if scenario.start else days
+
+
 def date_at(scenario: Scenario, day: float) -> Any:
     return dates(scenario, [day])[0]
 
