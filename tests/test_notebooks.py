@@ -170,3 +170,33 @@ def _check_changed_value(stored, done, extra: list[int]) -> None:
         redrawn = re.search(r"SLIDER (\d+)", slider).group(1)
         assert int(redrawn) == 1
         assert "russia.pressure = 0.90" in slider
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ipywidgets") is None, reason="needs ipywidgets")
+def test_long_runs_show_a_notebook_progress_bar() -> None:
+    """In Jupyter, progress defaults to tqdm's widget bar (not text on stderr), and a cell
+    ending in a scenario or comparison shows a table."""
+    flagship = ROOT / "scenarios" / "geneva_2016.yaml"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import sim\nimport tqdm.notebook\nfrom sim.progress import progress_bar\n"
+            "print(isinstance(progress_bar(total=3, unit='point'), tqdm.notebook.tqdm))"
+        ),
+        nbformat.v4.new_code_cell(
+            f"scenario = sim.load_scenario({str(flagship)!r})\n"
+            "results = sim.simulate(scenario, runs=300, seed=1)"
+        ),
+        nbformat.v4.new_code_cell("scenario"),
+    ]
+    done = execute(nb, FOLDER)
+    assert text(done.cells[0]).strip() == "True"
+    widgets = [
+        o
+        for o in done.cells[1].outputs
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert widgets, "simulate showed no progress bar in a notebook"
+    assert not [o for o in outputs(done) if o.get("name") == "stderr"]
+    html = done.cells[2].outputs[0]["data"]["text/html"]
+    assert "<table>" in html and "government" in html
