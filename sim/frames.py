@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import UsageError
+from .records import FIELDS, csv_header
 from .scenario import OUTCOMES, outcome_words
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -40,37 +42,39 @@ def require_pandas() -> Any:
 
 
 def to_dataframe(results: Results) -> pd.DataFrame:
-    """One row per run, the columns of ``runs.csv``: ``outcome`` (categorical, in
-    :data:`~sim.OUTCOMES` order), ``collapse_day`` (NaN when none), ``collapsed_by`` (None
-    when none), ``deliveries``, ``violations_<party>``, ``major_<party>``,
-    ``attacks_<spoiler>``, ``blamed_<spoiler>``, ``incidents_<guarantor>``,
-    ``strain_<side>`` (final) and, for ``integrate=True``, one column per uncertain
-    assumption; indexed by run."""
+    """One row per run (indexed by run), with the columns of ``runs.csv`` as typed values:
+    ``outcome`` (categorical, in :data:`~sim.OUTCOMES` order) and ``phase`` (categorical,
+    with phases), ``collapse_day`` (NaN when none), ``collapsed_by`` (None when none), the
+    per-actor counts, each side's final strain and, with ``integrate=True``, one column per
+    uncertain assumption."""
     pd = require_pandas()
-    c, p = results.columns, results.params
+    c = results.columns
     if c is None:
         raise UsageError("these results kept no per-run rows (keep_runs=False): no DataFrame")
-    actors = np.array([*p.actors, None], dtype=object)
-    data: dict[str, Any] = {
-        "outcome": pd.Categorical.from_codes(c.outcome.astype(int), categories=list(OUTCOMES)),
-        "collapse_day": c.collapse_time,
-        "collapsed_by": actors[np.where(c.collapsed_by >= 0, c.collapsed_by, -1)],
-        "deliveries": c.deliveries,
-    }
-    for prefix, names, values in (
-        ("violations", p.parties, c.violations),
-        ("major", p.parties, c.major_violations),
-        ("attacks", p.spoilers, c.attacks),
-        ("blamed", p.spoilers, c.blamed),
-        ("incidents", p.guarantors, c.incidents),
-        ("strain", p.sides, c.strain_daily[:, :, -1]),
-    ):
-        for j, name in enumerate(names):
-            data[f"{prefix}_{name}"] = values[:, j]
-    if c.theta.shape[1]:
-        for j, key in enumerate(results.scenario.uncertainties):
-            data[key] = c.theta[:, j]
-    frame = pd.DataFrame(data)
+    shape = replace(
+        results.shape,
+        assumptions=tuple(results.scenario.uncertainties) if results.integrated else (),
+    )
+    actors = np.array([*shape.actors, None], dtype=object)
+    columns: list[Any] = []
+    for f in FIELDS:
+        if f.csv is None or (f.phased and not shape.phases):
+            continue
+        a = c.arrays[f.name]
+        if f.name == "outcome":
+            columns.append(pd.Categorical.from_codes(a.astype(int), categories=list(OUTCOMES)))
+        elif f.name == "phase":
+            columns.append(pd.Categorical.from_codes(a.astype(int), categories=list(shape.phases)))
+        elif f.name == "collapsed_by":
+            columns.append(actors[np.where(a >= 0, a, -1)])
+        elif f.name == "strain_daily":
+            columns += [a[:, s, -1] for s in range(a.shape[1])]
+        elif f.axes:
+            columns += [a[:, j] for j in range(a.shape[1])]
+        else:
+            columns.append(a)
+    names = csv_header(shape)[1:]
+    frame = pd.DataFrame(dict(zip(names, columns, strict=True)))
     frame.index.name = "run"
     return frame
 
