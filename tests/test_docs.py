@@ -94,3 +94,9 @@ def test_readme_scenario_example_is_valid() -> None:
     assert example is not None
     scenario = sim.scenario_from_dict(yaml.safe_load(example.group(1)))
     assert scenario.name == "geneva_2016"
+
+
+def test_model_reference_lists_every_per_run_field() -> None:
+    from sim.records import fields_table
+
+    assert fields_table() in (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
