@@ -747,7 +747,7 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
         return (scenario,)
     cached = (scenario.__pydantic_private__ or {}).get("_phase_scenarios")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cast(tuple[Scenario, ...], cached)
     base = scenario.model_dump(mode="python", exclude_none=True)
     for key in ("phases", "uncertainties", "extends"):
         base.pop(key, None)
@@ -779,13 +779,13 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         # convoys run from the scenario's first_day on; the phase's own count is the gate's
         data["humanitarian"].update(first_day=0, required_deliveries=phase.gate.required_deliveries)
     for key, value in phase.set.items():
-        value = list(value) if isinstance(value, tuple) else value
-        assign(data, split_path(key), value, key)
+        plain = list(value) if isinstance(value, tuple) else value
+        assign(data, split_path(key), plain, key)
     try:
         return scenario_from_dict(data, name=f"phase {phase.name}")
     except ScenarioError as exc:
-        key = next((k for k in phase.set if exc.key.startswith(k)), None)
-        path = ("phases", i, "set", key) if key else ("phases", i)
+        set_key = next((k for k in phase.set if exc.key.startswith(k)), None)
+        path = ("phases", i, "set", set_key) if set_key else ("phases", i)
         where = scenario.locate(path)
         shown = ".".join(str(p) for p in path)
         raise ScenarioError(exc.message, location=where, key=shown) from None
