@@ -65,7 +65,8 @@ def outcome_figure(results: Results) -> Figure:
     for xi, pi, hii in zip(x, p, hi, strict=True):
         ax.text(float(xi), hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in codes], fontsize=8.5)
-    ax.set_xlim(-0.6, max(len(codes), 3) - 0.4)
+    pad = max(0, 3 - len(codes)) / 2  # few bars stay bar-shaped, centred
+    ax.set_xlim(-0.6 - pad, len(codes) - 0.4 + pad)
     ax.set_ylabel("probability (95% interval)")
     ax.set_ylim(0, min(1.0, max(hi) + 0.12))
     percent(ax)
