@@ -22,7 +22,7 @@ the two engines give the same run for the same (scenario, seed, run index).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -261,7 +261,7 @@ class _Run:
 
     # ------------------------------------------------------------------ processes
 
-    def hostilities(self) -> Iterator[simpy.Event]:
+    def hostilities(self) -> Generator[simpy.Event, Any, None]:
         """Wait for the earliest next event of any source, apply it, repeat; when no source
         acts before the phase's end, wait for the phase to move on."""
         env, tau = self.env, self.tau
@@ -276,7 +276,7 @@ class _Run:
             if self.event(now, s):
                 return
 
-    def convoys(self) -> Iterator[simpy.Event]:
+    def convoys(self) -> Generator[simpy.Event, Any, None]:
         """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
         p, env = self.p, self.env
         key = self.convoy_key
@@ -309,7 +309,7 @@ class _Run:
                 )
             day += 1
 
-    def phases(self) -> Iterator[simpy.Event]:
+    def phases(self) -> Generator[simpy.Event, Any, None]:
         """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
         p, env = self.p, self.env
         if self.enter():
