@@ -34,7 +34,7 @@ from ..outcomes import OUTCOMES
 from ..records import Columns, Run, TraceEvent
 from . import rules
 from .fast_engine import _load_phase, not_finite_message, runaway_message
-from .params import Params, Tables
+from .params import Params, Tables, parameter_sets
 
 # The cheap rules run as plain Python here (their compiled form costs more to call than to
 # run); the inversion and the streams are called compiled. Either way the arithmetic is the
@@ -446,8 +446,7 @@ def run_batch(
 
     ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
     the set of run ``runs[i]`` (``--integrate``: one set per run)."""
-    tables = p.tables() if tables is None else tables
-    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
+    tables, which = parameter_sets(p, len(runs), tables, which)
     cache: dict[tuple[int, int], _Static] = {}
     records = []
     for run, q in zip(np.asarray(runs).tolist(), which.tolist(), strict=True):
