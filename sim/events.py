@@ -224,7 +224,9 @@ def read_events(
         try:
             values = next(csv.reader([raw]))
         except csv.Error as exc:
-            raise ScenarioError(f"unreadable CSV row: {exc}", location=Location(name, line_no, 1))
+            raise ScenarioError(
+                f"unreadable CSV row: {exc}", location=Location(name, line_no, 1)
+            ) from None
         row = _Row(name, line_no, raw, values, header)
         if len(values) != len(header):
             raise ScenarioError(

@@ -228,75 +228,91 @@ class _PartyModel:
         lh = float(next(it)) if self.free_half else None
         return self.ll(lb, lh)
 
+    def log_bounds(self, which: str) -> tuple[float, float]:
+        lo, hi = BOOST_BOUNDS if which == "boost" else self.h_bounds
+        return math.log(lo), math.log(hi)
+
     def bounds(self) -> list[tuple[float, float]]:
         out = []
         if self.free_boost:
-            out.append((math.log(BOOST_BOUNDS[0]), math.log(BOOST_BOUNDS[1])))
+            out.append(self.log_bounds("boost"))
         if self.free_half:
-            out.append((math.log(self.h_bounds[0]), math.log(self.h_bounds[1])))
+            out.append(self.log_bounds("half"))
         return out
 
     def maximise(self) -> tuple[np.ndarray, float]:
-        """The maximiser of the (rate-profiled) likelihood over the free boost/half-life."""
+        """The maximiser of the (rate-profiled) likelihood over the free boost/half-life:
+        the best of a coarse grid, polished by Nelder–Mead (or Brent in one dimension)."""
         bounds = self.bounds()
         if not bounds:
             return np.zeros(0), self.vector_ll(np.zeros(0))
-        starts = []
-        for h in (2.0, 12.0, 48.0) if self.free_half else (None,):
-            z = []
-            if self.free_boost:
-                z.append(math.log(0.5))
-            if h is not None:
-                z.append(min(max(math.log(h), bounds[-1][0]), bounds[-1][1]))
-            starts.append(np.array(z))
-        best: tuple[np.ndarray, float] | None = None
-        for z0 in starts:
-            res = optimize.minimize(
-                lambda z: -self.vector_ll(z), z0, method="L-BFGS-B", bounds=bounds
+        axes = [np.linspace(lo + 0.5, hi - 0.5, 7) for lo, hi in bounds]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(bounds))
+        values = np.array([self.vector_ll(z) for z in grid])
+        z0 = grid[int(np.argmax(values))]
+        if len(bounds) == 1:
+            step = axes[0][1] - axes[0][0]
+            lo, hi = max(bounds[0][0], z0[0] - step), min(bounds[0][1], z0[0] + step)
+            res = optimize.minimize_scalar(
+                lambda x: -self.vector_ll(np.array([x])),
+                bounds=(lo, hi),
+                method="bounded",
+                options={"xatol": 1e-5},
             )
-            if best is None or -res.fun > best[1]:
-                best = (np.asarray(res.x, float), float(-res.fun))
-        assert best is not None
-        return best
+            return np.array([res.x]), float(-res.fun)
+        res = optimize.minimize(
+            lambda z: -self.vector_ll(z),
+            z0,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-5, "fatol": 1e-8, "maxfev": 2000},
+        )
+        return np.asarray(res.x, float), float(-res.fun)
 
-    def profile(self, which: str, x: float) -> float:
-        """max ℓ with ``which`` ('boost' or 'half', on the log scale) fixed at ``x``."""
+    def profile(self, which: str, x: float, guess: float | None) -> tuple[float, float]:
+        """``(max ℓ, argmax)`` with ``which`` ('boost' or 'half', log scale) fixed at ``x``,
+        maximising over the other one when it is free (near ``guess`` if given)."""
         other_free = self.free_half if which == "boost" else self.free_boost
         if not other_free:
-            return self.ll(x, None) if which == "boost" else self.ll(None, x)
-        lo, hi = (
-            (math.log(self.h_bounds[0]), math.log(self.h_bounds[1]))
-            if which == "boost"
-            else (math.log(BOOST_BOUNDS[0]), math.log(BOOST_BOUNDS[1]))
-        )
+            value = self.ll(x, None) if which == "boost" else self.ll(None, x)
+            return value, math.nan
 
         def neg(y: float) -> float:
             return -(self.ll(x, y) if which == "boost" else self.ll(y, x))
 
-        grid = np.linspace(lo, hi, 9)
-        values = [neg(y) for y in grid]
-        i = int(np.argmin(values))
-        a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        lo, hi = self.log_bounds("half" if which == "boost" else "boost")
+        if guess is None or not math.isfinite(guess):
+            grid = np.linspace(lo, hi, 13)
+            values = [neg(y) for y in grid]
+            i = int(np.argmin(values))
+            a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        else:
+            a, b = max(lo, guess - 1.0), min(hi, guess + 1.0)
         res = optimize.minimize_scalar(
-            neg, bounds=(a, b), method="bounded", options={"xatol": 1e-3}
+            neg, bounds=(a, b), method="bounded", options={"xatol": 1e-4}
         )
-        return -min(float(res.fun), values[i])
+        return -float(res.fun), float(res.x)
 
     def interval(
-        self, which: str, x_hat: float, ll_hat: float, bounds: tuple[float, float]
+        self, which: str, x_hat: float, nuisance: float, ll_hat: float
     ) -> tuple[float | None, float | None]:
         """Profile-likelihood 95% interval on the natural scale; ``None`` at a search bound."""
+        seen: list[tuple[float, float]] = [(x_hat, nuisance)]
 
         def g(x: float) -> float:
-            return self.profile(which, x) - (ll_hat - DROP)
+            near = min(seen, key=lambda p: abs(p[0] - x))
+            guess = near[1] if abs(near[0] - x) < 1.0 else None
+            value, arg = self.profile(which, x, guess)
+            seen.append((x, arg))
+            return value - (ll_hat - DROP)
 
         ends: list[float | None] = []
-        for bound in (math.log(bounds[0]), math.log(bounds[1])):
+        for bound in self.log_bounds(which):
             if abs(bound - x_hat) < 1e-9 or g(bound) > 0:
                 ends.append(None)
                 continue
             a, b = sorted((x_hat, bound))
-            ends.append(math.exp(optimize.brentq(g, a, b, xtol=1e-4)))
+            ends.append(math.exp(optimize.brentq(g, a, b, xtol=1e-3)))
         return ends[0], ends[1]
 
 
@@ -401,7 +417,7 @@ def fit_party(
             out["rate"] = Estimate(mu, mu * s, ci)
     if model.free_boost:
         zb = math.log(max(b, BOOST_BOUNDS[0]))
-        lo, hi = model.interval("boost", zb, ll_hat, BOOST_BOUNDS)
+        lo, hi = model.interval("boost", zb, math.log(h), ll_hat)
         lo = 0.0 if lo is None else lo  # reaching the lower bound: no retaliation fits too
         s = se.get("boost")
         note = "" if hi is not None else "not identified: the upper end reaches the search bound"
@@ -413,7 +429,7 @@ def fit_party(
                 None, None, (None, None), "not identified: the boost is estimated at 0", h_bounds
             )
         else:
-            lo, hi = model.interval("half", math.log(h), ll_hat, h_bounds)
+            lo, hi = model.interval("half", math.log(h), math.log(max(b, 1e-300)), ll_hat)
             note = ""
             if lo is None or hi is None:
                 note = "not identified: the 95% interval reaches the search bound"
@@ -593,7 +609,7 @@ def check_extends(scenario: Scenario, keys: Sequence[str]) -> None:
     fitted scenario replaces (a daily probability replaced by a fitted rate)."""
     replaced = []
     for key in keys:
-        group, name, what = key.split(".", 2)
+        _, name, what = key.split(".", 2)
         if what == "violation_rate" and scenario.parties[name].violation_prob is not None:
             replaced.append(f"parties.{name}.violation_prob")
         if what == "attack_rate" and scenario.spoilers[name].attack_prob is not None:

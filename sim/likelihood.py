@@ -22,7 +22,7 @@ parties' likelihoods are independent given the data, so each is fitted on its ow
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,24 @@ def day_edges(span: tuple[float, float]) -> np.ndarray:
     a, b = span
     inner = np.arange(math.floor(a) + 1, math.ceil(b), dtype=float)
     return np.concatenate([[a], inner[(inner > a) & (inner < b)], [b]])
+
+
+def _weights(weight_of_day: dict[int, float], times: np.ndarray) -> np.ndarray:
+    """``w(floor(t))`` for each of ``times``."""
+    days = np.floor(times).astype(np.int64)
+    if days.size == 0:
+        return np.zeros(0)
+    first = int(days.min())
+    table = np.array([weight_of_day[d] for d in range(first, int(days.max()) + 1)])
+    return table[days - first]
+
+
+def _excitation(acc: np.ndarray, count: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """``Σ_{k < count} exp(β t_k − β t)`` from the running log-sum-exp ``acc`` of ``β t_k``
+    (0 where ``count`` is 0); ``scaled`` is ``β t``."""
+    exponent = acc[np.maximum(count - 1, 0)] - scaled
+    exponent[count == 0] = -np.inf
+    return np.exp(exponent)
 
 
 @dataclass(frozen=True)
@@ -50,10 +68,12 @@ class PartyData:
     # precomputed
     grid: np.ndarray
     grid_weight: np.ndarray
-    grid_count: np.ndarray
     own_weight_log: float
-    own_count: np.ndarray
     base: float
+    _query: np.ndarray = field(repr=False)
+    _index: np.ndarray = field(repr=False)
+    _none_before: np.ndarray = field(repr=False)
+    _cache: dict[float, tuple[float, np.ndarray]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def build(
@@ -68,11 +88,19 @@ class PartyData:
         edges = day_edges(span)
         grid = np.unique(np.concatenate([edges, hostile]))
         starts = grid[:-1]
-        w = np.array([weight_of_day[int(math.floor(u))] for u in starts])
+        w = _weights(weight_of_day, starts)
         base = float(np.sum(w * np.diff(grid)))
-        own_w = np.array([weight_of_day[int(math.floor(y))] for y in own])
+        own_w = _weights(weight_of_day, own)
         with np.errstate(divide="ignore"):
             own_log = float(np.sum(np.log(own_w))) if own.size else 0.0
+        # X is needed at every piece start (right limit: events at u count) and at every
+        # own event (left limit: only events strictly before count)
+        count = np.concatenate(
+            [
+                np.searchsorted(hostile, starts, side="right"),
+                np.searchsorted(hostile, own, side="left"),
+            ]
+        )
         return cls(
             own=own,
             hostile=hostile,
@@ -80,25 +108,34 @@ class PartyData:
             weight_of_day=weight_of_day,
             grid=grid,
             grid_weight=w,
-            grid_count=np.searchsorted(hostile, starts, side="right"),
             own_weight_log=own_log,
-            own_count=np.searchsorted(hostile, own, side="left"),
             base=base,
+            _query=np.concatenate([starts, own]),
+            _index=np.maximum(count - 1, 0),
+            _none_before=count == 0,
         )
 
     def pieces(self, beta: float) -> tuple[float, np.ndarray]:
-        """``(∫ w(t) X(t)/b dt, X(y_j)/b)`` for decay rate ``beta``."""
+        """``(∫ w(t) X(t)/b dt, X(y_j)/b)`` for decay rate ``beta`` (the last one is cached:
+        profiles vary the boost at a fixed half-life)."""
+        cached = self._cache.get(beta)
+        if cached is not None:
+            return cached
         if self.hostile.size == 0:
-            return 0.0, np.zeros(self.own.size)
-        acc = np.logaddexp.accumulate(beta * self.hostile)
-        starts = self.grid[:-1]
-        k = self.grid_count
-        x_grid = np.where(k > 0, np.exp(acc[np.maximum(k - 1, 0)] - beta * starts), 0.0)
-        decay = -np.expm1(-beta * np.diff(self.grid))
-        integral = float(np.sum(self.grid_weight * x_grid * decay)) / beta
-        j = self.own_count
-        x_own = np.where(j > 0, np.exp(acc[np.maximum(j - 1, 0)] - beta * self.own), 0.0)
-        return integral, x_own
+            out: tuple[float, np.ndarray] = (0.0, np.zeros(self.own.size))
+        else:
+            acc = np.logaddexp.accumulate(beta * self.hostile)
+            x = acc[self._index]
+            x -= beta * self._query
+            x[self._none_before] = -np.inf
+            np.exp(x, out=x)
+            n_pieces = self.grid_weight.size
+            decay = -np.expm1(-beta * np.diff(self.grid))
+            integral = float(np.dot(x[:n_pieces], self.grid_weight * decay)) / beta
+            out = (integral, x[n_pieces:])
+        self._cache.clear()
+        self._cache[beta] = out
+        return out
 
     def loglik(self, rate: float, boost: float, half_life_hours: float) -> float:
         """ℓ at scale ``rate`` (c), ``boost`` (b) and half-life (hours)."""
@@ -129,13 +166,13 @@ class PartyData:
         beta = LN2 * 24.0 / half_life_hours
         grid = np.unique(np.concatenate([self.grid, self.hostile, times]))
         starts = grid[:-1]
-        w = np.array([self.weight_of_day[int(math.floor(u))] for u in starts])
+        w = _weights(self.weight_of_day, starts)
         widths = np.diff(grid)
         pieces = w * widths
         if self.hostile.size and boost > 0:
             acc = np.logaddexp.accumulate(beta * self.hostile)
             k = np.searchsorted(self.hostile, starts, side="right")
-            x = np.where(k > 0, np.exp(acc[np.maximum(k - 1, 0)] - beta * starts), 0.0)
+            x = _excitation(acc, k, beta * starts)
             pieces = pieces + w * boost * x * -np.expm1(-beta * widths) / beta
         cum = np.concatenate([[0.0], np.cumsum(rate * pieces)])
         return cum[np.searchsorted(grid, times)]
