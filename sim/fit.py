@@ -265,7 +265,7 @@ class _PartyModel:
             z0,
             method="Nelder-Mead",
             bounds=bounds,
-            options={"xatol": 1e-5, "fatol": 1e-8, "maxfev": 2000},
+            options={"xatol": 1e-4, "fatol": 1e-7, "maxfev": 2000},
         )
         return np.asarray(res.x, float), float(-res.fun)
 
@@ -289,7 +289,7 @@ class _PartyModel:
         else:
             a, b = max(lo, guess - 1.0), min(hi, guess + 1.0)
         res = optimize.minimize_scalar(
-            neg, bounds=(a, b), method="bounded", options={"xatol": 1e-4}
+            neg, bounds=(a, b), method="bounded", options={"xatol": 1e-3}
         )
         return -float(res.fun), float(res.x)
 
@@ -312,7 +312,7 @@ class _PartyModel:
                 ends.append(None)
                 continue
             a, b = sorted((x_hat, bound))
-            ends.append(math.exp(optimize.brentq(g, a, b, xtol=1e-3)))
+            ends.append(math.exp(optimize.brentq(g, a, b, xtol=5e-3)))
         return ends[0], ends[1]
 
 
