@@ -60,14 +60,13 @@ HALF_LIFE_SPANS = 10.0  # upper search bound: ten times the span
 
 @dataclass(frozen=True)
 class Estimate:
-    """One fitted value with its standard error and 95% interval (``None`` ends: not
-    identified by the data within ``bounds``)."""
+    """One fitted value with its standard error and 95% interval (a ``None`` end: not
+    identified, the likelihood has not dropped enough by the search bound)."""
 
     value: float | None
     se: float | None
     ci95: tuple[float | None, float | None]
     note: str = ""
-    bounds: tuple[float, float] = (0.0, math.inf)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "se": self.se, "ci95": list(self.ci95)}
@@ -165,7 +164,7 @@ def wilson(k: int, n: int) -> Estimate:
     centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
     lo, hi = max(0.0, centre - half), min(1.0, centre + half)
-    return Estimate(p, math.sqrt(p * (1 - p) / n), (min(lo, p), max(hi, p)), bounds=(0.0, 1.0))
+    return Estimate(p, math.sqrt(p * (1 - p) / n), (min(lo, p), max(hi, p)))
 
 
 def poisson_rate(n: int, exposure: float) -> Estimate:
@@ -197,7 +196,7 @@ def _incident(rate: Estimate) -> Estimate:
 
     assert rate.value is not None
     se = None if rate.se is None else math.exp(-rate.value) * rate.se
-    return Estimate(prob(rate.value), se, (prob(rate.ci95[0]), prob(rate.ci95[1])), bounds=(0, 1))
+    return Estimate(prob(rate.value), se, (prob(rate.ci95[0]), prob(rate.ci95[1])))
 
 
 # --------------------------------------------------------------------------- parties
@@ -338,17 +337,16 @@ def fit_party(
     data: PartyData,
     *,
     free: set[str],
-    rate: float,
     boost: float,
     half_life_hours: float,
     pressure: float = 0.0,
 ) -> tuple[dict[str, Estimate], tuple[float, float, float]]:
     """Fit a party's ``free`` subset of {'rate', 'boost', 'half'}; the others are held.
 
-    ``data`` must be built with day weights ``1 − pressure`` when the rate is free (then
-    ``rate`` is ignored) and ``μ(d)·(1 − pressure)`` when it is held (then pass
-    ``rate=1``). Returns the estimates (the rate as μ, i.e. divided by ``1 − pressure``)
-    and the parameters ``(c, boost, half-life)`` at the optimum for the likelihood.
+    ``data`` must be built with day weights ``1 − pressure`` when the rate is free and
+    ``μ(d)·(1 − pressure)`` when it is held (the scale is then 1). Returns the estimates
+    (the rate as μ, i.e. divided by ``1 − pressure``) and the parameters
+    ``(c, boost, half-life)`` at the optimum, for the likelihood.
     """
     span_hours = 24.0 * (data.span[1] - data.span[0])
     h_bounds = (HALF_LIFE_MIN, HALF_LIFE_SPANS * span_hours)
@@ -421,19 +419,19 @@ def fit_party(
         lo = 0.0 if lo is None else lo  # reaching the lower bound: no retaliation fits too
         s = se.get("boost")
         note = "" if hi is not None else "not identified: the upper end reaches the search bound"
-        out["boost"] = Estimate(b, None if s is None else b * s, (lo, hi), note, (0.0, 1e3))
+        out["boost"] = Estimate(b, None if s is None else b * s, (lo, hi), note)
     if model.free_half:
         s = se.get("half")
         if boost_zero:
             out["half"] = Estimate(
-                None, None, (None, None), "not identified: the boost is estimated at 0", h_bounds
+                None, None, (None, None), "not identified: the boost is estimated at 0"
             )
         else:
             lo, hi = model.interval("half", math.log(h), math.log(max(b, 1e-300)), ll_hat)
             note = ""
             if lo is None or hi is None:
                 note = "not identified: the 95% interval reaches the search bound"
-            out["half"] = Estimate(h, None if s is None else h * s, (lo, hi), note, h_bounds)
+            out["half"] = Estimate(h, None if s is None else h * s, (lo, hi), note)
     return out, (c, b, h)
 
 
@@ -488,7 +486,6 @@ def fit(scenario: Scenario, events: Events, keys: Sequence[str] | None = None) -
         found, (c, b, h) = fit_party(
             data,
             free=free,
-            rate=1.0,
             boost=party.retaliation.boost,
             half_life_hours=party.retaliation.half_life_hours,
             pressure=pressure,
@@ -566,24 +563,36 @@ def _round(x: float) -> float:
 
 def fitted_scenario(result: Fit, file: str | Path, folder: str | Path) -> dict[str, Any]:
     """The ``fitted.yaml`` data: ``extends`` the scenario file (a path relative to
-    ``folder``), the estimates set, and a triangular ``uncertainties`` entry per estimate
-    over its 95% interval (a search bound where an end is not identified)."""
+    ``folder``), with every estimate whose 95% interval the data identify set, and a
+    triangular ``uncertainties`` entry over that interval, peaked at the estimate. An
+    estimate that is not identified (no value, or an interval end at a search bound) is
+    not written: the scenario keeps its own value, and the description says so."""
     s = result.scenario
     rel = os.path.relpath(Path(file).resolve(), Path(folder).resolve())
+    events = Path(result.events.file).name
+    skipped = [k for k, e in result.estimates.items() if e.value is None or None in e.ci95]
+    description = (
+        f"Estimates fitted by `ceasefire fit` to {events} over days "
+        f"{result.events.span[0]:g} to {result.events.span[1]:g}. Each uncertainty is a "
+        "triangular distribution over the estimate's 95% interval, peaked at the estimate."
+    )
+    if skipped:
+        description += (
+            " Not identified by these events, so kept at the scenario's values: "
+            + ", ".join(skipped)
+            + "."
+        )
     data: dict[str, Any] = {
         "extends": Path(rel).as_posix(),
         "name": f"{s.name}_fitted",
-        "title": f"{s.title} (fitted to {Path(result.events.file).name})",
-        "description": (
-            f"Estimates fitted by `ceasefire fit` to {Path(result.events.file).name} over days "
-            f"{result.events.span[0]:g} to {result.events.span[1]:g}; each uncertainty is a "
-            "triangular distribution over the estimate's 95% interval, peaked at the estimate."
-        ),
+        "title": f"{s.title} (fitted to {events})",
+        "description": description,
     }
     uncertainties: dict[str, Any] = {}
     for key, est in result.estimates.items():
-        if est.value is None:
+        if key in skipped:
             continue
+        assert est.value is not None and est.ci95[0] is not None and est.ci95[1] is not None
         group, name, *rest = key.split(".")
         node = data.setdefault(group, {}).setdefault(name, {})
         if rest == ["violation_rate"] and s.parties[name].violation_prob is not None:
@@ -592,12 +601,9 @@ def fitted_scenario(result: Fit, file: str | Path, folder: str | Path) -> dict[s
             node["attack_prob"] = None
         for part in rest[:-1]:
             node = node.setdefault(part, {})
-        node[rest[-1]] = _round(est.value)
-        lo = est.ci95[0] if est.ci95[0] is not None else est.bounds[0]
-        hi = est.ci95[1] if est.ci95[1] is not None else est.bounds[1]
-        mode = _round(est.value)
-        lo, hi = min(_round(lo), mode), max(_round(hi), mode)
-        if math.isfinite(hi) and lo < hi:
+        mode = node[rest[-1]] = _round(est.value)
+        lo, hi = min(_round(est.ci95[0]), mode), max(_round(est.ci95[1]), mode)
+        if lo < hi:
             uncertainties[key] = {"dist": "triangular", "low": lo, "mode": mode, "high": hi}
     if uncertainties:
         data["uncertainties"] = uncertainties
