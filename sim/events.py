@@ -364,7 +364,7 @@ def to_csv(events: Events) -> str:
     ):
         major = "" if math.isnan(m) else str(int(m))
         blamed = "" if k != "spoiler" or math.isnan(b) else str(int(b))
-        lines.append(f"{t!r},{a},{major},{s},{blamed}")
+        lines.append(f"{float(t)!r},{a},{major},{s},{blamed}")
     return "\n".join(lines) + "\n"
 
 

@@ -339,14 +339,13 @@ def fit_party(
     free: set[str],
     boost: float,
     half_life_hours: float,
-    pressure: float = 0.0,
 ) -> tuple[dict[str, Estimate], tuple[float, float, float]]:
     """Fit a party's ``free`` subset of {'rate', 'boost', 'half'}; the others are held.
 
     ``data`` must be built with day weights ``1 − pressure`` when the rate is free and
-    ``μ(d)·(1 − pressure)`` when it is held (the scale is then 1). Returns the estimates
-    (the rate as μ, i.e. divided by ``1 − pressure``) and the parameters
-    ``(c, boost, half-life)`` at the optimum, for the likelihood.
+    ``μ(d)·(1 − pressure)`` when it is held (the scale is then 1), so that the fitted
+    scale is μ. Returns the estimates and the parameters ``(c, boost, half-life)`` at the
+    optimum, for the likelihood.
     """
     span_hours = 24.0 * (data.span[1] - data.span[0])
     h_bounds = (HALF_LIFE_MIN, HALF_LIFE_SPANS * span_hours)
@@ -375,7 +374,6 @@ def fit_party(
     if boost_zero:
         b = 0.0
     c = data.profile_rate(b, h)[0] if model.free_rate else 1.0
-    scale = 1.0 - pressure
     # observed information on (log c, log b, log h), the free ones not at a boundary
     names = [
         p
@@ -404,10 +402,10 @@ def fit_party(
         except np.linalg.LinAlgError:
             pass
     if model.free_rate:
-        mu = c / scale
+        mu = c  # the weights carry 1 − pressure, so the scale is μ itself
         s = se.get("rate")
         if n == 0:
-            out["rate"] = Estimate(0.0, None, (0.0, DROP / data.base / scale))
+            out["rate"] = Estimate(0.0, None, (0.0, DROP / data.base))
         elif s is None:
             out["rate"] = Estimate(mu, None, (None, None), "observed information not definite")
         else:
@@ -482,13 +480,11 @@ def fit(scenario: Scenario, events: Events, keys: Sequence[str] | None = None) -
                 f"'{name}' has violations on days where its rate in the scenario is 0: "
                 f"fit parties.{name}.violation_rate"
             )
-        pressure = scenario.pressure_on(name)
         found, (c, b, h) = fit_party(
             data,
             free=free,
             boost=party.retaliation.boost,
             half_life_hours=party.retaliation.half_life_hours,
-            pressure=pressure,
         )
         for f, p in short.items():
             if p in found:
