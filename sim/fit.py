@@ -38,6 +38,8 @@ from .events import Events
 from .folders import new_folder, write_json
 from .likelihood import PartyData
 from .scenario import Scenario
+from .stats import Z95
+from .stats import wilson as stats_wilson
 
 FITTABLE = {
     "parties": (
@@ -51,7 +53,6 @@ FITTABLE = {
 }
 """Fittable fields of each kind of actor (key path ``<group>.<name>.<field>``)."""
 
-Z95 = 1.959963984540054
 DROP = stats.chi2.ppf(0.95, 1) / 2  # profile-likelihood drop of a 95% interval
 BOOST_BOUNDS = (1e-5, 1e3)
 HALF_LIFE_MIN = 1.0 / 60  # one minute, in hours
@@ -158,13 +159,10 @@ def check_keys(scenario: Scenario, events: Events, keys: Sequence[str]) -> list[
 # --------------------------------------------------------------------------- small models
 
 
-def wilson(k: int, n: int) -> Estimate:
-    """A binomial proportion with its Wilson 95% interval."""
+def binomial(k: int, n: int) -> Estimate:
+    """A binomial proportion ``k / n`` with its Wilson 95% interval."""
     p = k / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
-    return Estimate(p, math.sqrt(p * (1 - p) / n), (min(lo, p), max(hi, p)))
+    return Estimate(p, math.sqrt(p * (1 - p) / n), stats_wilson(k, n))
 
 
 def poisson_rate(n: int, exposure: float) -> Estimate:
@@ -496,7 +494,7 @@ def fit(scenario: Scenario, events: Events, keys: Sequence[str] | None = None) -
         if prefix + "major_share" in wanted:
             m = events.major[events.of(name)]
             m = m[~np.isnan(m)]
-            estimates[prefix + "major_share"] = wilson(int(m.sum()), m.size)
+            estimates[prefix + "major_share"] = binomial(int(m.sum()), m.size)
     for name in scenario.spoilers:
         key = f"spoilers.{name}.attack_rate"
         n = counts.get(name, 0)
@@ -512,7 +510,7 @@ def fit(scenario: Scenario, events: Events, keys: Sequence[str] | None = None) -
         if f"spoilers.{name}.blame_prob" in wanted:
             m = events.blamed[events.of(name)]
             m = m[~np.isnan(m)]
-            estimates[f"spoilers.{name}.blame_prob"] = wilson(int(m.sum()), m.size)
+            estimates[f"spoilers.{name}.blame_prob"] = binomial(int(m.sum()), m.size)
     for name, g in scenario.guarantors.items():
         key = f"guarantors.{name}.incident_prob"
         n = counts.get(name, 0)
@@ -752,6 +750,7 @@ __all__ = [
     "FITTABLE",
     "Estimate",
     "Fit",
+    "binomial",
     "check_keys",
     "default_keys",
     "fit",
@@ -760,5 +759,4 @@ __all__ = [
     "poisson_rate",
     "save",
     "text",
-    "wilson",
 ]

@@ -17,7 +17,7 @@ from scipy import integrate, stats
 from sim import load_scenario
 from sim.cli import main
 from sim.events import from_trace, to_csv
-from sim.fit import DROP, fit, poisson_rate, wilson
+from sim.fit import DROP, binomial, fit, poisson_rate
 from sim.likelihood import PartyData
 from sim.runner import trace_run
 from sim.scenario import scenario_from_dict
@@ -263,7 +263,7 @@ def test_no_hostile_events_means_not_identified():
 
 @pytest.mark.parametrize(("k", "n"), [(0, 5), (3, 10), (10, 10), (37, 120)])
 def test_wilson_matches_scipy(k, n):
-    est = wilson(k, n)
+    est = binomial(k, n)
     ci = stats.binomtest(k, n).proportion_ci(method="wilson")
     assert est.value == k / n
     assert est.ci95 == pytest.approx((ci.low, ci.high), abs=1e-12)
