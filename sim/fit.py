@@ -371,13 +371,16 @@ def fit_party(
     boost_zero = model.free_boost and b <= BOOST_BOUNDS[0] * 1.001
     if boost_zero:
         b = 0.0
+    # the likelihood can keep rising towards instantaneous retaliation (boost → ∞, base
+    # rate → 0): then neither the boost nor the base rate is identified
+    boost_top = model.free_boost and b >= BOOST_BOUNDS[1] * 0.999
     c = data.profile_rate(b, h)[0] if model.free_rate else 1.0
     # observed information on (log c, log b, log h), the free ones not at a boundary
     names = [
         p
         for p, on in (
             ("rate", model.free_rate and n > 0),
-            ("boost", model.free_boost and not boost_zero),
+            ("boost", model.free_boost and not (boost_zero or boost_top)),
             ("half", model.free_half and not boost_zero),
         )
         if on
@@ -404,6 +407,10 @@ def fit_party(
         s = se.get("rate")
         if n == 0:
             out["rate"] = Estimate(0.0, None, (0.0, DROP / data.base))
+        elif boost_top:
+            out["rate"] = Estimate(
+                mu, None, (None, None), "not identified: the boost runs to its search bound"
+            )
         elif s is None:
             out["rate"] = Estimate(mu, None, (None, None), "observed information not definite")
         else:
@@ -415,7 +422,8 @@ def fit_party(
         lo = 0.0 if lo is None else lo  # reaching the lower bound: no retaliation fits too
         s = se.get("boost")
         note = "" if hi is not None else "not identified: the upper end reaches the search bound"
-        out["boost"] = Estimate(b, None if s is None else b * s, (lo, hi), note)
+        value = None if boost_top else b
+        out["boost"] = Estimate(value, None if s is None else b * s, (lo, hi), note)
     if model.free_half:
         s = se.get("half")
         if boost_zero:

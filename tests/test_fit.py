@@ -20,34 +20,17 @@ from sim.events import from_trace, to_csv
 from sim.fit import DROP, binomial, fit, poisson_rate
 from sim.likelihood import PartyData
 from sim.runner import trace_run
-from sim.scenario import scenario_from_dict
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "known_two_party.yaml"
 TRUTH = {"violation_rate": 2.0, "retaliation.boost": 0.8, "retaliation.half_life_hours": 4.0}
 KEYS = [f"parties.{p}.{k}" for p in ("north", "south") for k in TRUTH]
 
 
-def known(days: int = 60, **extra):
-    """Two parties retaliating against each other (branching ratio 0.38) and a spoiler;
-    no tolerances, no trigger conditions: every run lasts the whole window."""
-    party = {
-        "violation_rate": TRUTH["violation_rate"],
-        "major_share": 0.3,
-        "retaliation": {
-            "boost": TRUTH["retaliation.boost"],
-            "half_life_hours": TRUTH["retaliation.half_life_hours"],
-        },
-    }
-    data = {
-        "name": "known",
-        "title": "Known truth",
-        "window_days": days,
-        "parties": {"north": {"side": "a", **party}, "south": {"side": "b", **party}},
-        "spoilers": {
-            "raiders": {"attack_rate": 0.5, "targets": "a", "blamed_on": "south", "blame_prob": 0.4}
-        },
-    }
-    data.update(extra)
-    return scenario_from_dict(data)
+def known(days: int = 60, **overrides):
+    """The worked example of docs/calibration.md (two parties retaliating against each other,
+    branching ratio 0.38, and a spoiler; no tolerances, no trigger conditions: every run
+    lasts the whole window) over ``days`` days."""
+    return load_scenario(EXAMPLE).with_overrides({"window_days": days, **overrides})
 
 
 def simulated(scenario, run: int, seed: int = 7):
@@ -216,10 +199,7 @@ def test_intervals_cover_the_truth_and_errors_shrink_with_the_span():
 
 
 def test_rate_alone_is_the_poisson_estimate_with_pressure_held():
-    scenario = known(
-        days=10,
-        guarantors={"patron": {"clients": ["north"], "pressure": 0.25}},
-    )
+    scenario = known(10, **{"guarantors.patron": {"clients": ["north"], "pressure": 0.25}})
     events = simulated(scenario, run=1)
     n = events.counts()["north"]
     result = fit(scenario, events, ["parties.north.violation_rate"])
