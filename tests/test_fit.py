@@ -117,8 +117,8 @@ def test_compensator_is_the_integral_of_the_hazard():
 
 
 def test_fitted_loglik_equals_brute_force():
-    scenario = known(days=20)
-    events = simulated(scenario, run=3)
+    scenario = known(days=60)
+    events = simulated(scenario, run=0)  # the worked example: every estimate identified
     result = fit(scenario, events, [*KEYS, "spoilers.raiders.attack_rate"])
     total = 0.0
     for party in ("north", "south"):
@@ -130,13 +130,13 @@ def test_fitted_loglik_equals_brute_force():
             own,
             hostile,
             events.span,
-            dict.fromkeys(range(20), 1.0),
+            dict.fromkeys(range(60), 1.0),
             est["violation_rate"],
             est["retaliation.boost"],
             est["retaliation.half_life_hours"],
         )
     n = events.counts()["raiders"]
-    total += n * math.log(n / 20) - n
+    total += n * math.log(n / 60) - n
     assert result.loglik == pytest.approx(total, rel=1e-10, abs=1e-8)
 
 
