@@ -424,6 +424,17 @@ def fit_party(
         note = "" if hi is not None else "not identified: the upper end reaches the search bound"
         value = None if boost_top else b
         out["boost"] = Estimate(value, None if s is None else b * s, (lo, hi), note)
+    rate_est = out.get("rate")
+    boost_est = out.get("boost")
+    if rate_est is not None and boost_est is not None and boost_est.ci95[1] is None and n:
+        # the base rate trades off against the boost along the likelihood's ridge: with the
+        # boost's interval open, the rate's (Wald) interval is not to be trusted either
+        out["rate"] = Estimate(
+            rate_est.value,
+            rate_est.se,
+            (None, None),
+            "not identified: it trades off against the boost, whose interval is open",
+        )
     if model.free_half:
         s = se.get("half")
         if boost_zero:
