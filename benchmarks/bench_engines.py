@@ -29,9 +29,20 @@ import simpy
 
 import sim
 from sim.engines import ENGINES, Params
-from sim.runner import block_generator, run_generator, simulate_chunk
+from sim.runner import simulate_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_generator(seed: int, run: int) -> np.random.Generator:
+    """A generator per run (the references' seeding: a SeedSequence per run)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(run,))))
+
+
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    """A generator per block of runs (the numpy floor's seeding)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(2**32, block))
+    return np.random.Generator(np.random.PCG64(ss))
 
 
 def _uniforms(rng: np.random.Generator) -> Iterator[float]:
