@@ -477,6 +477,11 @@ def _party_data(scenario: Scenario, events: Events, name: str, rate_free: bool) 
 
 def fit(scenario: Scenario, events: Events, keys: Sequence[str] | None = None) -> Fit:
     """Fit ``keys`` (default: :func:`default_keys`) of ``scenario`` to ``events``."""
+    if scenario.phases:
+        raise UsageError(
+            "fit does not handle phased agreements (their values change by phase): fit a "
+            "scenario without 'phases' over the span of one phase"
+        )
     keys = default_keys(scenario, events) if keys is None else check_keys(scenario, events, keys)
     if not keys:
         raise UsageError(f"{events.file}: nothing to fit")

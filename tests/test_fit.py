@@ -16,10 +16,12 @@ from scipy import integrate, stats
 
 from sim import load_scenario
 from sim.cli import main
+from sim.errors import UsageError
 from sim.events import from_trace, to_csv
 from sim.fit import DROP, binomial, fit, poisson_rate
 from sim.likelihood import PartyData
 from sim.runner import trace_run
+from sim.scenario import lookup, split_path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "known_two_party.yaml"
 TRUTH = {"violation_rate": 2.0, "retaliation.boost": 0.8, "retaliation.half_life_hours": 4.0}
@@ -118,8 +120,11 @@ def test_compensator_is_the_integral_of_the_hazard():
 
 def test_fitted_loglik_equals_brute_force():
     scenario = known(days=60)
-    events = simulated(scenario, run=0)  # the worked example: every estimate identified
-    result = fit(scenario, events, [*KEYS, "spoilers.raiders.attack_rate"])
+    for run in range(20):  # the first run whose estimates are all identified
+        events = simulated(scenario, run=run)
+        result = fit(scenario, events, [*KEYS, "spoilers.raiders.attack_rate"])
+        if all(e.value is not None for e in result.estimates.values()):
+            break
     total = 0.0
     for party in ("north", "south"):
         est = {k: result.estimates[f"parties.{party}.{k}"].value for k in TRUTH}
@@ -278,7 +283,7 @@ def _files(tmp_path: Path, days: int = 30) -> tuple[Path, Path]:
 
 
 def test_cli_writes_fit_json_fitted_yaml_and_figures(tmp_path, capsys, monkeypatch):
-    path, events = _files(tmp_path)
+    path, events = _files(tmp_path, days=60)
     out = tmp_path / "results" / "fit1"
     assert main(["fit", str(path), "--events", str(events), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -296,12 +301,28 @@ def test_cli_writes_fit_json_fitted_yaml_and_figures(tmp_path, capsys, monkeypat
     ]
     fitted = yaml.safe_load((out / "fitted.yaml").read_text())
     assert fitted["extends"] == "../../known.yaml"
-    assert fitted["parties"]["north"]["violation_prob"] is None
     assert main(["validate", str(out / "fitted.yaml")]) == 0
     scenario = load_scenario(out / "fitted.yaml")
-    rate = report["estimates"]["parties.north.violation_rate"]["value"]
-    assert scenario.parties["north"].violation_rate == pytest.approx(rate, rel=1e-5)
-    assert "parties.north.violation_rate" in scenario.uncertainties
+    written = 0
+    for key, est in report["estimates"].items():
+        # identified estimates are set, with an uncertainty; the others keep the file's value
+        identified = est["value"] is not None and None not in est["ci95"]
+        assert (key in scenario.uncertainties) == identified, key
+        written += identified
+        value = lookup(scenario.model_dump(), split_path(key))
+        if identified:
+            assert value == pytest.approx(est["value"], rel=1e-5)
+            u = scenario.uncertainties[key]
+            assert u.low <= u.mode <= u.high
+            assert u.low == pytest.approx(est["ci95"][0], rel=1e-5, abs=1e-12)
+        else:
+            assert key in fitted["description"]
+    assert written >= 2  # at least the spoiler's rate and share (counts are always identified)
+    north = report["estimates"]["parties.north.violation_rate"]
+    if None not in north["ci95"]:  # a fitted rate replaces the file's daily probability
+        assert fitted["parties"]["north"]["violation_prob"] is None
+    else:
+        assert scenario.parties["north"].violation_prob == 0.8
     # run from another directory: the relative extends still resolves
     monkeypatch.chdir(out)
     assert main(["validate", "fitted.yaml"]) == 0
@@ -357,3 +378,12 @@ def test_cli_fit_subset_and_uncertainty_conflict(tmp_path, capsys):
     assert main(["fit", str(path), "--events", str(events), "--out", str(tmp_path / "x")]) == 2
     assert "replaces" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_phased_scenarios_are_refused(tmp_path):
+    scenario = known(
+        14,
+        phases=[{"name": "calm", "days": 7, "gate": {}}, {"name": "later", "days": 7, "gate": {}}],
+    )
+    with pytest.raises(UsageError, match="phased"):
+        fit(scenario, simulated(known(14), run=0))
