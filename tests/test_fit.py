@@ -147,24 +147,43 @@ def test_fitted_loglik_equals_brute_force():
 
 def test_rescaled_gaps_at_the_truth_are_exponential():
     """The engine and the likelihood describe the same process: with the true parameters,
-    the compensator increments of simulated data are Exp(1) (KS on ~10,000 gaps)."""
-    scenario = known(days=60)
+    the compensator increments of simulated data are Exp(1) (KS on ~10,000 gaps). A
+    guarantor presses south (pressure 0.2) and strikes side a by mistake, so pressure,
+    incidents and spoiler attacks all take part."""
+    patron = {"clients": ["south"], "pressure": 0.2, "incident_prob": 0.3, "incident_target": "a"}
+    scenario = known(60, **{"guarantors.patron": patron})
     gaps = []
+    incidents = 0
     for run in range(30):
         events = simulated(scenario, run, seed=11)
-        for party in ("north", "south"):
+        incidents += events.counts().get("patron", 0)
+        for party, scale in (("north", 1.0), ("south", 0.8)):
             side = scenario.parties[party].side
             data = PartyData.build(
                 events.times[events.of(party)],
                 events.times[events.against(side)],
                 events.span,
-                dict.fromkeys(range(60), 1.0),
+                dict.fromkeys(range(60), scale),
             )
             lam = data.compensator_at(data.own, 2.0, 0.8, 4.0)
             gaps.append(np.diff(np.concatenate([[0.0], lam])))
     gaps = np.concatenate(gaps)
-    assert gaps.size > 8_000
+    assert gaps.size > 8_000 and incidents > 300
     assert stats.kstest(gaps, "expon").pvalue > 0.001
+
+
+def test_guarantor_incidents_are_poisson():
+    patron = {"clients": ["south"], "incident_prob": 0.3, "incident_target": "a"}
+    scenario = known(60, **{"guarantors.patron": patron})
+    events = simulated(scenario, run=4)
+    n = events.counts()["patron"]
+    est = fit(scenario, events, ["guarantors.patron.incident_prob"]).estimates
+    e = est["guarantors.patron.incident_prob"]
+    assert e.value == pytest.approx(-math.expm1(-n / 60))
+    rate = poisson_rate(n, 60.0)
+    assert e.ci95 == pytest.approx(tuple(-math.expm1(-r) for r in rate.ci95))
+    true_rate = -math.log1p(-0.3)
+    assert abs(n / 60 - true_rate) < 4 * math.sqrt(true_rate / 60)  # Poisson count, 4 sd
 
 
 # --------------------------------------------------------------------------- recovery
