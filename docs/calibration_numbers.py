@@ -17,7 +17,8 @@ import numpy as np
 
 import sim
 from sim.events import from_trace
-from sim.fit import fit, qq_figure
+from sim.fit import fit
+from sim.fitted import qq_figure
 from sim.runner import trace_run
 from sim.stats import wilson
 

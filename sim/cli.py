@@ -514,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "discover":
             return cmd_discover(args, argv)
         if args.command == "fit":
-            from .fit import command as fit_command
+            from .fitted import command as fit_command
 
             return fit_command(args, argv)
         if args.command == "events":
