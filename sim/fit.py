@@ -9,8 +9,9 @@ What is estimated, and how:
   Standard errors come from the observed information (a numerical Hessian at the optimum).
   The rate's interval is the Wald interval on the log scale; the boost's and the
   half-life's are profile-likelihood intervals (their likelihoods are asymmetric). An end
-  of a profile interval that reaches the search bounds is reported as ``null``: the data do
-  not identify it.
+  of a profile interval that reaches the search bounds is reported as ``None``: the data do
+  not identify it. While the boost's interval is open, the rate (which trades off against
+  it) is not identified either.
 - a spoiler's ``attack_rate`` and a guarantor's ``incident_prob``: Poisson processes, rate
   ``n / T`` with a likelihood-ratio interval (``incident_prob = 1 − exp(−rate)``).
 - a party's ``major_share`` and a spoiler's ``blame_prob``: binomial proportions of the
@@ -18,6 +19,7 @@ What is estimated, and how:
 
 Goodness of fit uses the time-rescaling theorem: the compensator increments between an
 actor's consecutive events are Exp(1) under the fitted model (Kolmogorov–Smirnov test).
+The files and the command live in :mod:`sim.fitted`.
 """
 
 from __future__ import annotations
