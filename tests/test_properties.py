@@ -202,11 +202,14 @@ def same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 40), seed=seeds)
 @example(data=FIXED, runs=3, seed=0)  # p = 0 for some outcomes with n = 3
 @example(data=FIXED, runs=10, seed=0)
-def test_outcome_probabilities_and_intervals(data: dict[str, Any], runs: int, seed: int) -> None:
+def test_outcome_probabilities_and_intervals(
+    data: dict[str, Any], runs: int, seed: int, engine: str
+) -> None:
     res = simulate(build(data), runs, seed, engine=engine)
     counts = res.outcome_counts()
     assert list(counts) == list(OUTCOMES)
@@ -223,7 +226,9 @@ def test_outcome_probabilities_and_intervals(data: dict[str, Any], runs: int, se
 @pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 25), seed=seeds)
-def test_zero_hazards_never_collapse(data: dict[str, Any], runs: int, seed: int, engine: str) -> None:
+def test_zero_hazards_never_collapse(
+    data: dict[str, Any], runs: int, seed: int, engine: str
+) -> None:
     scn = scenario_from_dict(zero_hazards(data))
     res = simulate(scn, runs, seed, engine=engine)
     c = res.columns

@@ -40,7 +40,7 @@ def trace_strain(
     engine records every side's strain with each hostile event)."""
     out: dict[str, list[tuple[float, float]]] = {s: [(0.0, 0.0)] for s in scenario.sides}
     for e in events:
-        for side, level in e.detail.get("strain", {}).items():
+        for side, level in e.detail.get("levels", {}).items():
             if level != out[side][-1][1]:
                 out[side].append((e.time, level))
     return out
