@@ -146,7 +146,7 @@ def _time(row: _Row, scenario: Scenario) -> float:
             raise row.error("time", f"must be a finite number of days, got '{text}'")
         return t
     try:
-        when = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         raise row.error(
             "time", f"expected days (a number) or an ISO 8601 date-time, got '{text}'"

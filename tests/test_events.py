@@ -47,8 +47,8 @@ def test_reads_days_dates_and_optional_columns(tmp_path, scenario):
 
 
 def test_a_date_in_another_zone_is_converted(tmp_path, scenario):
-    path = write(tmp_path, "time,actor\n2030-03-01T15:00:00+03:00,north\n")
-    assert read_events(path, scenario).times.tolist() == [0.0]
+    path = write(tmp_path, "time,actor\n2030-03-01T15:00:00+03:00,north\n2030-03-01T18:00Z,south\n")
+    assert read_events(path, scenario).times.tolist() == [0.0, 0.25]
 
 
 def test_span_option(tmp_path, scenario):
