@@ -406,3 +406,24 @@ def test_phased_scenarios_are_refused(tmp_path):
     )
     with pytest.raises(UsageError, match="phased"):
         fit(scenario, simulated(known(14), run=0))
+
+
+def test_fitted_attack_rate_replaces_attack_prob(tmp_path):
+    from sim.fitted import fitted_scenario
+
+    data = known(30).model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    del data["spoilers"]["raiders"]["attack_rate"]
+    data["spoilers"]["raiders"]["attack_prob"] = 0.4
+    path = tmp_path / "prob.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scenario = load_scenario(path)
+    result = fit(scenario, simulated(scenario, run=0), ["spoilers.raiders.attack_rate"])
+    out = tmp_path / "out"
+    out.mkdir()
+    written = fitted_scenario(result, path, out)
+    assert written["spoilers"]["raiders"]["attack_prob"] is None
+    (out / "fitted.yaml").write_text(yaml.safe_dump(written))
+    fitted = load_scenario(out / "fitted.yaml")
+    rate = result.estimates["spoilers.raiders.attack_rate"].value
+    assert fitted.spoilers["raiders"].attack_rate == pytest.approx(rate, rel=1e-5)
+    assert fitted.spoilers["raiders"].attack_prob is None
