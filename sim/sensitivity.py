@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
+from .frames import text_html
 from .noise_floor import (
     DUMMY,
     FLOOR_MEASURES,
@@ -106,7 +107,7 @@ class Sensitivity:
     keys: tuple[str, ...]
     unit: np.ndarray  # [points, k + 1] design in unit coordinates (the dummy last)
     table: PointTable  # the design points
-    indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    indices: dict[str, dict[str, Any] | None]  # output -> {"S1": [...], ...}; None: constant
     dummy: dict[str, dict[str, float] | None]  # output -> the dummy assumption's measures
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
@@ -117,6 +118,10 @@ class Sensitivity:
     fresh: np.ndarray  # [points] bool: the dummy has moved (the second seed of its pair)
     elapsed: float
     target_floor: float | None = None  # the floor the user wants advice for (``--floor``)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the table ``ceasefire sensitivity`` prints."""
+        return text_html(text(self))
 
     @property
     def runs(self) -> int:
