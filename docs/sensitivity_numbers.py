@@ -15,11 +15,11 @@ import argparse
 import contextlib
 import io
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 import sim
 from sim import sensitivity
@@ -43,7 +43,10 @@ def command(argv: list[str], out: Path, figures: dict[str, str] | None = None) -
     print(text.getvalue().split("\nwrote ")[0].rstrip() + "\n")
     assert code == 0, code
     for name, target in (figures or {}).items():
-        shutil.copyfile(out / "figures" / name, DOCS / "figures" / target)
+        # a 256-colour palette keeps the repository small (the figures have few colours)
+        Image.open(out / "figures" / name).convert("RGB").quantize(256).save(
+            DOCS / "figures" / target, optimize=True
+        )
         print(f"(copied {name} to docs/figures/{target})\n")
 
 
