@@ -208,9 +208,10 @@ PHASE_KEYS = {
 }  # fmt: skip
 """What a phase's ``set`` may change (by group: the key after the actor's name)."""
 
-SetValue = Annotated[float, Strict(), Field(allow_inf_nan=False)] | tuple[
-    Annotated[float, Strict(), Field(allow_inf_nan=False)], ...
-]
+SetValue = (
+    Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | tuple[Annotated[float, Strict(), Field(allow_inf_nan=False)], ...]
+)
 
 
 class Phase(_Model):
@@ -233,6 +234,37 @@ class MonteCarlo(_Model):
     seed: Count | None = None
     max_events: Annotated[int, Strict(), Field(ge=1)] = 100_000
     """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
+
+
+class ObservedPoint(_Model):
+    """One recorded value: a count on one day, or a total over days ``[a, b)``."""
+
+    day: Count | None = None
+    days: tuple[Count, Count] | None = None
+    """``[a, b)``: the total over days a..b-1."""
+    count: Count
+    source: str
+    """Where the value was published (a URL or a reference)."""
+
+
+class Observation(_Model):
+    """How a monitor's published counts relate to the model's events (see
+    :mod:`sim.observations`)."""
+
+    label: str
+    """Whose count of what (say so when it is one side's count of the other's breaches)."""
+    counts: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    """Actors whose hostile events it counts: parties, spoilers, guarantors."""
+    per_event: Rate
+    """Mean reported items per model event."""
+    background: Rate = 0.0
+    """Mean reported items per day with no model event behind them."""
+    dispersion: Rate = 0.0
+    """Negative binomial over-dispersion: var = m + dispersion·m² (0: Poisson)."""
+    after_collapse: Rate | None = None
+    """Mean reported items per day once the run's ceasefire has collapsed (null: such runs are
+    left out of that day's distribution)."""
+    data: Annotated[tuple[ObservedPoint, ...], Field(min_length=1)]
 
 
 class SourceRef(_Model):
@@ -260,16 +292,18 @@ class Scenario(_Model):
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
     phases: tuple[Phase, ...] | None = None
     """A phased agreement (see :mod:`sim.phases`); without it, one window and its trigger."""
+    observations: FrozenDict(Identifier, Observation) = Field(default_factory=dict)
+    """What monitors reported, and how their counts relate to the model's events."""
 
     @model_validator(mode="before")
     @classmethod
     def _window_of_phases(cls, data: Any) -> Any:
         """With phases and no ``window_days``, the window is the phases' total."""
-        if isinstance(data, dict) and isinstance(data.get("phases"), list | tuple):
-            if "window_days" not in data:
-                days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
-                if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
-                    data = {**data, "window_days": sum(days)}
+        phased = isinstance(data, dict) and isinstance(data.get("phases"), list | tuple)
+        if phased and "window_days" not in data:
+            days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
+            if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+                data = {**data, "window_days": sum(days)}
         return data
 
     def model_post_init(self, _context: Any) -> None:
@@ -293,6 +327,16 @@ class Scenario(_Model):
     def sides(self) -> tuple[str, ...]:
         """The sides, in order of first appearance among the parties."""
         return tuple(dict.fromkeys(p.side for p in self.parties.values()))
+
+    @property
+    def horizon(self) -> int:
+        """Days a run can last at most: the window, or the phases with every extension."""
+        if self.phases is None:
+            return self.window_days
+        return sum(
+            p.days + (0 if isinstance(p.on_fail, str) else p.on_fail.extend_days * p.on_fail.times)
+            for p in self.phases
+        )
 
     @property
     def quiet_days(self) -> int:
@@ -528,9 +572,39 @@ def _check_references(s: Scenario) -> None:
         raise ReferenceError_(
             ("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})"
         )
+    _check_observations(s)
     if s.phases is not None:
         _check_phases(s)
         phase_scenarios(s)  # each phase's values are validated as a scenario of its own
+
+
+def _check_observations(s: Scenario) -> None:
+    actors = [*s.parties, *s.spoilers, *s.guarantors]
+    horizon = s.horizon
+    for name, obs in s.observations.items():
+        for i, actor in enumerate(obs.counts):
+            if actor not in actors:
+                raise ReferenceError_(
+                    ("observations", name, "counts", i), _unknown("actor", actor, actors)
+                )
+            if actor in obs.counts[:i]:
+                raise ReferenceError_(("observations", name, "counts", i), f"lists '{actor}' twice")
+        for i, point in enumerate(obs.data):
+            where: KeyPath = ("observations", name, "data", i)
+            _exactly_one(where, point, "day", "days")
+            if point.day is not None and point.day >= horizon:
+                raise ReferenceError_(
+                    (*where, "day"), f"day {point.day} is outside the runs' days (0..{horizon - 1})"
+                )
+            if point.days is not None:
+                a, b = point.days
+                if a >= b:
+                    raise ReferenceError_((*where, "days"), f"needs a < b, got [{a}, {b}]")
+                if b > horizon:
+                    raise ReferenceError_(
+                        (*where, "days"),
+                        f"[{a}, {b}) reaches past the runs' last day (b at most {horizon})",
+                    )
 
 
 def _check_phases(s: Scenario) -> None:
@@ -571,9 +645,11 @@ def _phase_key_problem(s: Scenario, key: str) -> str | None:
     group, _, rest = key.partition(".")
     if group in ("humanitarian", "rules"):
         if rest in PHASE_KEYS[group]:
-            return "needs a humanitarian block" if group == "humanitarian" and (
-                s.humanitarian is None
-            ) else None
+            return (
+                "needs a humanitarian block"
+                if group == "humanitarian" and (s.humanitarian is None)
+                else None
+            )
         return f"'{key}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
     if group not in PHASE_KEYS:
         return f"'{key}' cannot be set in a phase (names, sides, targets and clients are fixed)"
@@ -622,7 +698,7 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     base = scenario.model_dump(mode="python", exclude_none=True)
-    for key in ("phases", "uncertainties", "extends"):
+    for key in ("phases", "uncertainties", "extends", "observations"):
         base.pop(key, None)
     out = []
     start = 0
@@ -794,6 +870,9 @@ def _validate(
     return scenario
 
 
+OBSERVATION_KEYS = ("per_event", "background", "dispersion", "after_collapse")
+"""What of an observation may be uncertain (the check applies each run's values)."""
+
 STRUCTURAL = (
     "window_days",
     "humanitarian.first_day",
@@ -810,6 +889,8 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
     ):
         return "cannot be uncertain: it shapes the simulation (make variants with extends)"
     path = split_path(key)
+    if path[0] == "observations" and (len(path) != 3 or path[2] not in OBSERVATION_KEYS):
+        return f"only {', '.join(OBSERVATION_KEYS)} of an observation can be uncertain"
     parent = lookup(scenario.model_dump(), path[:-1])
     if not (isinstance(parent, dict) and path[-1] in parent) and not (
         isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)
