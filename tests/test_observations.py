@@ -74,10 +74,8 @@ def closed() -> obs.SeriesCheck:
 def test_one_component_is_the_negative_binomial(m: float, a: float) -> None:
     pred = obs.exact_daily(np.array([m]), np.array([a]))
     k = np.arange(0, int(m * 3 + 50))
-    if a == 0:
-        expected = stats.poisson.cdf(k, m)
-    else:
-        expected = stats.nbinom.cdf(k, 1 / a, 1 / (1 + a * m))
+    dist = stats.poisson(m) if a == 0 else stats.nbinom(1 / a, 1 / (1 + a * m))
+    expected = dist.cdf(k)
     got = np.array([pred.cdf(int(x)) for x in k])
     assert np.max(np.abs(got - expected)) < 1e-9
     assert pred.mean == pytest.approx(m)
