@@ -265,7 +265,10 @@ def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     """The scenario, seed and (checked) output folder of an experiment command."""
     from .runner import fresh_seed
 
-    scenario = _load(args)
+    from .observations import engine_scenario
+
+    # the outcomes do not depend on observation keys: leave them out of the design
+    scenario = engine_scenario(_load(args))
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     seed = fresh_seed() if seed is None else seed
     out = args.out if args.out is not None else default_folder(scenario.name)
@@ -438,7 +441,10 @@ def report(results: Any) -> str:
 def cmd_trace(args: argparse.Namespace) -> int:
     from .trace import story
 
-    scenario = _load(args)
+    from .observations import engine_scenario
+
+    # the outcomes do not depend on observation keys: leave them out of the design
+    scenario = engine_scenario(_load(args))
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     if seed is None:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")

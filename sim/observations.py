@@ -16,7 +16,7 @@ key (``observations.S.per_event`` ...), drawn from the same streams as the runne
 The predictive distribution of a recorded value is the mixture over runs:
 
 - **daily points**: exact given the runs — the mixture of the runs' negative binomial pmfs
-  (each run's pmf summed until, past its mean, the terms fall below e⁻⁶⁰). Mean, 5/25/75/95%
+  (each run's pmf summed until, past its mean, its terms fall below 1e-18). Mean, 5/25/75/95%
   quantiles (the smallest k with F(k) ≥ q), the randomised PIT and the CRPS
   (``Σ_k (F(k) − 1{y ≤ k})²``) all come from it.
 - **totals**: from a sample of one simulated report per run (each run's daily reports drawn by
@@ -110,27 +110,41 @@ def daily_means(
 
 @nb.njit(cache=True)
 def _log_p0(m: float, a: float) -> float:
+    """log P(0) of Poisson(m) (a = 0) or NegBin(mean m, var m + a·m²)."""
     if a == 0.0:
         return -m
-    r = 1.0 / a
-    return -r * math.log1p(a * m)
+    return -math.log1p(a * m) / a
 
 
 @nb.njit(cache=True)
-def _log_step(k: int, m: float, a: float) -> float:
-    """log(p_{k+1} / p_k) of Poisson(m) (a = 0) or NegBin(mean m, var m + a·m²)."""
+def _ratio(k: int, m: float, a: float) -> float:
+    """p_{k+1} / p_k."""
     if a == 0.0:
-        return math.log(m / (k + 1))
-    r = 1.0 / a
-    return math.log((k + r) / (k + 1)) + math.log(a * m / (1.0 + a * m))
+        return m / (k + 1)
+    return (k + 1.0 / a) / (k + 1) * (a * m / (1.0 + a * m))
+
+
+def limits(m: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Counts far beyond any mass that matters: 50 standard deviations past the mean (the
+    sums stop earlier, once past the mean the terms fall below 1e-18)."""
+    return (m + 50.0 * np.sqrt(m + a * m * m) + 50.0).astype(np.int64)
 
 
 @nb.njit(cache=True)
-def _limit(m: float, a: float) -> int:
-    """A count far beyond any mass that matters: 50 standard deviations past the mean (the
-    sums stop earlier, once past the mean the terms fall below e⁻⁶⁰)."""
-    sd = math.sqrt(m + a * m * m)
-    return int(m + 50.0 * sd + 50.0)
+def _terms(m: float, a: float, size: int, w: float, out: np.ndarray) -> None:
+    """Add ``w·pmf(k)`` for k < size to ``out`` (in log space while the terms underflow)."""
+    logp = _log_p0(m, a)
+    k = 0
+    while k < size and logp < -700.0:
+        logp += math.log(_ratio(k, m, a))
+        k += 1
+    p = math.exp(logp)
+    while k < size:
+        out[k] += w * p
+        if k > m and p < 1e-18:
+            break
+        p *= _ratio(k, m, a)
+        k += 1
 
 
 @nb.njit(cache=True)
@@ -140,13 +154,8 @@ def mixture_pmf(m: np.ndarray, a: np.ndarray, w: np.ndarray, size: int) -> np.nd
     for c in range(m.size):
         if m[c] <= 0.0:
             out[0] += w[c]
-            continue
-        logp = _log_p0(m[c], a[c])
-        for k in range(size):
-            out[k] += w[c] * math.exp(logp)
-            if k > m[c] and logp < -60.0:
-                break
-            logp += _log_step(k, m[c], a[c])
+        else:
+            _terms(m[c], a[c], size, w[c], out)
     return out
 
 
@@ -157,16 +166,18 @@ def draw_reports(u: np.ndarray, m: np.ndarray, a: np.ndarray) -> np.ndarray:
     for i in range(u.size):
         if m[i] <= 0.0:
             continue
+        limit = int(m[i] + 50.0 * math.sqrt(m[i] + a[i] * m[i] * m[i]) + 50.0)
         logp = _log_p0(m[i], a[i])
-        cum = 0.0
-        limit = _limit(m[i], a[i])
         k = 0
-        while True:
-            cum += math.exp(logp)
-            if cum >= u[i] or k >= limit:
-                break
-            logp += _log_step(k, m[i], a[i])
+        while k < limit and logp < -700.0:
+            logp += math.log(_ratio(k, m[i], a[i]))
             k += 1
+        p = math.exp(logp)
+        cum = p
+        while cum < u[i] and k < limit:
+            p *= _ratio(k, m[i], a[i])
+            k += 1
+            cum += p
         out[i] = k
     return out
 
@@ -195,9 +206,9 @@ def exact_daily(m: np.ndarray, a: np.ndarray, at_least: int = 0) -> Predictive:
     n = int(keep.sum())
     if n == 0:
         return _empty(int(m.size))
-    pairs, weight = np.unique(np.column_stack([m[keep], a[keep]]), axis=0, return_counts=True)
-    cm, ca = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
-    size = max(at_least + 2, max(_limit_py(x, y) for x, y in zip(cm, ca, strict=True)) + 1)
+    pairs, weight = np.unique(m[keep] + 1j * a[keep], return_counts=True)  # distinct (m, a)
+    cm, ca = np.ascontiguousarray(pairs.real), np.ascontiguousarray(pairs.imag)
+    size = max(at_least + 2, int(limits(cm, ca).max()) + 1)
     pmf = mixture_pmf(cm, ca, weight / n, size)
     cdf = np.minimum(np.cumsum(pmf), 1.0)
 
@@ -211,10 +222,6 @@ def exact_daily(m: np.ndarray, a: np.ndarray, at_least: int = 0) -> Predictive:
     quantiles = {q: float(np.searchsorted(cdf, q - 1e-12)) for q in QUANTILES}
     mean = float(np.sum(cm * weight) / n)
     return Predictive(mean, quantiles, F, crps, n, int(m.size) - n)
-
-
-def _limit_py(m: float, a: float) -> int:
-    return 1 if m <= 0 else int(_limit(float(m), float(a)))
 
 
 def sampled(sample: np.ndarray, means: np.ndarray) -> Predictive:
