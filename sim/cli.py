@@ -263,9 +263,8 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
 
 def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     """The scenario, seed and (checked) output folder of an experiment command."""
-    from .runner import fresh_seed
-
     from .observations import engine_scenario
+    from .runner import fresh_seed
 
     # the outcomes do not depend on observation keys: leave them out of the design
     scenario = engine_scenario(_load(args))
@@ -441,10 +440,7 @@ def report(results: Any) -> str:
 def cmd_trace(args: argparse.Namespace) -> int:
     from .trace import story
 
-    from .observations import engine_scenario
-
-    # the outcomes do not depend on observation keys: leave them out of the design
-    scenario = engine_scenario(_load(args))
+    scenario = _load(args)
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     if seed is None:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
