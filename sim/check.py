@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from .errors import UsageError
 from .folders import new_folder, write_json
 from .observations import SeriesCheck, check_series, draw_theta, engine_scenario
-from .plots.style import INK, PALETTE, dates, suptitle, tidy, time_axis
+from .plots.style import INK, PALETTE, dates, short, suptitle, tidy, time_axis
 from .runner import check_arguments, fresh_seed, simulate
 from .scenario import Scenario
 
@@ -165,7 +165,7 @@ def figure(result: CheckResult, s: SeriesCheck) -> Figure:
         bx.set_title("totals over days", fontsize=9)
         tidy(bx)
     what = (
-        f"{s.observation.label}: predicted reports against the record — "
+        f"{short(s.observation.label, 70)}: predicted reports and the record — "
         f"{result.runs:,} runs, seed {result.seed}" + (", integrated" if result.integrated else "")
     )
     suptitle(fig, scenario.title, what)
