@@ -10,8 +10,8 @@ chunking or the number of workers.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from . import parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
-from .errors import RunawayError, UsageError
+from .errors import UsageError
 from .records import Columns, Run, TraceEvent
 from .results import Results
 from .scenario import Scenario

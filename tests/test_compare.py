@@ -248,3 +248,19 @@ def test_compare_results_in_memory_pairs_runs_like_files() -> None:
     assert sim.compare.compare_results([a, c]).table()[1]["test"] == "unpaired"
     with pytest.raises(sim.UsageError):
         sim.compare.compare_results([a])
+
+
+def test_few_discordant_pairs_use_the_exact_binomial_mcnemar() -> None:
+    """With b = 1 lost and c = 6 gained (7 < 25 discordant pairs) the p-value is the exact
+    two-sided binomial one: 2 · P(X ≤ 1), X ~ Binomial(7, 1/2) = 2 · 8/128 = 0.125."""
+    from sim.compare import paired_test
+
+    first = np.array([1] * 1 + [0] * 6 + [1] * 50 + [0] * 43, bool)
+    other = np.array([0] * 1 + [1] * 6 + [1] * 50 + [0] * 43, bool)
+    diff, _, p = paired_test(first, other)
+    assert diff == pytest.approx(5 / 100)
+    assert p == pytest.approx(0.125)
+    many = np.array([1] * 10 + [0] * 40, bool)
+    _, z, p_normal = paired_test(many, ~many)  # 50 discordant: normal approximation
+    assert z == pytest.approx(30 / np.sqrt(50))
+    assert p_normal < 1e-4
