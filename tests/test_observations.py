@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import sim
@@ -79,6 +81,35 @@ def test_one_component_is_the_negative_binomial(m: float, a: float) -> None:
     got = np.array([pred.cdf(int(x)) for x in k])
     assert np.max(np.abs(got - expected)) < 1e-9
     assert pred.mean == pytest.approx(m)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 120, allow_nan=False), st.sampled_from([0.0, 0.05, 0.5, 2.0])),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 400),
+    st.floats(0, 1, allow_nan=False),
+)
+def test_the_mixture_is_the_average_of_its_runs(
+    runs: list[tuple[float, float]], y: int, v: float
+) -> None:
+    """F(k) of the mixture is the runs' mean F(k); quantiles and the PIT sit where they must."""
+    m, a = np.array(runs).T
+    pred = obs.exact_daily(m, a, at_least=y)
+    singles = [obs.exact_daily(m[i : i + 1], a[i : i + 1], at_least=y) for i in range(m.size)]
+    for k in (0, y // 2, y, int(m.max())):
+        assert pred.cdf(k) == pytest.approx(np.mean([p.cdf(k) for p in singles]), abs=1e-9)
+    assert pred.mean == pytest.approx(m.mean())
+    qs = [pred.quantiles[q] for q in obs.QUANTILES]
+    assert qs == sorted(qs)
+    for q in obs.QUANTILES:
+        k = int(pred.quantiles[q])
+        assert pred.cdf(k) >= q - 1e-9 and pred.cdf(k - 1) < q + 1e-9
+    pit = obs.randomised_pit(pred, y, v)
+    assert pred.cdf(y - 1) - 1e-12 <= pit <= pred.cdf(y) + 1e-12
 
 
 def test_exact_crps_is_the_energy_form() -> None:
