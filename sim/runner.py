@@ -9,6 +9,7 @@ chunking or the number of workers.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,7 +32,7 @@ MAX_RUNS = 10**12
 
 def fresh_seed() -> int:
     """A new random seed (used, printed and recorded when none is given)."""
-    return int(np.random.SeedSequence().entropy % (2**63))
+    return secrets.randbits(63)
 
 
 def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:

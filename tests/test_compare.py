@@ -228,8 +228,11 @@ def test_paired_test_counts_only_the_runs_that_changed() -> None:
     diff, z, p = paired_test(first, other)
     assert diff == pytest.approx((2 - 1) / 5)
     assert z == pytest.approx(1 / math.sqrt(3))
-    assert p == pytest.approx(2 * normal_sf(1 / math.sqrt(3)))
+    assert p == pytest.approx(1.0)  # exact: 2 · P(Binomial(3, 1/2) ≤ 1) = 2 · 4/8
     assert paired_test(first, first) == (0.0, 0.0, 1.0)
+    many_first = np.repeat(first, 10)  # 30 discordant pairs: the normal approximation
+    _, z, p = paired_test(many_first, np.repeat(other, 10))
+    assert p == pytest.approx(2 * normal_sf(10 / math.sqrt(30)))
 
 
 def test_compare_results_in_memory_pairs_runs_like_files() -> None:
