@@ -1,4 +1,4 @@
-"""The ``ceasefire`` command line: a thin layer over the Python API (SPEC §9).
+"""The ``ceasefire`` command line: a thin layer over the Python API.
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr, nothing written);
 1 internal error; 130 interrupted.
@@ -11,24 +11,33 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import yaml
 
 from .engines import ENGINES
-from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError
+from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError, printable
 from .folders import default_folder, refuse_existing
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
+from .source import load_value
 
 PROG = "ceasefire"
+TRACE_FORMATS = (".png", ".svg", ".pdf")
+"""The figure formats ``trace --plot`` writes."""
+
+
+def say(*values: object, file: TextIO | None = None) -> None:
+    """``print``, with control characters (ANSI escapes, carriage returns) from scenario
+    text or file names escaped, so output cannot rewrite the user's terminal."""
+    print(*(printable(str(v), newlines=True) for v in values), file=file)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, printable(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
 def _integer(minimum: int, what: str) -> Callable[[str], int]:
@@ -55,7 +64,7 @@ def _override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_value(raw) if raw.strip() else None
     except yaml.YAMLError:
         raise argparse.ArgumentTypeError(f"cannot read the value of '{text}'") from None
     return key.strip(), value
@@ -83,7 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="simulation engine (default: simpy, the reference)",
         )
 
-    p = sub.add_parser("run", help="run the Monte Carlo and write a result folder")
+    p = sub.add_parser(
+        "run",
+        help="run the Monte Carlo and write a result folder",
+        description="Run the Monte Carlo and write a result folder. Time, roughly, for a "
+        "flagship-sized scenario on one core: about 8,000 runs/s with the simpy engine "
+        "(10,000 runs: 1-2 s) and about 30 times that with --engine fast; --integrate is as "
+        "fast as simpy. Long runs print a progress line every 30 s when output is not a "
+        "terminal.",
+    )
     scenario_args(p)
     p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
@@ -169,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="one or two assumptions over a grid (common random numbers)",
         description="Simulate a grid over one or two key paths, every point with the same "
-        "seed and runs; write sweep.csv and a line chart (one) or heatmap (two).",
+        "seed and runs; write sweep.csv and a line chart (one) or heatmap (two). Time, "
+        "roughly: 0.02 s per point at 2,000 runs on one idle core (a 10 × 10 grid: 2 s).",
     )
     experiment_args(p, default_runs=2_000, default_folder="sweep")
     p.add_argument(
@@ -185,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which uncertain assumption matters most (Sobol or Morris, via SALib)",
         description="Global sensitivity of P(triggered) and the mean collapse day to the "
         "scenario's uncertainties (SALib), and a tornado; write sensitivity.json, points.csv "
-        "and figures.",
+        "and figures. Time, roughly, at 1,000 runs per point: 100 points/s per idle core; "
+        "with 12 assumptions Sobol --samples 256 (3,584 points) takes about 40 s and "
+        "--samples 1024 (14,336 points) about 2.5 min on one core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="sensitivity")
     p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="(default sobol)")
@@ -203,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scenario discovery over the scenario's uncertainties: sample points, "
         "simulate them, and find the box (ranges of assumptions) where P(triggered) >= the "
         "threshold is concentrated (a scikit-learn decision tree); write discovery.json, "
-        "points.csv and a figure.",
+        "points.csv and a figure. Time, roughly: 1,000 points at 1,000 runs take about 10 s "
+        "on one idle core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="discover")
     p.add_argument(
@@ -284,7 +305,7 @@ def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
 
 def _wrote(folder: Path) -> None:
     files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
-    print(f"\nwrote {folder}/ ({', '.join(files)})")
+    say(f"\nwrote {folder}/ ({', '.join(files)})")
 
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -303,16 +324,16 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = sweep.save(table, scenario, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
-    print(
+    say(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
+    say(
         f"{table.runs:,} runs per point, seed {seed}, engine {table.engine}, "
         f"{table.elapsed:.1f} s\n"
     )
     lo_hi = table.ci95("triggered")
-    print("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
+    say("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
     for i in range(table.values.shape[0]):
         vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
-        print(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+        say(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
     _wrote(folder)
     return 0
 
@@ -336,7 +357,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = sensitivity.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(sensitivity.text(result))
+    say(sensitivity.text(result))
     _wrote(folder)
     return 0
 
@@ -359,7 +380,7 @@ def cmd_discover(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = discovery.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
-    print(discovery.text(result))
+    say(discovery.text(result))
     _wrote(folder)
     return 0
 
@@ -376,7 +397,7 @@ def _version() -> str:
 def _load(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.file)
     if args.overrides:
-        scenario = scenario.with_overrides(dict(args.overrides))
+        scenario = scenario.with_overrides(dict(args.overrides), origin="--set")
     return scenario
 
 
@@ -386,17 +407,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             s = load_scenario(f)
         except ScenarioError as exc:
-            print(exc, file=sys.stderr)
+            say(exc, file=sys.stderr)
             status = 2
             continue
-        print(
+        say(
             f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
             f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
             f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
             + (f", {len(s.uncertainties)} uncertain assumptions" if s.uncertainties else "")
         )
         for w in s.warnings():
-            print(f"{f}: warning: {w}", file=sys.stderr)
+            say(f"{f}: warning: {w}", file=sys.stderr)
     return status
 
 
@@ -415,14 +436,14 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=False if args.quiet else None,
     )
     folder = results.save(out, plots=not args.no_plots, command=[PROG, *argv])
-    print(report(results))
+    say(report(results))
     _wrote(folder)
     return 0
 
 
 def report(results: Any) -> str:
     """The table ``ceasefire run`` prints."""
-    from .plots import outcome_labels
+    from .plots import integration_note, outcome_labels, shown_outcomes
 
     s = results.scenario
     labels = outcome_labels(results)
@@ -432,10 +453,14 @@ def report(results: Any) -> str:
         f"{s.title} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
         f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
+        *([integration_note(results)] if results.integrated else []),
         "",
         f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning",
     ]
+    shown = shown_outcomes(results)
     for code, (p, lo, hi) in results.outcome_probabilities().items():
+        if code not in shown:
+            continue
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
     lines += ["", *results.findings()]
@@ -451,23 +476,19 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
     plot = args.plot
     if plot is not None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         if plot.exists():
             raise UsageError(f"{plot}: already exists; files are never overwritten")
-        formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
-        if plot.suffix.lstrip(".").lower() not in formats:
+        if plot.suffix.lower() not in TRACE_FORMATS:
             raise UsageError(
-                f"{plot}: unknown figure format '{plot.suffix}' (use .png, .svg or .pdf)"
+                f"{plot}: unsupported figure format '{plot.suffix}' (use .png, .svg or .pdf)"
             )
     record, events = trace_run(scenario, seed, args.run, engine=args.engine)
-    print(story(scenario, record, events, seed=seed, run=args.run))
+    say(story(scenario, record, events, seed=seed, run=args.run))
     if plot is not None:
         from .plots import save_atomic, trace_figure
 
         save_atomic(trace_figure(scenario, record, events, seed, args.run), plot)
-        print(f"wrote {plot}")
+        say(f"wrote {plot}")
     return 0
 
 
@@ -496,6 +517,7 @@ def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .compare import compare
+    from .plots import COMPARE_FIGURES
 
     out = args.out if args.out is not None else default_folder("compare")
     refuse_existing(out)
@@ -507,8 +529,9 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         workers=args.workers,
         progress=False if args.quiet else None,
     )
-    folder = comparison.save(out, plots=not args.no_plots, command=[PROG, *argv])
-    print(comparison.text())
+    figures = None if args.no_plots else COMPARE_FIGURES
+    folder = comparison.save(out, figures=figures, command=[PROG, *argv])
+    say(comparison.text())
     _wrote(folder)
     return 0
 
@@ -541,23 +564,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return backtest.command(args, argv, PROG)
         if args.command == "schema":
-            print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+            say(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0
     except RunawayError as exc:
         if args.command == "compare":  # the message names the scenario file
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            say(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
         where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
-        print(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
+        say(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2
     except WorkerError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        say(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except CeasefireError as exc:
-        print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
+        say(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        say(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -569,3 +592,6 @@ def entry() -> NoReturn:  # pragma: no cover - console script
 
 
 __all__ = ["OUTCOMES", "build_parser", "main"]
+
+if __name__ == "__main__":  # python -m sim.cli
+    entry()
