@@ -157,15 +157,18 @@ def figure(result: CheckResult, s: SeriesCheck) -> Figure:
             bx.vlines(i, q[0.05], q[0.95], color=blue, alpha=0.45, linewidth=10)
             bx.vlines(i, q[0.25], q[0.75], color=blue, alpha=0.8, linewidth=10)
             bx.plot(i, q[0.5], "_", color="white", markersize=12, markeredgewidth=2)
-            bx.plot(i, point.count, "o", color=PALETTE[1], markersize=7, zorder=3)
+            recorded = "recorded" if i == 0 else None
+            bx.plot(i, point.count, "o", color=PALETTE[1], markersize=7, zorder=3, label=recorded)
         bx.set_xticks(range(len(totals)))
         bx.set_xticklabels([f"days {p.days[0]}–{p.days[1] - 1}" for p, _ in totals], fontsize=8)
         bx.set_xlim(-0.6, len(totals) - 0.4)
         bx.set_ylim(bottom=0)
         bx.set_title("totals over days", fontsize=9)
+        if not daily:
+            bx.legend(fontsize=8, frameon=False, loc="lower right")
         tidy(bx)
     what = (
-        f"{short(s.observation.label, 70)}: predicted reports and the record — "
+        f"{short(s.observation.label, 100)}\npredicted reports and the record — "
         f"{result.runs:,} runs, seed {result.seed}" + (", integrated" if result.integrated else "")
     )
     suptitle(fig, scenario.title, what)
