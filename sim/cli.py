@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{validate,run,trace,check,compare,sweep,sensitivity,discover,backtest,schema}",
+        metavar="{validate,run,trace,check,compare,sweep,sensitivity,discover,backtest,fit,events,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -242,8 +242,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="score the model on historical ceasefire cases")
     backtest.add_arguments(p, _positive, _non_negative)
 
+    data_parsers(sub)
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def data_parsers(sub: Any) -> None:
+    """``fit`` (parameters from event times) and ``events`` (convert ACLED/UCDP exports)."""
+    p = sub.add_parser(
+        "fit",
+        help="estimate parameters from recorded event times (maximum likelihood)",
+        description="Fit rates, retaliation and shares to an events file; write fit.json, "
+        "fitted.yaml (a scenario extending FILE) and Q-Q figures.",
+    )
+    p.add_argument("file", metavar="FILE", help="scenario YAML file")
+    p.add_argument("--events", required=True, type=Path, metavar="EVENTS.csv")
+    p.add_argument(
+        "--fit", action="append", metavar="KEY.PATH", help="fit only this key (repeatable)"
+    )
+    p.add_argument("--span", metavar="A:B", help="days the events cover (default the window)")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>/"
+    )
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p = sub.add_parser(
+        "events",
+        help="convert an ACLED or UCDP GED export to an events file",
+        description="Map an ACLED or UCDP GED CSV export to the events file of `ceasefire "
+        "fit`, with a mapping YAML naming which actors are which parties.",
+    )
+    p.add_argument("input", metavar="FILE.csv", type=Path)
+    p.add_argument("--from", dest="source", required=True, choices=["acled", "ucdp"])
+    p.add_argument("--map", dest="mapping", required=True, type=Path, metavar="MAPPING.yaml")
+    p.add_argument("--scenario", type=Path, metavar="FILE", help="check actors and the span")
+    p.add_argument(
+        "--out", type=Path, metavar="EVENTS.csv", help="write here (default: standard output)"
+    )
 
 
 def _file_and_overrides(p: argparse.ArgumentParser) -> None:
@@ -563,6 +597,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import backtest
 
             return backtest.command(args, argv, PROG)
+        if args.command == "fit":
+            from .fitted import command as fit_command
+
+            return fit_command(args, argv)
+        if args.command == "events":
+            from .adapters import command as events_command
+
+            return events_command(args)
         if args.command == "schema":
             say(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0

@@ -1,4 +1,4 @@
-"""The reference engine: SPEC §2–7 as SimPy processes, one run at a time.
+"""The reference engine: the model (docs/model.md) as SimPy processes, one run at a time.
 
 One run is a SimPy :class:`~simpy.Environment` with three processes:
 
@@ -9,7 +9,7 @@ One run is a SimPy :class:`~simpy.Environment` with three processes:
   hazard changed;
 * **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``, after
   one permission draw at the start of the window;
-* **window** — at ``t = window_days`` applies the trigger's conditions (SPEC §7).
+* **window** — at ``t = window_days`` applies the trigger's conditions.
 
 The *trigger* is a SimPy event: the window process succeeds it with the outcome, or a
 collapse succeeds it early with ``cancelled_collapse``; the run stops when it fires.
@@ -310,7 +310,7 @@ class _Run:
             day += 1
 
     def phases(self) -> Generator[simpy.Event, Any, None]:
-        """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
+        """Each phase: enter it, wait for its end, check its gate."""
         p, env = self.p, self.env
         if self.enter():
             return
