@@ -253,6 +253,37 @@ class MonteCarlo(_Model):
     """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
 
 
+class ObservedPoint(_Model):
+    """One recorded value: a count on one day, or a total over days ``[a, b)``."""
+
+    day: Count | None = None
+    days: tuple[Count, Count] | None = None
+    """``[a, b)``: the total over days a..b-1."""
+    count: Count
+    source: str
+    """Where the value was published (a URL or a reference)."""
+
+
+class Observation(_Model):
+    """How a monitor's published counts relate to the model's events (see
+    :mod:`sim.observations`)."""
+
+    label: str
+    """Whose count of what (say so when it is one side's count of the other's breaches)."""
+    counts: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    """Actors whose hostile events it counts: parties, spoilers, guarantors."""
+    per_event: Rate
+    """Mean reported items per model event."""
+    background: Rate = 0.0
+    """Mean reported items per day with no model event behind them."""
+    dispersion: Rate = 0.0
+    """Negative binomial over-dispersion: var = m + dispersion·m² (0: Poisson)."""
+    after_collapse: Rate | None = None
+    """Mean reported items per day once the run's ceasefire has collapsed (null: such runs are
+    left out of that day's distribution)."""
+    data: Annotated[tuple[ObservedPoint, ...], Field(min_length=1)]
+
+
 class SourceRef(_Model):
     label: str
     url: str | None = None
@@ -278,6 +309,8 @@ class Scenario(_Model):
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
     phases: tuple[Phase, ...] | None = None
     """A phased agreement (see :mod:`sim.phases`); without it, one window and its trigger."""
+    observations: FrozenDict[Identifier, Observation] = Field(default_factory=dict)
+    """What monitors reported, and how their counts relate to the model's events."""
 
     @model_validator(mode="before")
     @classmethod
@@ -339,6 +372,16 @@ class Scenario(_Model):
     def sides(self) -> tuple[str, ...]:
         """The sides, in order of first appearance among the parties."""
         return tuple(dict.fromkeys(p.side for p in self.parties.values()))
+
+    @property
+    def horizon(self) -> int:
+        """Days a run can last at most: the window, or the phases with every extension."""
+        if self.phases is None:
+            return self.window_days
+        return sum(
+            p.days + (0 if isinstance(p.on_fail, str) else p.on_fail.extend_days * p.on_fail.times)
+            for p in self.phases
+        )
 
     @property
     def quiet_days(self) -> int:
@@ -655,6 +698,40 @@ def _reference_problems(s: Scenario) -> list[ReferenceError_]:
         bad(("humanitarian", "first_day"), f"must be within the window (0..{s.window_days - 1})")
     if s.trigger.quiet_days is not None and s.trigger.quiet_days > s.window_days:
         bad(("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})")
+    found += _observation_problems(s)
+    return found
+
+
+def _observation_problems(s: Scenario) -> list[ReferenceError_]:
+    """What is wrong in ``s.observations``: unknown actors, days outside the runs' days."""
+    found: list[ReferenceError_] = []
+
+    def bad(path: KeyPath, message: str) -> None:
+        found.append(ReferenceError_(path, message))
+
+    actors = [*s.parties, *s.spoilers, *s.guarantors]
+    horizon = s.horizon
+    for name, obs in s.observations.items():
+        for i, actor in enumerate(obs.counts):
+            if actor not in actors:
+                bad(("observations", name, "counts", i), _unknown("actor", actor, actors))
+            elif actor in obs.counts[:i]:
+                bad(("observations", name, "counts", i), f"lists '{actor}' twice")
+        for i, point in enumerate(obs.data):
+            where: KeyPath = ("observations", name, "data", i)
+            _exactly_one(found, where, point, "day", "days")
+            if point.day is not None and point.day >= horizon:
+                last = horizon - 1
+                bad((*where, "day"), f"day {point.day} is outside the runs' days (0..{last})")
+            if point.days is not None:
+                a, b = point.days
+                if a >= b:
+                    bad((*where, "days"), f"needs a < b, got [{a}, {b}]")
+                elif b > horizon:
+                    bad(
+                        (*where, "days"),
+                        f"[{a}, {b}) reaches past the runs' last day (b at most {horizon})",
+                    )
     return found
 
 
@@ -749,7 +826,7 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
     if cached is not None:
         return cast(tuple[Scenario, ...], cached)
     base = scenario.model_dump(mode="python", exclude_none=True)
-    for key in ("phases", "uncertainties", "extends"):
+    for key in ("phases", "uncertainties", "extends", "observations"):
         base.pop(key, None)
     out = []
     start = 0
@@ -988,6 +1065,9 @@ def _validate(
     return scenario
 
 
+OBSERVATION_KEYS = ("per_event", "background", "dispersion", "after_collapse")
+"""What of an observation may be uncertain (the check applies each run's values)."""
+
 STRUCTURAL = (
     "window_days",
     "humanitarian.first_day",
@@ -1004,6 +1084,8 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
     ):
         return "cannot be uncertain: it shapes the simulation (make variants with extends)"
     path = split_path(key)
+    if path[0] == "observations" and (len(path) != 3 or path[2] not in OBSERVATION_KEYS):
+        return f"only {', '.join(OBSERVATION_KEYS)} of an observation can be uncertain"
     parent = lookup(scenario.model_dump(), path[:-1])
     if not (isinstance(parent, dict) and path[-1] in parent) and not (
         isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)
