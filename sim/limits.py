@@ -1,0 +1,68 @@
+"""The limits that keep every command bounded in time and memory, in one place.
+
+Each is a module-level constant read when it is used, so tests can lower it
+(``monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)``). The README lists them.
+"""
+
+from __future__ import annotations
+
+import os
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario file read (1 MiB); a scenario is a few kilobytes."""
+
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists in a scenario file (a scenario needs about 6)."""
+
+MAX_EXTENDS = 32
+"""Longest chain of ``extends`` (a file, its parent, the parent's parent, ...)."""
+
+MAX_WINDOW_DAYS = 3650
+"""Longest window (ten years)."""
+
+MAX_RUNS = 10**12
+"""Most runs of one Monte Carlo (with ``--summary-only``; per-run rows are limited by memory)."""
+
+MAX_RATE = 1e6
+"""Largest rate (events per day) and retaliation boost: larger is not a ceasefire."""
+
+HALF_LIFE_HOURS = (1e-3, 1e6)
+"""Bounds of ``retaliation.half_life_hours`` (about 4 seconds to a century)."""
+
+MAX_RESULT_FILE_BYTES = 64 << 20
+"""Largest ``summary.json`` of a result folder read by ``compare`` (64 MiB)."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of lists and objects in a result folder's JSON."""
+
+ROW_MEMORY_BUDGET = 4 << 30
+"""Most memory (bytes) per-run rows may take (4 GiB, or half the machine's memory if less)."""
+
+MAX_LABEL_CHARS = 60
+"""Longest label or title drawn in a figure (longer ones end with an ellipsis)."""
+
+MAX_FIGURE_ACTORS = 12
+"""Most parties drawn one by one in a figure; the rest are summed as "others"."""
+
+
+def row_bytes(sides: int, window: int, parties: int, spoilers: int, guarantors: int) -> int:
+    """Approximate memory of one run's row: its columns in memory and its line of ``runs.csv``.
+
+    Columns: 8 bytes per side-day (strain paths), 4 per count (violations, majors, strain per
+    party; attacks, blames per spoiler; incidents per guarantor), 32 for the fixed fields.
+    The CSV text of the row is about 12 bytes per column. Approximate by design: it decides
+    only whether to refuse before simulating.
+    """
+    counts = 3 * parties + 2 * spoilers + guarantors
+    in_memory = 8 * sides * window + 4 * counts + 32
+    csv_line = 12 * (counts + sides + 5)
+    return in_memory + csv_line
+
+
+def memory_budget() -> int:
+    """:data:`ROW_MEMORY_BUDGET`, or half the physical memory when that is smaller."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return ROW_MEMORY_BUDGET
+    return min(ROW_MEMORY_BUDGET, physical // 2) if physical > 0 else ROW_MEMORY_BUDGET
