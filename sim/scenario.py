@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
@@ -30,6 +30,7 @@ from pydantic import (
     WrapSerializer,
 )
 
+from . import limits
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
 from .source import KeyPath, Source, format_path, read_source
@@ -45,7 +46,7 @@ OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 DailyProbability = Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)]
-Rate = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+Rate = Annotated[float, Strict(), Field(ge=0, le=limits.MAX_RATE, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Identifier = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
@@ -104,7 +105,9 @@ class Retaliation(_Model):
 
     boost: Rate = 0.0
     """Added to the party's excitation X by each hostile event against its side."""
-    half_life_hours: Annotated[Number, Field(gt=0)] = 24.0
+    half_life_hours: Annotated[
+        Number, Field(ge=limits.HALF_LIFE_HOURS[0], le=limits.HALF_LIFE_HOURS[1])
+    ] = 24.0
     """Time for an excitation to halve."""
 
 
@@ -176,7 +179,7 @@ class Trigger(_Model):
 class MonteCarlo(_Model):
     """Default run settings (overridable from the command line and the API)."""
 
-    runs: Annotated[int, Strict(), Field(ge=1)] = 10_000
+    runs: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_RUNS)] = 10_000
     seed: Count | None = None
     max_events: Annotated[int, Strict(), Field(ge=1)] = 100_000
     """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
@@ -195,7 +198,7 @@ class Scenario(_Model):
     description: str | None = None
     sources: tuple[SourceRef, ...] = ()
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
-    window_days: Annotated[int, Strict(), Field(ge=1)] = 7
+    window_days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)] = 7
     rules: Rules = Rules()
     parties: FrozenDict(Identifier, Party)
     spoilers: FrozenDict(Identifier, Spoiler) = Field(default_factory=dict)
@@ -286,7 +289,11 @@ class Scenario(_Model):
     def branching_ratio(self) -> float:
         """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation."""
         m = self.branching_matrix()
-        return float(max(abs(np.linalg.eigvals(m)))) if m.size else 0.0
+        if not m.size:
+            return 0.0
+        if not np.isfinite(m).all():  # validation bounds make this unreachable from files
+            return math.inf
+        return float(max(abs(np.linalg.eigvals(m))))
 
     def warnings(self) -> list[str]:
         """Legal but suspicious settings, for ``ceasefire validate``."""
@@ -368,7 +375,28 @@ def _exactly_one(path: KeyPath, obj: BaseModel, a: str, b: str) -> None:
         raise ReferenceError_(path, f"give exactly one of {a} or {b} ({what})")
 
 
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+"""The window (``start`` to ``start + window_days``) must fall within these years, so every
+date a trace, figure or report shows is representable."""
+
+
+def _check_dates(s: Scenario) -> None:
+    if s.start is None:
+        return
+    try:
+        end = s.start + timedelta(days=s.window_days)
+    except OverflowError:
+        end = datetime.max
+    if s.start.year < FIRST_YEAR or end.year > LAST_YEAR:
+        raise ReferenceError_(
+            ("start",),
+            f"the window ({s.window_days} days from start) must fall between the years "
+            f"{FIRST_YEAR} and {LAST_YEAR}",
+        )
+
+
 def _check_references(s: Scenario) -> None:
+    _check_dates(s)
     sides = s.sides
     names: dict[str, str] = {}
     for group in ("parties", "spoilers", "guarantors"):
@@ -562,6 +590,7 @@ def _validate(
             message += f" (+{n_more} more error{'s' if n_more > 1 else ''})"
         return ScenarioError(message, location=loc, key=format_path(path))
 
+    _canonical_uncertainties(source, fail)
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
@@ -583,6 +612,37 @@ def _validate(
             if problem:
                 raise fail(("uncertainties", key), problem)
     return scenario
+
+
+def _canonical_uncertainties(source: Source, fail: Any) -> None:
+    """Write every uncertainty's key path in one spelling (``violation_prob.00`` is
+    ``violation_prob.0``) and refuse two keys that name the same value; a bad key path is
+    reported at its line in the file."""
+    block = source.data.get("uncertainties")
+    if not isinstance(block, dict):
+        return
+    canonical: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, dist in block.items():
+        try:
+            name = format_path(split_path(key)) if isinstance(key, str) else key
+        except ScenarioError as exc:
+            raise fail(("uncertainties", key), exc.message) from None
+        if name in canonical:
+            first = source.positions.get(("uncertainties", spelled[name]))
+            where = f" (line {first.line})" if first and first.line else ""
+            raise fail(("uncertainties", key), f"names the same value as '{spelled[name]}'{where}")
+        canonical[name] = dist
+        spelled[name] = key
+    if list(canonical) == list(block):
+        return
+    renamed = {key: name for name, key in spelled.items() if name != key}
+    for path in [p for p in source.positions if p[:1] == ("uncertainties",) and len(p) > 1]:
+        if path[1] in renamed:
+            source.positions[("uncertainties", renamed[path[1]], *path[2:])] = source.positions.pop(
+                path
+            )
+    source.data["uncertainties"] = canonical
 
 
 STRUCTURAL = (

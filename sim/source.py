@@ -281,9 +281,12 @@ def _check_depth(text: str) -> None:
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ScenarioError:
     """A character YAML does not allow (NUL, other control characters), at its position."""
-    before = text[: exc.position]
+    if _CLoader is not None:  # libyaml counts bytes of UTF-8
+        before = text.encode("utf-8")[: exc.position].decode("utf-8", "ignore")
+    else:
+        before = text[: exc.position]
     line = before.count("\n") + 1
-    column = exc.position - (before.rfind("\n") + 1) + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
     char = exc.character
     shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
     return ScenarioError(
