@@ -26,8 +26,8 @@ MAX_RUNS = 10**12
 MAX_RATE = 1e6
 """Largest rate (events per day) and retaliation boost: larger is not a ceasefire."""
 
-HALF_LIFE_HOURS = (1e-3, 1e6)
-"""Bounds of ``retaliation.half_life_hours`` (about 4 seconds to a century)."""
+MAX_HALF_LIFE_HOURS = 1e6
+"""Longest ``retaliation.half_life_hours`` (about a century)."""
 
 MAX_RESULT_FILE_BYTES = 64 << 20
 """Largest ``summary.json`` of a result folder read by ``compare`` (64 MiB)."""

@@ -105,9 +105,7 @@ class Retaliation(_Model):
 
     boost: Rate = 0.0
     """Added to the party's excitation X by each hostile event against its side."""
-    half_life_hours: Annotated[
-        Number, Field(ge=limits.HALF_LIFE_HOURS[0], le=limits.HALF_LIFE_HOURS[1])
-    ] = 24.0
+    half_life_hours: Annotated[Number, Field(gt=0, le=limits.MAX_HALF_LIFE_HOURS)] = 24.0
     """Time for an excitation to halve."""
 
 
