@@ -1,7 +1,8 @@
 """The ``ceasefire`` command line: a thin layer over the Python API (SPEC §9).
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr, nothing written);
-1 internal error; 130 interrupted.
+1 internal error; 128 + the signal's number when stopped by Ctrl-C (130), SIGTERM (143) or
+SIGHUP (129), with nothing half-written (see :mod:`sim.console`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from typing import Any, NoReturn
 
 import yaml
 
+from . import limits
+from .console import interrupted
 from .engines import ENGINES
-from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError
-from .folders import default_folder, refuse_existing
+from .errors import (
+    CeasefireError,
+    RunawayError,
+    ScenarioError,
+    UsageError,
+    WorkerError,
+    printable,
+)
+from .folders import check_output, default_folder
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
 
@@ -48,6 +58,16 @@ def _integer(minimum: int, what: str) -> Callable[[str], int]:
 
 _positive = _integer(1, "a positive integer")
 _non_negative = _integer(0, "an integer ≥ 0")
+
+
+def _runs(text: str) -> int:
+    """An argparse type: a number of runs, 1..:data:`limits.MAX_RUNS`."""
+    value = _positive(text)
+    if value > limits.MAX_RUNS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} runs is more than this tool simulates (at most {limits.MAX_RUNS:,})"
+        )
+    return value
 
 
 def _override(text: str) -> tuple[str, Any]:
@@ -85,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the Monte Carlo and write a result folder")
     scenario_args(p)
-    p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
+    p.add_argument("--runs", type=_runs, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument(
         "--out",
@@ -125,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numbers) and/or result folders of `ceasefire run`; the first is the reference.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="scenario file or result folder")
-    p.add_argument("--runs", type=_positive, help="runs per scenario (default: the first's)")
+    p.add_argument("--runs", type=_runs, help="runs per scenario (default: the first's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the first's)")
     p.add_argument(
         "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
@@ -213,7 +233,7 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
     _file_and_overrides(p)
     p.add_argument(
         "--runs",
-        type=_positive,
+        type=_runs,
         default=default_runs,
         help=f"runs per point (default {default_runs:,})",
     )
@@ -246,7 +266,7 @@ def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     out = args.out if args.out is not None else default_folder(scenario.name)
     if args.out is None:
         out = out.with_name(f"{args.folder}-{out.name}")
-    refuse_existing(out)
+    check_output(out)
     return scenario, seed, out
 
 
@@ -371,7 +391,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     scenario = _load(args)
     out = args.out if args.out is not None else default_folder(scenario.name)
-    refuse_existing(out)
+    check_output(out)
+    if not args.summary_only:
+        check_row_memory(scenario, args.runs or scenario.monte_carlo.runs, args.integrate)
     results = simulate(
         scenario,
         args.runs,
@@ -386,6 +408,32 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(report(results))
     _wrote(folder)
     return 0
+
+
+def check_row_memory(scenario: Scenario, runs: int, integrate: bool = False) -> None:
+    """Refuse, before simulating, per-run rows that would not fit in memory."""
+    per_run = limits.row_bytes(
+        len(scenario.sides),
+        scenario.window_days,
+        len(scenario.parties),
+        len(scenario.spoilers),
+        len(scenario.guarantors),
+    ) + (12 * len(scenario.uncertainties) if integrate else 0)
+    need, budget = per_run * runs, limits.memory_budget()
+    if need > budget:
+        raise UsageError(
+            f"{runs:,} runs would keep about {_bytes(need)} of per-run rows (more than "
+            f"{_bytes(budget)}): use --summary-only (memory independent of runs; no runs.csv) "
+            f"or at most {budget // per_run:,} runs"
+        )
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
 
 
 def report(results: Any) -> str:
@@ -422,8 +470,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        if plot.exists():
-            raise UsageError(f"{plot}: already exists; files are never overwritten")
+        check_output(plot)
         formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
         if plot.suffix.lstrip(".").lower() not in formats:
             raise UsageError(
@@ -443,7 +490,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .compare import compare
 
     out = args.out if args.out is not None else default_folder("compare")
-    refuse_existing(out)
+    check_output(out)
     comparison = compare(
         args.inputs,
         args.runs,
@@ -493,18 +540,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except CeasefireError as exc:
-        print(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
+        line = f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else str(exc)
+        print(printable(line), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
     except BrokenPipeError:
         return 0
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 
-def entry() -> NoReturn:  # pragma: no cover - console script
-    sys.exit(main())
+def entry() -> NoReturn:  # pragma: no cover - console script (older installs)
+    from .console import entry
+
+    entry()
 
 
 __all__ = ["OUTCOMES", "build_parser", "main"]

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+MAX_MESSAGE_CHARS = 2000
+"""Longest error line printed (user text echoed in it is cut beyond that)."""
+
+
+def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` made safe to echo on one line: control and format characters (newlines,
+    escapes, NUL, bidirectional overrides) shown as ``\\xNN``/``\\uNNNN``; cut with ``…``
+    beyond ``limit`` characters."""
+    if text.isprintable() and len(text) <= limit:
+        return text
+    out = []
+    for ch in text[: limit + 1]:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    joined = "".join(out)
+    return joined if len(text) <= limit else joined[:limit] + "…"
 
 
 @dataclass(frozen=True)
@@ -40,11 +60,15 @@ class ScenarioError(CeasefireError, ValueError):
         if self.key:
             parts.append(self.key)
         parts.append(self.message)
-        return ": ".join(parts)
+        return printable(": ".join(parts))
 
 
 class UsageError(CeasefireError, ValueError):
     """A bad command-line or API argument (not a scenario problem)."""
+
+
+class SaveError(UsageError):
+    """Results could not be written (a full disk, no permission); nothing was left behind."""
 
 
 class RunawayError(CeasefireError, RuntimeError):
