@@ -89,7 +89,16 @@ def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in
         code = main()
     except KeyboardInterrupt as exc:
         code = interrupted(exc)
+    if code > 128:  # interrupted: cleanup is done; skip the interpreter's teardown, which
+        _flush()  # would wait for any thread a signal left stuck
+        os._exit(code)
     sys.exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 __all__ = ["HANDLED", "Interrupted", "entry", "install", "interrupted", "startup"]
