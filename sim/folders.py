@@ -208,6 +208,44 @@ def new_folder(path: str | Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def new_file(path: str | Path) -> Iterator[Path]:
+    """Like :func:`new_folder`, for one file: yield a temporary path beside ``path``; on
+    success link it to ``path`` (never replacing anything), then remove the temporary name."""
+    final = Path(path)
+    refuse_existing(final)
+    made: list[Path] = []
+    tmp = final.parent / f".{final.name[:120]}.partial-{os.getpid()}{final.suffix[:10]}"
+    try:
+        for parent in reversed([final.parent, *final.parent.parents]):
+            if not os.path.lexists(parent):
+                os.mkdir(parent)
+                made.append(parent)
+        remove_stale_partials(final.parent)
+        yield tmp
+        with signals_held():
+            os.link(tmp, final)  # fails if ``path`` appeared meanwhile: nothing is replaced
+            tmp.unlink()
+    except FileExistsError:
+        _remove_file(tmp, made)
+        raise UsageError(f"{_show(final)}: already exists; files are never overwritten") from None
+    except OSError as exc:
+        _remove_file(tmp, made)
+        raise SaveError(
+            f"{_show(final)}: cannot write ({_reason(exc)}); nothing was kept"
+        ) from None
+    except BaseException:
+        _remove_file(tmp, made)
+        raise
+
+
+def _remove_file(tmp: Path, made: list[Path]) -> None:
+    with signals_held():
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        _remove(None, made)
+
+
 def _remove(tmp: Path | None, made: list[Path]) -> None:
     with signals_held():
         if tmp is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import textwrap
 import warnings
 from collections.abc import Callable, Iterator
@@ -17,7 +16,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import limits
-from ..errors import UsageError
 from ..results import Results
 from ..scenario import OUTCOMES, Scenario
 from ..stats import wilson
@@ -541,17 +539,10 @@ def quiet() -> Iterator[None]:
 
 def save_atomic(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Save ``fig`` to ``path`` (format from the suffix) without ever overwriting: written to
-    a temporary name beside it and renamed into place."""
+    a temporary name beside it and moved into place (see :func:`sim.folders.new_file`)."""
+    from ..folders import new_file
+
     path = Path(path)
-    if path.exists():
-        raise UsageError(f"{path}: already exists; files are never overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
-    try:
+    with new_file(path) as tmp:
         save_figure(fig, tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or None)
-        if path.exists():
-            raise UsageError(f"{path}: already exists; files are never overwritten")
-        os.rename(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
