@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
-
 from . import limits
 from .console import interrupted
 from .engines import ENGINES
@@ -32,6 +30,7 @@ from .errors import (
 from .folders import check_output, default_folder
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
+from .source import parse_yaml
 
 PROG = "ceasefire"
 
@@ -72,14 +71,28 @@ def _runs(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    """An argparse type: a number of worker processes, 1..:func:`limits.max_workers`."""
+    value = _positive(text)
+    if value > limits.max_workers():
+        raise argparse.ArgumentTypeError(
+            f"{value:,} worker processes is more than this machine can run usefully "
+            f"(at most {limits.max_workers()}: {limits.WORKERS_PER_CORE} per CPU core)"
+        )
+    return value
+
+
 def _override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise argparse.ArgumentTypeError(f"cannot read the value of '{text}'") from None
+    try:  # the scenario reader: safe, and bounded in depth like a file
+        value = parse_yaml(raw, "--set")[0] if raw.strip() else None
+    except ScenarioError as exc:
+        shown = printable(text, 200)
+        raise argparse.ArgumentTypeError(
+            f"cannot read the value of '{shown}' ({exc.message})"
+        ) from None
     return key.strip(), value
 
 
@@ -126,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw each run's assumptions from the scenario's uncertainties",
     )
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("trace", help="tell the story of one run")
@@ -152,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
     )
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--out",
         type=Path,
@@ -241,7 +254,7 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
     )
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument("--engine", choices=list(ENGINES), default="fast", help="engine (default: fast)")
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--dask",
         metavar="ADDRESS",

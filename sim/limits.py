@@ -45,6 +45,15 @@ MAX_FIGURE_ACTORS = 12
 """Most parties drawn one by one in a figure; the rest are summed as "others"."""
 
 
+WORKERS_PER_CORE = 4
+"""Most worker processes per CPU core (at least 8 in all): each is a full Python process."""
+
+
+def max_workers() -> int:
+    """The most ``--workers`` this machine accepts."""
+    return max(8, WORKERS_PER_CORE * (os.cpu_count() or 1))
+
+
 def row_bytes(sides: int, window: int, parties: int, spoilers: int, guarantors: int) -> int:
     """Approximate memory of one run's row: its columns in memory and its line of ``runs.csv``.
 

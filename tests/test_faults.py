@@ -783,3 +783,17 @@ def test_errors_echo_user_text_on_one_line(here: Path, capsys: pytest.CaptureFix
 def test_scenario_errors_are_printable() -> None:
     err = ScenarioError("unknown key", key="a\nb")
     assert "\n" not in str(err)
+
+
+def test_set_values_are_read_like_a_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = "parties.gov.label=" + "[" * 3000 + "]" * 3000
+    code, _, err = cli(capsys, "run", "base.yaml", "--set", deep, "--runs", "10")
+    assert code == 2
+    line = one_error_line(err)
+    assert "argument --set: cannot read the value" in line and "nested too deeply" in line
+
+
+def test_absurd_worker_counts_are_refused(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    too_many = str(limits.max_workers() + 1)
+    code, _, err = cli(capsys, "run", "base.yaml", "--workers", too_many, "--runs", "10")
+    assert code == 2 and "worker processes is more than" in one_error_line(err)
