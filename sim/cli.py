@@ -460,7 +460,7 @@ def report(results: Any) -> str:
     width = max(len(c) for c in OUTCOMES)
     rate = results.runs / results.elapsed if results.elapsed else float("nan")
     lines = [
-        f"{s.title} ({s.name})",
+        f"{printable(s.title, 200)} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
         f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
         "",

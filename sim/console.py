@@ -54,8 +54,9 @@ def interrupted(exc: BaseException) -> int:
     """Say that the command was interrupted (one line); return its exit status."""
     signum = getattr(exc, "signum", signal.SIGINT)
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
+    how = "" if signum == signal.SIGINT else f" by {name}"
     with contextlib.suppress(OSError, ValueError):
-        print(f"{PROG}: interrupted ({name}); no partial results were left", file=sys.stderr)
+        print(f"{PROG}: interrupted{how}; nothing was written", file=sys.stderr)
     return 128 + int(signum)
 
 
