@@ -7,19 +7,16 @@ import hashlib
 import io
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from .columns import Columns
-from .engines.params import Params
 from .errors import UsageError
-from .folders import new_folder, write_json
+from .records import Columns, Shape, csv_columns, csv_header
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .tally import Tally, quantiles_from_counts
@@ -51,8 +48,9 @@ class Results:
         return self.tally.runs
 
     @property
-    def params(self) -> Params:
-        return self.tally.params
+    def shape(self) -> Shape:
+        """Names and sizes of the per-run arrays."""
+        return self.tally.shape
 
     def outcome_counts(self) -> dict[str, int]:
         return {code: int(c) for code, c in zip(OUTCOMES, self.tally.outcomes, strict=True)}
@@ -67,14 +65,14 @@ class Results:
 
         Exact at whole hours (collapse times are tallied per hour)."""
         if times is None:
-            times = np.arange(self.scenario.window_days + 1, dtype=float)
+            times = np.arange(self.shape.window + 1, dtype=float)
         s = self.tally.survival(np.asarray(times, dtype=float))
         return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
 
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""
         counts = self.tally.collapse_hist.sum(1)
-        return {a: int(c) for a, c in zip(self.params.actors, counts, strict=True)}
+        return {a: int(c) for a, c in zip(self.shape.actors, counts, strict=True)}
 
     def collapse_histogram(self, bin_hours: int = 24) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Collapses per time bin by who declared them: ``(bin edges in days, {actor: counts})``.
@@ -86,11 +84,11 @@ class Results:
             raise ValueError(f"bin_hours must divide 24 or be a whole number of days: {bin_hours}")
         binned = hist.reshape(hist.shape[0], hours // bin_hours, bin_hours).sum(2)
         edges = np.arange(hours // bin_hours + 1) * bin_hours / 24
-        return edges, dict(zip(self.params.actors, binned, strict=True))
+        return edges, dict(zip(self.shape.actors, binned, strict=True))
 
     def violation_distribution(self, party: str) -> np.ndarray:
         """``counts[k]``: the number of runs in which ``party`` committed ``k`` violations."""
-        return self.tally.violations[self.params.parties.index(party)].copy()
+        return self.tally.violations[self.shape.parties.index(party)].copy()
 
     def deliveries_distribution(self) -> np.ndarray:
         """``counts[k]``: the number of runs with ``k`` convoys delivered."""
@@ -107,7 +105,7 @@ class Results:
         run, and the mean number of major violations."""
         out = {}
         n = self.runs
-        for i, name in enumerate(self.params.parties):
+        for i, name in enumerate(self.shape.parties):
             counts = self.tally.violations[i]
             values = np.arange(counts.size)
             mean = float((values * counts).sum() / n)
@@ -119,9 +117,22 @@ class Results:
                 "p5": float(q[0]),
                 "median": float(q[1]),
                 "p95": float(q[2]),
-                "major_mean": float(self.tally.major_sum[i] / n),
+                "major_mean": float(self.tally.sums["major_violations"][i] / n),
             }
         return out
+
+    def phase_summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per phase: how many runs reached it and passed its gate, with 95% intervals."""
+        n = self.runs
+        reached, passed = self.tally.phase_counts()
+
+        def share(k: int) -> dict[str, Any]:
+            return {"count": int(k), "p": k / n, "ci95": list(wilson(int(k), n))}
+
+        return {
+            name: {"reached": share(reached[i]), "passed": share(passed[i])}
+            for i, name in enumerate(self.shape.phases)
+        }
 
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds."""
@@ -151,6 +162,12 @@ class Results:
                 for code in OUTCOMES
             },
             "survival": [list(x) for x in self.survival()],
+            **({"phases": self.phase_summary()} if self.shape.phases else {}),
+            **(
+                {"integrated": {"assumptions": len(self.scenario.uncertainties)}}
+                if self.integrated
+                else {}
+            ),
             "collapse": {
                 "p": collapsed / n,
                 "mean_day": t.collapse_time_sum / collapsed if collapsed else None,
@@ -165,17 +182,17 @@ class Results:
             },
             "spoilers": {
                 name: {
-                    "attacks_mean": float(t.attacks_sum[k] / n),
-                    "blamed_mean": float(t.blamed_sum[k] / n),
+                    "attacks_mean": float(t.sums["attacks"][k] / n),
+                    "blamed_mean": float(t.sums["blamed"][k] / n),
                 }
-                for k, name in enumerate(self.params.spoilers)
+                for k, name in enumerate(self.shape.spoilers)
             },
             "incidents": {
                 name: {
-                    "mean": float(t.incidents_sum[g] / n),
-                    "p_any": float(t.incidents_any[g] / n),
+                    "mean": float(t.sums["incidents"][g] / n),
+                    "p_any": float(t.nonzero["incidents"][g] / n),
                 }
-                for g, name in enumerate(self.params.guarantors)
+                for g, name in enumerate(self.shape.guarantors)
             },
         }
 
@@ -205,40 +222,21 @@ class Results:
     # ----------------------------------------------------------------- files
 
     def csv_text(self) -> str:
-        """``runs.csv``: one row per run."""
-        p, c = self.params, self.columns
+        """``runs.csv``: one row per run (its columns: :func:`sim.records.csv_header`)."""
+        c = self.columns
         if c is None:
             raise UsageError("these results kept no per-run rows (summary only): no runs.csv")
-        header = ["run", "outcome", "collapse_day", "collapsed_by", "deliveries"]
-        header += [f"violations_{n}" for n in p.parties]
-        header += [f"major_{n}" for n in p.parties]
-        header += [f"attacks_{n}" for n in p.spoilers] + [f"blamed_{n}" for n in p.spoilers]
-        header += [f"incidents_{n}" for n in p.guarantors]
-        header += [f"strain_{n}" for n in p.sides]
-        header += list(self.scenario.uncertainties) if c.theta.shape[1] else []
+        shape = replace(self.shape, assumptions=self.scenario_keys if self.integrated else ())
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
-        final_strain = c.strain_daily[:, :, -1]
-        for i in range(self.runs):
-            ct = c.collapse_time[i]
-            w.writerow(
-                [
-                    i,
-                    OUTCOMES[c.outcome[i]],
-                    "" if np.isnan(ct) else f"{ct:.6f}",
-                    p.actors[c.collapsed_by[i]] if c.collapsed_by[i] >= 0 else "",
-                    int(c.deliveries[i]),
-                    *c.violations[i].tolist(),
-                    *c.major_violations[i].tolist(),
-                    *c.attacks[i].tolist(),
-                    *c.blamed[i].tolist(),
-                    *c.incidents[i].tolist(),
-                    *(f"{x:g}" for x in final_strain[i]),
-                    *(repr(float(x)) for x in c.theta[i]),
-                ]
-            )
+        w.writerow(csv_header(shape))
+        w.writerows(zip(*csv_columns(c, shape), strict=True))
         return buf.getvalue()
+
+    @property
+    def scenario_keys(self) -> tuple[str, ...]:
+        """The uncertain assumptions' key paths (the theta columns under ``--integrate``)."""
+        return tuple(self.scenario.uncertainties)
 
     def manifest(self, command: list[str] | None = None) -> dict[str, Any]:
         """Everything needed to reproduce these results."""
@@ -280,33 +278,13 @@ class Results:
     def save(
         self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
     ) -> Path:
-        """Write the result folder (never overwriting): ``runs.csv``, ``summary.json``,
-        ``manifest.json``, ``scenario.yaml`` (the resolved scenario), and with ``plots``
-        ``figures/`` and ``report.html``.
+        """Write the result folder (never overwriting): see :func:`sim.writer.save`.
 
-        Files are written to a temporary folder beside ``path`` and renamed into place,
-        so an interrupted save leaves no half-written folder.
-        """
-        with new_folder(path) as tmp:
-            if self.columns is not None:
-                (tmp / "runs.csv").write_text(self.csv_text(), encoding="utf-8")
-            write_json(tmp / "summary.json", self.summary())
-            manifest = self.manifest(command)
-            write_json(tmp / "manifest.json", manifest)
-            resolved = self.scenario.model_dump(mode="json")
-            resolved["monte_carlo"].update(seed=self.seed, runs=self.runs)
-            (tmp / "scenario.yaml").write_text(
-                "# The resolved scenario of this result folder (extends and --set applied).\n"
-                + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                encoding="utf-8",
-            )
-            if plots:
-                from . import plots as plotting
-                from .report import write_report
+        A convenience of the public API; the files are the writer's business (it imports
+        the figures and the report, which import this module: hence the import here)."""
+        from .writer import save
 
-                figures = plotting.save_figures(self, tmp / "figures")
-                write_report(self, tmp / "report.html", figures, manifest)
-        return Path(path)
+        return save(self, path, plots=plots, command=command)
 
 
 _DISTRIBUTIONS = (

@@ -1,42 +1,32 @@
 """The Monte Carlo runner: seeding, chunks, worker processes and aggregation.
 
-Seeding. With a per-run engine (``simpy``) run ``i`` draws from
-``Generator(PCG64(SeedSequence(seed, spawn_key=(i,))))``, so any run can be replayed alone.
-A batch engine (``fast``) simulates fixed blocks of run indices, block ``b`` drawing from
-``SeedSequence(seed, spawn_key=(BLOCK_KEY, b))``. Either way results depend only on the
-scenario, seed, number of runs and engine, never on chunking or the number of workers.
+Seeding. Run ``i`` under ``seed`` draws every random number from the streams keyed by
+(seed, i, mechanism) (:mod:`sim.streams`), on every engine; with ``integrate`` its parameter
+set comes from the streams keyed by (seed, i, assumption). So results depend only on the
+scenario, seed, number of runs and engine — and the engines agree run by run — never on
+chunking or the number of workers.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import parallel, uncertainty
-from .columns import Columns
-from .engines import ENGINES, Params
-from .errors import RunawayError, UsageError
-from .records import RunRecord, TraceEvent
+from . import parallel, streams, uncertainty
+from .engines import ENGINES, Params, paramsets
+from .engines.simpy_engine import story
+from .errors import UsageError
+from .records import Columns, Run, TraceEvent
 from .results import Results
 from .scenario import Scenario
 from .tally import Tally
-from .uncertainty import THETA_KEY
 
-BLOCK_KEY = 2**32
-"""First word of the spawn key of batch generators (distinct from every run index)."""
-
-
-def run_generator(seed: int, run: int) -> np.random.Generator:
-    """The random generator of run ``run`` under ``seed``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(run,))))
-
-
-def block_generator(seed: int, block: int) -> np.random.Generator:
-    """The random generator of block ``block`` of a batch engine under ``seed``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(BLOCK_KEY, block))
-    return np.random.Generator(np.random.PCG64(ss))
+MAX_RUNS = 10**12
+"""Runs beyond this are refused (a typo, not a plan)."""
 
 
 def fresh_seed() -> int:
@@ -49,16 +39,29 @@ def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
         raise UsageError(f"runs must be a positive integer, got {runs!r}")
+    if runs > MAX_RUNS:
+        raise UsageError(f"runs must be at most {MAX_RUNS:.0e}, got {runs}")
     if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
         raise UsageError(f"workers must be a positive integer, got {workers!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed >= 2**64:
+        raise UsageError(f"seed must be below 2**64, got {seed}")
 
 
-def theta_generator(seed: int, run: int) -> np.random.Generator:
-    """The generator that draws run ``run``'s parameter set under ``--integrate``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(THETA_KEY, run))
-    return np.random.Generator(np.random.PCG64(ss))
+def draw_theta(scenario: Scenario, seed: int, runs: np.ndarray) -> np.ndarray:
+    """Each run's parameter set (``[runs, assumptions]``) under ``--integrate``: assumption
+    ``key`` of run ``i`` comes from the stream (seed, i, ``uncertainty:key``), so adding or
+    reordering assumptions leaves the others' draws unchanged."""
+    seed_key = streams.seed_key(seed)
+    runs = np.asarray(runs, np.int64)
+    u = np.column_stack(
+        [
+            streams.uniforms(seed_key, streams.mechanism_key("uncertainty", key), runs, 0)
+            for key in uncertainty.keys(scenario)
+        ]
+    )
+    return uncertainty.values(scenario, u)
 
 
 def simulate_chunk(
@@ -72,34 +75,31 @@ def simulate_chunk(
     """Simulate runs ``start..stop-1`` into columns (the unit of work of a worker).
 
     With ``integrate`` (a scenario with uncertainties), each run first draws its own
-    parameter set from its own stream, then runs that scenario with its usual stream."""
+    parameter set, then runs that scenario with its usual streams."""
     spec = ENGINES[engine]
-    if integrate is not None:
-        assert spec.run is not None
-        cols = Columns.empty(params, stop - start, len(integrate.uncertainties))
-        for i in range(start, stop):
-            theta = uncertainty.draw(integrate, theta_generator(seed, i))
-            run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
-            try:
-                cols.put(i - start, spec.run(run_params, run_generator(seed, i), None))
-            except RunawayError as exc:
-                raise RunawayError(f"run {i}: {exc}") from None
-            cols.theta[i - start] = theta
+    runs = np.arange(start, stop)
+    if integrate is None:
+        return spec.run_batch(params, seed, runs)
+    thetas = draw_theta(integrate, seed, runs)
+    keys = uncertainty.keys(integrate)
+    if paramsets.supports(integrate):
+        tables = paramsets.param_sets(params, integrate, keys, thetas)
+        cols = spec.run_batch(params, seed, runs, tables, np.arange(len(runs)))
+        cols.arrays["theta"] = thetas
         return cols
-    if spec.run_batch is not None:
-        rng = block_generator(seed, start // spec.chunk)
-        try:
-            return spec.run_batch(params, rng, stop - start)
-        except RunawayError as exc:
-            raise RunawayError(f"runs {start}..{stop - 1}: {exc}") from None
-    assert spec.run is not None
-    cols = Columns.empty(params, stop - start)
-    for i in range(start, stop):
-        try:
-            cols.put(i - start, spec.run(params, run_generator(seed, i), None))
-        except RunawayError as exc:
-            raise RunawayError(f"run {i}: {exc}") from None
+    cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
+    for row, (i, theta) in enumerate(zip(runs.tolist(), thetas, strict=True)):
+        run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
+        one = spec.run_batch(run_params, seed, np.array([i]))
+        one.arrays["theta"] = theta[None, :]
+        cols.fill(row, one)
     return cols
+
+
+def chunks(runs: int, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of each chunk, made as needed (memory does not grow with runs)."""
+    for a in range(0, runs, size):
+        yield a, min(a + size, runs)
 
 
 def simulate(
@@ -130,21 +130,12 @@ def simulate(
     check_arguments(engine, runs, workers, seed)
     if integrate and not scenario.uncertainties:
         raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
-    if integrate and ENGINES[engine].run is None:
-        raise UsageError(
-            f"--integrate draws a parameter set per run; engine '{engine}' "
-            "simulates blocks of runs with one: use --engine simpy"
-        )
     params = Params.from_scenario(scenario)
     theta_of = scenario if integrate else None
     size = ENGINES[engine].chunk
-    bounds = [(a, min(a + size, runs)) for a in range(0, runs, size)]
-    tally = Tally(params)
-    cols = (
-        Columns.empty(params, runs, len(scenario.uncertainties) if integrate else 0)
-        if (keep_runs)
-        else None
-    )
+    shape = replace(params.shape, assumptions=uncertainty.keys(scenario) if integrate else ())
+    tally = Tally(shape)
+    cols = Columns.empty(shape, runs) if keep_runs else None
     started = time.perf_counter()
     bar = tqdm(
         total=runs,
@@ -161,13 +152,13 @@ def simulate(
         bar.update(b - a)
 
     with bar:
-        if workers == 1 or len(bounds) == 1:
-            for a, b in bounds:
+        if workers == 1 or runs <= size:
+            for a, b in chunks(runs, size):
                 collect(a, b, simulate_chunk(params, engine, seed, a, b, theta_of))
         else:
-            tasks = [(params, engine, seed, a, b, theta_of) for a, b in bounds]
-            chunks = parallel.ordered(simulate_chunk, tasks, min(workers, len(bounds)))
-            for (a, b), chunk in zip(bounds, chunks, strict=True):
+            tasks = ((params, engine, seed, a, b, theta_of) for a, b in chunks(runs, size))
+            done = parallel.ordered(simulate_chunk, tasks, min(workers, -(-runs // size)))
+            for (a, b), chunk in zip(chunks(runs, size), done, strict=True):
                 collect(a, b, chunk)
     elapsed = time.perf_counter() - started
     return Results(
@@ -184,18 +175,12 @@ def simulate(
 
 def trace_run(
     scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
-) -> tuple[RunRecord, list[TraceEvent]]:
-    """Replay run ``run`` of ``simulate(scenario, seed=seed)`` with its story."""
+) -> tuple[Run, list[TraceEvent]]:
+    """Replay run ``run`` of ``simulate(scenario, seed=seed, engine=engine)`` with its story.
+
+    The story is told by the SimPy engine; the engines give the same run for the same
+    (scenario, seed, run), so it is the story of that run on either engine."""
     check_arguments(engine, max(run + 1, 1), 1, seed)
     if run < 0:
         raise UsageError(f"run must be a non-negative integer, got {run}")
-    events: list[TraceEvent] = []
-    spec = ENGINES[engine]
-    if spec.run is None:
-        replayable = ", ".join(name for name, e in ENGINES.items() if e.replays)
-        raise UsageError(
-            f"engine '{engine}' simulates runs in blocks and cannot replay one "
-            f"run; trace uses {replayable}"
-        )
-    record = spec.run(Params.from_scenario(scenario), run_generator(seed, run), events)
-    return record, events
+    return story(Params.from_scenario(scenario), seed, run)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import (
@@ -28,18 +28,18 @@ from pydantic import (
     Tag,
     ValidationError,
     WrapSerializer,
+    model_validator,
 )
 
 from . import limits
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
+from .outcomes import OUTCOMES
 from .source import KeyPath, Source, format_path, read_source
 
 SET_LOCATION = Location("--set", 0, 0)
 """Where a value given by an override (``--set``) that is not in the file comes from."""
 
-OUTCOMES = ("triggered", "cancelled_collapse", "cancelled_violence", "cancelled_access")
-"""The four outcome codes, in this fixed order (SPEC §7)."""
 
 # --------------------------------------------------------------------------- field types
 
@@ -98,6 +98,8 @@ class Rules(_Model):
 
     major_weight: Annotated[Number, Field(ge=0)] = 3.0
     """Strain added by a major hostile event (a minor one adds 1)."""
+    strain_half_life_days: Annotated[Number, Field(gt=0)] | None = None
+    """Strain recovery: each event's strain fades with this half-life (null: never fades)."""
 
 
 class Retaliation(_Model):
@@ -162,6 +164,9 @@ class Humanitarian(_Model):
     major_violation_penalty: Probability = 0.0
     """Each major hostile event in the preceding 24 h multiplies success by ``1 - penalty``."""
     required_deliveries: Count = 0
+    permission_prob: Probability = 1.0
+    """Chance that access is permitted at all: one political decision per window, drawn at
+    its start; without it no convoy gets through (attempts still count)."""
 
 
 class Trigger(_Model):
@@ -172,6 +177,55 @@ class Trigger(_Model):
     """Days at the end of the window whose strain is checked; null = the whole window."""
     max_strain: Annotated[Number, Field(ge=0)] | None = None
     """Strain (all sides) above which the trigger is cancelled; null = no violence condition."""
+
+
+class Gate(_Model):
+    """The conditions checked at the end of a phase (as the trigger's at a window's end)."""
+
+    quiet_days: Count | None = None
+    """Days at the end of the phase whose strain is checked; null = the whole phase."""
+    max_strain: Annotated[Number, Field(ge=0)] | None = None
+    """Strain (all sides) above which the gate fails; null = no violence condition."""
+    required_deliveries: Count = 0
+    """Convoys that must get through during the phase."""
+
+
+class Extension(_Model):
+    """What a failed gate does instead of cancelling: prolong the phase and check again."""
+
+    extend_days: Annotated[int, Strict(), Field(ge=1)]
+    times: Annotated[int, Strict(), Field(ge=1)]
+
+
+PHASE_KEYS = {
+    "parties": {
+        "violation_prob", "violation_rate", "major_share", "tolerance",
+        "retaliation.boost", "retaliation.half_life_hours",
+    },
+    "spoilers": {"attack_prob", "attack_rate", "major_share", "blame_prob"},
+    "guarantors": {"pressure", "tolerance", "incident_prob"},
+    "humanitarian": {"success_prob", "major_violation_penalty", "permission_prob"},
+    "rules": {"major_weight"},
+}  # fmt: skip
+"""What a phase's ``set`` may change (by group: the key after the actor's name)."""
+
+SetValue = (
+    Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | tuple[Annotated[float, Strict(), Field(allow_inf_nan=False)], ...]
+)
+
+
+class Phase(_Model):
+    """A step of a phased agreement: its days, the values in force, its gate."""
+
+    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$")]
+    label: str | None = None
+    """What starts when the phase is entered."""
+    days: Annotated[int, Strict(), Field(ge=1)]
+    set: FrozenDict(str, SetValue) = Field(default_factory=dict)
+    """Values in force during this phase only: ``{key.path: number or per-day list}``."""
+    gate: Gate = Gate()
+    on_fail: Literal["cancel"] | Extension = "cancel"
 
 
 class MonteCarlo(_Model):
@@ -206,6 +260,19 @@ class Scenario(_Model):
     monte_carlo: MonteCarlo = MonteCarlo()
     uncertainties: FrozenDict(str, Distribution) = Field(default_factory=dict)
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
+    phases: tuple[Phase, ...] | None = None
+    """A phased agreement (see :mod:`sim.phases`); without it, one window and its trigger."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _window_of_phases(cls, data: Any) -> Any:
+        """With phases and no ``window_days``, the window is the phases' total."""
+        phased = isinstance(data, dict) and isinstance(data.get("phases"), list | tuple)
+        if phased and "window_days" not in data:
+            days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
+            if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+                data = {**data, "window_days": sum(days)}
+        return data
 
     def model_post_init(self, _context: Any) -> None:
         _check_references(self)
@@ -339,7 +406,7 @@ class Scenario(_Model):
         overridden: dict[KeyPath, str] = {}
         for key, value in overrides.items():
             path = split_path(key, data.get("uncertainties"))
-            _assign(data, path, value, key)
+            assign(data, path, value, key)
             overridden[path] = key
         new_source = Source(data, positions, source.files if source else ())
         touched = any(path[0] == "uncertainties" for path in overridden)
@@ -488,6 +555,151 @@ def _check_references(s: Scenario) -> None:
         raise ReferenceError_(
             ("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})"
         )
+    if s.phases is not None:
+        _check_phases(s)
+        phase_scenarios(s)  # each phase's values are validated as a scenario of its own
+
+
+def _check_phases(s: Scenario) -> None:
+    phases = s.phases or ()
+    if not phases:
+        raise ReferenceError_(("phases",), "must list at least one phase")
+    total = sum(p.days for p in phases)
+    if s.window_days != total:
+        raise ReferenceError_(
+            ("window_days",), f"is {s.window_days} but the phases last {total} days in total"
+        )
+    seen: set[str] = set()
+    for i, phase in enumerate(phases):
+        if phase.name in seen:
+            raise ReferenceError_(("phases", i, "name"), f"phase '{phase.name}' is defined twice")
+        seen.add(phase.name)
+        q = phase.gate.quiet_days
+        if q is not None and q > phase.days:
+            raise ReferenceError_(
+                ("phases", i, "gate", "quiet_days"), f"must be within the phase (0..{phase.days})"
+            )
+        for key, value in phase.set.items():
+            where = ("phases", i, "set", key)
+            problem = _phase_key_problem(s, key)
+            if problem:
+                raise ReferenceError_(where, problem)
+            per_day = key.endswith(("violation_prob", "violation_rate"))
+            if isinstance(value, tuple) and not per_day:
+                raise ReferenceError_(where, "takes one number, not a list")
+            if isinstance(value, tuple) and len(value) != phase.days:
+                raise ReferenceError_(
+                    where, f"has {len(value)} values; needs one per day of the phase ({phase.days})"
+                )
+
+
+def _phase_key_problem(s: Scenario, key: str) -> str | None:
+    """Why ``key`` cannot be set by a phase (None if it can)."""
+    group, _, rest = key.partition(".")
+    if group in ("humanitarian", "rules"):
+        if rest in PHASE_KEYS[group]:
+            return (
+                "needs a humanitarian block"
+                if group == "humanitarian" and (s.humanitarian is None)
+                else None
+            )
+        return f"'{key}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
+    if group not in PHASE_KEYS:
+        return f"'{key}' cannot be set in a phase (names, sides, targets and clients are fixed)"
+    name, _, field = rest.partition(".")
+    known = getattr(s, group)
+    if name not in known:
+        return _unknown(group.rstrip("s").replace("ie", "y"), name, known)
+    if field not in PHASE_KEYS[group]:
+        return f"'{field}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
+    return None
+
+
+def _choices(group: str, keys: set[str]) -> str:
+    return f" (a phase may set {group}: {', '.join(sorted(keys))})"
+
+
+# --------------------------------------------------------------------------- phases
+
+PER_DAY = ("violation_prob", "violation_rate")
+
+
+def phase_list(scenario: Scenario) -> tuple[Phase, ...]:
+    """The phases of ``scenario``: its own, or the window and trigger as one phase."""
+    if scenario.phases is not None:
+        return scenario.phases
+    h = scenario.humanitarian
+    return (
+        Phase(
+            name="window",
+            label=scenario.trigger.label,
+            days=scenario.window_days,
+            gate={
+                "quiet_days": scenario.trigger.quiet_days,
+                "max_strain": scenario.trigger.max_strain,
+                "required_deliveries": h.required_deliveries if h else 0,
+            },
+        ),
+    )
+
+
+def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
+    """One validated single-window scenario per phase (the scenario itself without phases)."""
+    if scenario.phases is None:
+        return (scenario,)
+    cached = (scenario.__pydantic_private__ or {}).get("_phase_scenarios")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    base = scenario.model_dump(mode="python", exclude_none=True)
+    for key in ("phases", "uncertainties", "extends"):
+        base.pop(key, None)
+    out = []
+    start = 0
+    for i, phase in enumerate(scenario.phases):
+        out.append(_one(scenario, base, i, phase, start))
+        start += phase.days
+    result = tuple(out)
+    if scenario.__pydantic_private__ is not None:
+        scenario.__pydantic_private__["_phase_scenarios"] = result
+    return result
+
+
+def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: int) -> Scenario:
+    data = _plain(base)
+    data["window_days"] = phase.days
+    for party in data["parties"].values():
+        for key in PER_DAY:
+            if isinstance(party.get(key), list):
+                party[key] = party[key][start : start + phase.days]
+    data["trigger"] = {
+        "label": phase.label or phase.name,
+        "quiet_days": phase.gate.quiet_days,
+        "max_strain": phase.gate.max_strain,
+    }
+    data["trigger"] = {k: v for k, v in data["trigger"].items() if v is not None}
+    if "humanitarian" in data:
+        # convoys run from the scenario's first_day on; the phase's own count is the gate's
+        data["humanitarian"].update(first_day=0, required_deliveries=phase.gate.required_deliveries)
+    for key, value in phase.set.items():
+        value = list(value) if isinstance(value, tuple) else value
+        assign(data, split_path(key), value, key)
+    try:
+        return scenario_from_dict(data, name=f"phase {phase.name}")
+    except ScenarioError as exc:
+        key = next((k for k in phase.set if exc.key.startswith(k)), None)
+        path = ("phases", i, "set", key) if key else ("phases", i)
+        where = scenario.locate(path)
+        shown = ".".join(str(p) for p in path)
+        raise ScenarioError(exc.message, location=where, key=shown) from None
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy with tuples as lists and frozen mappings as dicts (assignable data)."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
@@ -515,7 +727,7 @@ def split_path(key: str, uncertainties: Any = None) -> KeyPath:
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
-def _assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
+def assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
     node: Any = data
     for i, part in enumerate(path[:-1]):
         if isinstance(node, dict):

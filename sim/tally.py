@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .columns import Columns
-from .engines.params import Params
+from .records import FIELDS, Columns, Shape
 
 HOURS = 24
 """Collapse times are tallied per hour."""
@@ -42,7 +41,7 @@ def quantiles_from_counts(values: np.ndarray, counts: np.ndarray, qs: np.ndarray
 class Tally:
     """Counts over all runs seen so far."""
 
-    params: Params
+    shape: Shape
     runs: int = 0
     outcomes: np.ndarray = field(init=False)
     collapse_hist: np.ndarray = field(init=False)
@@ -50,33 +49,39 @@ class Tally:
     collapse_time_sum: float = 0.0
     violations: list[np.ndarray] = field(init=False)
     """Per party: number of runs with 0, 1, 2, … violations."""
-    major_sum: np.ndarray = field(init=False)
-    attacks_sum: np.ndarray = field(init=False)
-    blamed_sum: np.ndarray = field(init=False)
-    incidents_sum: np.ndarray = field(init=False)
-    incidents_any: np.ndarray = field(init=False)
+    sums: dict[str, np.ndarray] = field(init=False)
+    """Per summed field (:data:`~sim.records.FIELDS`): its total over runs."""
+    nonzero: dict[str, np.ndarray] = field(init=False)
+    """Per summed field: the number of runs in which it was above zero."""
     deliveries: np.ndarray = field(init=False)
+    phase_ended: np.ndarray = field(init=False)
+    """Runs that ended in each phase."""
+    phases_passed: np.ndarray = field(init=False)
+    """Runs that passed exactly k gates, for k = 0..phases."""
     strain: list[list[Counter[float]]] = field(init=False)
     """Per side and day: Counter of strain at the end of the day."""
 
     def __post_init__(self) -> None:
-        p = self.params
+        p = self.shape
         self.outcomes = np.zeros(4, np.int64)
         self.collapse_hist = np.zeros((len(p.actors), p.window * HOURS), np.int64)
         self.violations = [np.zeros(1, np.int64) for _ in p.parties]
-        self.major_sum = np.zeros(len(p.parties), np.int64)
-        self.attacks_sum = np.zeros(len(p.spoilers), np.int64)
-        self.blamed_sum = np.zeros(len(p.spoilers), np.int64)
-        self.incidents_sum = np.zeros(len(p.guarantors), np.int64)
-        self.incidents_any = np.zeros(len(p.guarantors), np.int64)
+        summed = [f for f in FIELDS if f.summed]
+        self.sums = {f.name: np.zeros([p.size(a) for a in f.axes], np.int64) for f in summed}
+        self.nonzero = {f.name: np.zeros([p.size(a) for a in f.axes], np.int64) for f in summed}
         self.deliveries = np.zeros(1, np.int64)
         self.strain = [[Counter() for _ in range(p.window)] for _ in p.sides]
+        n_phases = max(len(p.phases), 1)
+        self.phase_ended = np.zeros(n_phases, np.int64)
+        self.phases_passed = np.zeros(n_phases + 1, np.int64)
 
     def add(self, c: Columns) -> None:
         """Count one chunk of runs."""
-        p = self.params
+        p = self.shape
         self.runs += c.runs
         self.outcomes += np.bincount(c.outcome, minlength=4)
+        self.phase_ended += np.bincount(c.phase, minlength=self.phase_ended.size)
+        self.phases_passed += np.bincount(c.phases_passed, minlength=self.phases_passed.size)
         hit = c.collapsed_by >= 0
         if hit.any():
             hours = np.minimum(
@@ -86,11 +91,10 @@ class Tally:
             self.collapse_time_sum += float(c.collapse_time[hit].sum())
         for i in range(len(p.parties)):
             self.violations[i] = _grow_add(self.violations[i], c.violations[:, i])
-        self.major_sum += c.major_violations.sum(0)
-        self.attacks_sum += c.attacks.sum(0)
-        self.blamed_sum += c.blamed.sum(0)
-        self.incidents_sum += c.incidents.sum(0)
-        self.incidents_any += (c.incidents > 0).sum(0)
+        for name in self.sums:
+            values = c.arrays[name]
+            self.sums[name] += values.sum(0)
+            self.nonzero[name] += (values > 0).sum(0)
         self.deliveries = _grow_add(self.deliveries, c.deliveries)
         for s in range(len(p.sides)):
             for d in range(p.window):
@@ -98,6 +102,12 @@ class Tally:
                 self.strain[s][d].update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
 
     # ----------------------------------------------------------------- readings
+
+    def phase_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per phase: runs that reached it, and runs that passed its gate."""
+        reached = np.cumsum(self.phase_ended[::-1])[::-1]
+        passed = np.cumsum(self.phases_passed[::-1])[::-1][1:]
+        return reached, passed
 
     def survival(self, times: np.ndarray) -> np.ndarray:
         """Fraction not collapsed by each time; exact on the hourly grid (other times are read
@@ -109,7 +119,7 @@ class Tally:
 
     def strain_quantiles(self, qs: np.ndarray) -> np.ndarray:
         """``[sides, days, len(qs)]``: quantiles of each side's strain at the end of each day."""
-        p = self.params
+        p = self.shape
         out = np.zeros((len(p.sides), p.window, len(qs)))
         for s in range(len(p.sides)):
             for d in range(p.window):

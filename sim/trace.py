@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .records import RunRecord, TraceEvent
+from .records import Run, TraceEvent
 from .scenario import OUTCOMES, Scenario
 
 
@@ -15,8 +15,9 @@ def _when(scenario: Scenario, t: float) -> str:
     return f"{day}  {scenario.start + timedelta(days=t):%a %d %b %H:%M}"
 
 
-def _describe(scenario: Scenario, e: TraceEvent, strain: dict[str, float]) -> str:
+def _describe(scenario: Scenario, e: TraceEvent) -> str:
     d = e.detail
+    strain = d.get("levels", {})
     sev = "major" if d.get("major") else "minor"
     if e.kind == "violation":
         return f"{d['party']} violation against {d['target']} ({sev}); strain {_strain(strain)}"
@@ -40,11 +41,23 @@ def _describe(scenario: Scenario, e: TraceEvent, strain: dict[str, float]) -> st
             f"COLLAPSE: {d['actor']} walks away — strain on {d['side']} {d['strain']:g} "
             f"> tolerance {d['tolerance']:g}"
         )
-    if e.kind == "window_end":
+    if e.kind == "gate":
+        reason = {"cancelled_violence": "too much strain", "cancelled_access": "too few deliveries"}
+        verdict = "passed" if d["passed"] else f"failed: {reason.get(d['outcome'], d['outcome'])}"
+        what = "end of window" if scenario.phases is None else f"gate of phase {d['phase']}"
         return (
-            f"end of window: strain in the last {scenario.quiet_days} day(s) "
-            f"{d['late_strain']:g}, deliveries {d['deliveries']}"
+            f"{what}: strain in the last {d['quiet_days']:g} day(s) {d['late_strain']:g}, "
+            f"deliveries {d['deliveries']} — {verdict}"
         )
+    if e.kind == "phase":
+        access = (
+            ""
+            if scenario.humanitarian is None
+            else ("; access permitted" if d["permitted"] else "; access NOT permitted")
+        )
+        return f"phase {d['phase']} begins{access}"
+    if e.kind == "extension":
+        return f"gate of phase {d['phase']} failed: phase prolonged to day {d['until']:g}"
     return f"{e.kind} {d}"
 
 
@@ -52,12 +65,8 @@ def _strain(strain: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in strain.items())
 
 
-def story(
-    scenario: Scenario, record: RunRecord, events: list[TraceEvent], *, seed: int, run: int
-) -> str:
+def story(scenario: Scenario, record: Run, events: list[TraceEvent], *, seed: int, run: int) -> str:
     """Format a traced run as readable lines, ending with its outcome."""
-    weight = scenario.rules.major_weight
-    strain = dict.fromkeys(scenario.sides, 0.0)
     lines = [f"{scenario.title} — run {run}, seed {seed}"]
     if scenario.start is not None:
         lines.append(
@@ -65,13 +74,7 @@ def story(
             f"window {scenario.window_days} days"
         )
     for e in events:
-        d = e.detail
-        attributed = e.kind in ("violation", "incident") or (
-            e.kind == "attack" and d.get("blamed_on")
-        )
-        if attributed:
-            strain[d["target"]] += weight if d.get("major") else 1.0
-        lines.append(f"{_when(scenario, e.time)}  {_describe(scenario, e, strain)}")
+        lines.append(f"{_when(scenario, e.time)}  {_describe(scenario, e)}")
     outcome = OUTCOMES[record.outcome]
     lines.append(f"outcome: {outcome}")
     if record.collapsed_by >= 0:

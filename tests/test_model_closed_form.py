@@ -771,3 +771,143 @@ def test_violence_condition_and_rule_order(
     )
     other = ACCESS if access_fails else TRIGGERED
     assert np.count_nonzero(c.outcome == other) + np.count_nonzero(c.outcome == VIOLENCE) == runs
+
+
+# --------------------------------------------------------------------------- phases (§11)
+
+
+def _two_parties(rate: float, **party: Any) -> dict[str, Party]:
+    return {
+        "a": {"side": "A", "violation_rate": rate, **party},
+        "b": {"side": "B", "violation_rate": rate, **party},
+    }
+
+
+def test_two_phases_reach_and_trigger() -> None:
+    """No excitation, tolerances 0: the first violation ends the run. P(reach phase 2) =
+    exp(−Σμ·d₁) and P(triggered) = exp(−Σμ·d₁ − Σμ′·d₂), μ′ from the second phase's set."""
+    mu, d1, d2 = 0.15, 2, 3
+    scenario = make_scenario(
+        _two_parties(mu, tolerance=0),
+        window=d1 + d2,
+        phases=[
+            {"name": "calm", "days": d1},
+            {"name": "jic", "days": d2, "set": {"parties.a.violation_rate": [0.05, 0.1, 0.3]}},
+        ],
+    )
+    runs = 40_000
+    c = simulate(scenario, runs, seed=11).columns
+    assert c is not None
+    assert_proportion((c.phase == 1).sum(), runs, math.exp(-2 * mu * d1), "P(reach jic)")
+    later = 0.05 + 0.1 + 0.3 + mu * d2
+    assert_proportion(
+        (c.outcome == TRIGGERED).sum(), runs, math.exp(-2 * mu * d1 - later), "P(triggered)"
+    )
+    assert ((c.outcome == TRIGGERED) == (c.phases_passed == 2)).all()
+
+
+def test_a_failed_gate_extends_the_phase() -> None:
+    """One 2-day phase, quiet_days 1, max_strain 0, extended by 1 day at most twice, no
+    tolerances: each check fails iff its last day saw a violation, so P(triggered) = 1 − q³
+    with q = 1 − exp(−Σμ)."""
+    mu = 0.2
+    scenario = make_scenario(
+        _two_parties(mu),
+        window=2,
+        phases=[
+            {
+                "name": "calm",
+                "days": 2,
+                "gate": {"quiet_days": 1, "max_strain": 0},
+                "on_fail": {"extend_days": 1, "times": 2},
+            }
+        ],
+    )
+    runs = 40_000
+    c = simulate(scenario, runs, seed=12).columns
+    assert c is not None
+    q = 1 - math.exp(-2 * mu)
+    assert_proportion((c.outcome == TRIGGERED).sum(), runs, 1 - q**3, "P(triggered)")
+    assert set(np.unique(c.outcome)) <= {TRIGGERED, VIOLENCE}
+
+
+def test_access_is_one_permission_then_binomial_convoys() -> None:
+    """P(deliveries ≥ r) = permission_prob · P(Binomial(n, q) ≥ r) with constant conditions."""
+    scenario = make_scenario(
+        _two_parties(0.0),
+        window=5,
+        humanitarian={
+            "first_day": 0,
+            "convoys_per_day": 2,
+            "success_prob": 0.4,
+            "permission_prob": 0.6,
+            "required_deliveries": 3,
+        },
+    )
+    runs = 40_000
+    c = simulate(scenario, runs, seed=13).columns
+    assert c is not None
+    for r in (1, 3, 6):
+        p = 0.6 * stats.binom.sf(r - 1, 10, 0.4)
+        assert_proportion((c.deliveries >= r).sum(), runs, p, f"P(deliveries ≥ {r})")
+    assert_proportion((c.deliveries == 0).sum(), runs, 0.4 + 0.6 * 0.6**10, "P(none)")
+
+
+def test_each_phase_draws_its_own_permission() -> None:
+    """Two phases, convoys every day, one needed per phase:
+    P(triggered) = (perm · (1 − (1 − s)^d))²."""
+    scenario = make_scenario(
+        _two_parties(0.0),
+        window=6,
+        humanitarian={"first_day": 0, "success_prob": 0.3, "permission_prob": 0.7},
+        phases=[
+            {"name": "one", "days": 3, "gate": {"required_deliveries": 1}},
+            {"name": "two", "days": 3, "gate": {"required_deliveries": 1}},
+        ],
+    )
+    runs = 40_000
+    c = simulate(scenario, runs, seed=14).columns
+    assert c is not None
+    one = 0.7 * (1 - 0.7**3)
+    assert_proportion((c.phases_passed >= 1).sum(), runs, one, "P(pass one)")
+    assert_proportion((c.outcome == TRIGGERED).sum(), runs, one**2, "P(triggered)")
+
+
+def test_a_per_day_list_in_a_phase_applies_to_that_phase() -> None:
+    """Violations of each day of the second phase are Poisson with that day's listed rate."""
+    rates = [0.1, 0.8, 0.4]
+    scenario = make_scenario(
+        _two_parties(0.3),
+        window=5,
+        phases=[
+            {"name": "one", "days": 2},
+            {"name": "two", "days": 3, "set": {"parties.a.violation_rate": rates}},
+        ],
+    )
+    runs = 20_000
+    c = simulate(scenario, runs, seed=15).columns
+    assert c is not None
+    daily = c.events_daily[:, 0, :]  # party a, by day
+    for d, mu in enumerate([0.3, 0.3, *rates]):
+        assert_poisson_moments(daily[:, d], mu, f"violations of a on day {d}")
+
+
+def test_strain_recovers_with_its_half_life() -> None:
+    """Minor events at rate μ against a side, no tolerance, strain half-life h: the mean
+    strain at the end of day d is μ(1 − e^(−γ(d+1)))/γ, γ = ln 2 / h."""
+    mu, h = 1.5, 2.0
+    gamma = math.log(2) / h
+    scenario = make_scenario(
+        {"a": {"side": "A", "violation_rate": mu, "major_share": 0}, "b": {"side": "B",
+         "violation_rate": 0.0}},
+        rules={"strain_half_life_days": h},
+    )  # fmt: skip
+    runs = 20_000
+    c = simulate(scenario, runs, seed=16).columns
+    assert c is not None
+    for d in range(WINDOW):
+        t = d + 1
+        mean = mu * (1 - math.exp(-gamma * t)) / gamma
+        # Campbell: Var = μ ∫ e^(−2γs) ds = μ(1 − e^(−2γt))/(2γ)
+        sd = math.sqrt(mu * (1 - math.exp(-2 * gamma * t)) / (2 * gamma))
+        assert_mean(c.strain_daily[:, 1, d], mean, sd, f"strain on B at the end of day {d}")

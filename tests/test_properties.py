@@ -202,12 +202,15 @@ def same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 40), seed=seeds)
 @example(data=FIXED, runs=3, seed=0)  # p = 0 for some outcomes with n = 3
 @example(data=FIXED, runs=10, seed=0)
-def test_outcome_probabilities_and_intervals(data: dict[str, Any], runs: int, seed: int) -> None:
-    res = simulate(build(data), runs, seed)
+def test_outcome_probabilities_and_intervals(
+    data: dict[str, Any], runs: int, seed: int, engine: str
+) -> None:
+    res = simulate(build(data), runs, seed, engine=engine)
     counts = res.outcome_counts()
     assert list(counts) == list(OUTCOMES)
     assert sum(counts.values()) == runs
@@ -220,11 +223,14 @@ def test_outcome_probabilities_and_intervals(data: dict[str, Any], runs: int, se
         assert lo <= p <= hi, (code, counts[code], runs, lo, p, hi)
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 25), seed=seeds)
-def test_zero_hazards_never_collapse(data: dict[str, Any], runs: int, seed: int) -> None:
+def test_zero_hazards_never_collapse(
+    data: dict[str, Any], runs: int, seed: int, engine: str
+) -> None:
     scn = scenario_from_dict(zero_hazards(data))
-    res = simulate(scn, runs, seed)
+    res = simulate(scn, runs, seed, engine=engine)
     c = res.columns
     assert COLLAPSE not in c.outcome.tolist()
     assert np.isnan(c.collapse_time).all()
@@ -235,11 +241,12 @@ def test_zero_hazards_never_collapse(data: dict[str, Any], runs: int, seed: int)
     assert res.survival()[-1][1] == 1.0
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 30), seed=seeds)
-def test_per_run_invariants(data: dict[str, Any], runs: int, seed: int) -> None:
+def test_per_run_invariants(data: dict[str, Any], runs: int, seed: int, engine: str) -> None:
     scn = build(data)
-    res = simulate(scn, runs, seed)
+    res = simulate(scn, runs, seed, engine=engine)
     c, window = res.columns, scn.window_days
     collapsed = c.outcome == COLLAPSE
     present = ~np.isnan(c.collapse_time)
@@ -295,11 +302,12 @@ def test_per_run_invariants(data: dict[str, Any], runs: int, seed: int) -> None:
                 assert strain <= tol, (i, k, by, strain, tol)
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 30), seed=seeds)
-def test_survival_curve(data: dict[str, Any], runs: int, seed: int) -> None:
+def test_survival_curve(data: dict[str, Any], runs: int, seed: int, engine: str) -> None:
     scn = build(data)
-    res = simulate(scn, runs, seed)
+    res = simulate(scn, runs, seed, engine=engine)
     surv = res.survival()
     days = [d for d, _ in surv]
     values = [v for _, v in surv]
@@ -316,7 +324,7 @@ def test_survival_curve(data: dict[str, Any], runs: int, seed: int) -> None:
 def test_trace_run_replays_row(data: dict[str, Any], runs: int, seed: int, pick: int) -> None:
     scn = build(data)
     i = pick % runs
-    for engine in (name for name, spec in sim.ENGINES.items() if spec.replays):
+    for engine in sim.ENGINES:
         res = simulate(scn, runs, seed, engine=engine)
         record, events = trace_run(scn, seed, i, engine=engine)
         assert same_row(record_as_row(record), row(res, i)), (engine, i)
@@ -335,3 +343,14 @@ def test_prefix_stability(data: dict[str, Any], n: int, k: int, seed: int) -> No
     long = simulate(scn, n + k, seed)
     for i in range(n):
         assert same_row(row(short, i), row(long, i)), i
+
+
+@SETTINGS
+@given(data=scenario_data(), runs=st.integers(1, 30), seed=seeds)
+def test_engines_agree_run_by_run(data: dict[str, Any], runs: int, seed: int) -> None:
+    """The fast engine and the SimPy reference give the same runs on any valid scenario."""
+    scn = build(data)
+    a = simulate(scn, runs, seed, engine="simpy")
+    b = simulate(scn, runs, seed, engine="fast")
+    for i in range(runs):
+        assert same_row(row(a, i), row(b, i)), i

@@ -68,7 +68,7 @@ def test_ctrl_c_stops_the_workers_at_once_and_writes_nothing(tmp_path: Path) -> 
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # a hang, not a speed measurement
     assert proc.returncode == 130
     assert err.strip() == "ceasefire: interrupted; nothing was written"
     assert not out.exists()
@@ -79,20 +79,13 @@ def test_ctrl_c_stops_the_workers_at_once_and_writes_nothing(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("engine", list(sim.ENGINES))
-def test_a_run_or_block_has_its_own_stream(engine: str) -> None:
-    """Seeds of different runs/blocks, and of different seeds, give different draws."""
-    draws = {sim.runner.run_generator(s, i).random() for s in (1, 2) for i in range(50)}
-    draws |= {sim.runner.block_generator(s, b).random() for s in (1, 2) for b in range(50)}
-    assert len(draws) == 200
-    assert sim.ENGINES[engine].chunk > 0
-
-
-def test_results_of_a_prefix_do_not_change_with_more_runs_for_the_reference() -> None:
+def test_results_of_a_prefix_do_not_change_with_more_runs(engine: str) -> None:
     scenario = sim.load_scenario(FLAGSHIP)
-    short = sim.simulate(scenario, runs=300, seed=9, progress=False)
-    long = sim.simulate(scenario, runs=2_500, seed=9, progress=False)
+    short = sim.simulate(scenario, runs=300, seed=9, engine=engine, progress=False)
+    long = sim.simulate(scenario, runs=2_500, seed=9, engine=engine, progress=False)
     assert short.columns is not None and long.columns is not None
     assert np.array_equal(short.columns.outcome, long.columns.outcome[:300])
+    assert np.array_equal(short.columns.violations, long.columns.violations[:300])
 
 
 def test_workers_run_inside_a_notebook_kernel_without_hanging() -> None:

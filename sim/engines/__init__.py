@@ -1,10 +1,10 @@
-"""Engines: the same model (SPEC §2–7), simulated in different ways.
+"""Engines: the same model (SPEC §2–7), simulated in two ways, identical run by run.
 
-An engine either simulates **one run** from a generator (``run(params, rng, trace)``, the
-reference ``simpy`` engine, which can also tell a run's story) or a **batch** of runs from one
-generator (``run_batch(params, rng, n)``, the vectorised ``fast`` engine). The runner owns the
-seeding: one stream per run for per-run engines, one per fixed block of run indices for batch
-engines, so results never depend on workers or chunking.
+Both engines simulate run ``i`` under ``seed`` from the random streams keyed by
+(seed, i, mechanism) (:mod:`sim.streams`) with the rules of :mod:`sim.engines.rules`, so
+they produce the same runs: ``simpy`` as SimPy processes, one run at a time, and able to
+tell a run's story; ``fast`` as a compiled loop. Results never depend on how runs are split
+into chunks or workers.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..columns import Columns
-from ..records import RunRecord, TraceEvent
+from ..records import Columns
 from . import fast_engine, simpy_engine
 from .params import Params
 
-RunOne = Callable[[Params, np.random.Generator, "list[TraceEvent] | None"], RunRecord]
-RunBatch = Callable[[Params, np.random.Generator, int], Columns]
+RunBatch = Callable[[Params, int, np.ndarray], Columns]
 
 
 @dataclass(frozen=True)
@@ -30,24 +28,15 @@ class Engine:
     name: str
     summary: str
     chunk: int
-    """Runs per unit of work. For batch engines also the block each generator covers, so it
-    is part of the engine's definition: changing it changes results."""
-    run: RunOne | None = None
-    run_batch: RunBatch | None = None
-
-    @property
-    def replays(self) -> bool:
-        """Whether single runs can be replayed with their story (``ceasefire trace``)."""
-        return self.run is not None
+    """Runs per unit of work (a worker's task); results do not depend on it."""
+    run_batch: RunBatch
 
 
 ENGINES: dict[str, Engine] = {
     "simpy": Engine(
-        "simpy", "reference: SimPy processes, one run at a time", 2_000, run=simpy_engine.run
+        "simpy", "reference: SimPy processes, one run at a time", 2_000, simpy_engine.run_batch
     ),
-    "fast": Engine(
-        "fast", "numpy, vectorised across blocks of runs", 16_384, run_batch=fast_engine.run_batch
-    ),
+    "fast": Engine("fast", "compiled (numba), identical runs", 65_536, fast_engine.run_batch),
 }
 """Engines by name, the reference first."""
 

@@ -1,255 +1,337 @@
-"""The fast engine: the same model (SPEC §2–7) vectorised across a batch of runs with numpy.
+"""The fast engine: the model compiled with numba, one run after another in machine code.
 
-All runs of a batch advance together, one thinning proposal per step (Ogata): a candidate
-time from an upper bound of the hazard — the highest base rate still to come times the current
-excitation, which only decays until the next event — accepted with probability hazard/bound.
-Accepted proposals become hostile events (a violation, a spoiler attack or a guarantor
-incident), which excite the attacked side, add strain and may end the run in a collapse. Runs
-that end (collapse, or a proposal past the window) leave the active set, so a step costs in
-proportion to the runs still going. Convoys influence nothing else, so they are drawn once all
-runs have ended, from each convoy's count of majors in its preceding 24 hours and only while
-the ceasefire held.
+It simulates exactly what the SimPy engine simulates, run by run: the same random streams
+(:mod:`sim.streams`, keyed by seed, run and mechanism), the same rules
+(:mod:`sim.engines.rules`, the same compiled functions), the same order of decisions. Each
+source of hostile events keeps the time of its next event (time-change method); the loop
+takes the earliest of those and of the next convoy, applies it, and solves again only the
+sources whose hazard it changed. A runaway run stops the batch at once with its run index.
 
-The batch draws from one generator (the runner seeds it from the batch index), so results
-depend on the seed, the number of runs and the engine, never on workers. The draws differ from
-the SimPy engine's, so individual runs differ while the distributions agree (tests compare
-them).
+Compiled code is cached on disk (numba ``cache=True``), so the compile cost (see
+docs/performance.md) is paid once per machine.
 """
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 
-from ..columns import Columns
+from .. import streams
 from ..errors import RunawayError
-from ..records import OUTCOME_ACCESS, OUTCOME_COLLAPSE, OUTCOME_TRIGGERED, OUTCOME_VIOLENCE
-from .params import Params
+from ..records import Columns
+from . import rules
+from .params import PER_SET, STATIC, Params, Tables
+
+OK, RUNAWAY, NOT_FINITE = 0, 1, 2
 
 
-class _Tables:
-    """The scenario's numbers as arrays indexed by *source*: spoilers, incidents, parties."""
-
-    def __init__(self, p: Params) -> None:
-        n_sp, n_g, n_p = len(p.spoilers), len(p.guarantors), len(p.parties)
-        self.n_const = n_sp + n_g
-        self.rate = np.array(p.party_rate, dtype=float).reshape(n_p, p.window)  # [P, W]
-        self.rate_t = np.ascontiguousarray(self.rate.T)  # [W, P]
-        suffix_max = np.maximum.accumulate(self.rate[:, ::-1], axis=1)[:, ::-1]
-        self.bound_t = np.ascontiguousarray(suffix_max.T)  # [W, P]: max rate from day d on
-        self.const = np.array(p.spoiler_rate + p.incident_rate, dtype=float)
-        self.const_cum = np.cumsum(self.const)
-        self.const_total = float(self.const.sum())
-        self.boost = np.array(p.party_boost, dtype=float)
-        self.decay = np.array(p.party_decay, dtype=float)
-        self.excitable = bool((self.boost > 0).any())
-        party_side = np.array(p.party_side, dtype=np.int64)
-        # per side: the parties it excites and by how much (boost > 0 only)
-        self.excited_by_side = [
-            (s, [(i, self.boost[i]) for i in range(n_p) if party_side[i] == s and self.boost[i]])
-            for s in range(len(p.sides))
-        ]
-        self.excited_by_side = [(s, m) for s, m in self.excited_by_side if m]
-        # per source: the side hit (-1 = a party's choice), P(major), P(attributed)
-        self.fixed_side = np.array(
-            list(p.spoiler_target) + list(p.incident_target) + [-1] * n_p, dtype=np.int64
-        )
-        self.major = np.array(list(p.spoiler_major) + [1.0] * n_g + list(p.party_major))
-        self.attributed = np.array(list(p.spoiler_blame) + [1.0] * n_g + [1.0] * n_p)
-        width = max((len(t) for t in p.party_targets), default=1)
-        self.n_targets = np.array([len(t) for t in p.party_targets], dtype=np.int64)
-        self.one_target = bool((self.n_targets == 1).all())
-        self.targets = np.zeros((n_p, width), dtype=np.int64)
-        for i, t in enumerate(p.party_targets):
-            self.targets[i, : len(t)] = t
-        # tolerances per side in declaration order (inf = nobody)
-        depth = max((len(t) for t in p.side_tolerances), default=0) or 1
-        self.tol = np.full((len(p.sides), depth), np.inf)
-        self.tol_actor = np.full((len(p.sides), depth), -1, dtype=np.int64)
-        for s, pairs in enumerate(p.side_tolerances):
-            for j, (actor, tol) in enumerate(pairs):
-                self.tol[s, j], self.tol_actor[s, j] = tol, actor
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _load_phase(
+    rates: np.ndarray, peak: np.ndarray, days: int, start: int,
+    cur_rates: np.ndarray, cur_peak: np.ndarray,
+) -> None:  # fmt: skip
+    """Lay a phase's per-day tables out on the run's absolute days from ``start`` (days past
+    the phase's own repeat its last day: extensions keep the phase's values)."""
+    n, horizon = cur_peak.shape
+    width = rates.shape[1] - 1
+    for s in range(n):
+        for d in range(start, horizon):
+            rel = min(d - start, days - 1)
+            cur_rates[s, d] = rates[s, rel]
+            cur_peak[s, d] = peak[s, rel]
+        cur_rates[s, horizon] = rates[s, width]
 
 
-def run_batch(p: Params, rng: np.random.Generator, n: int) -> Columns:
-    """Simulate ``n`` runs of ``params`` with ``rng``; return their columns."""
-    return _Batch(p, rng, n).run()
-
-
-class _Batch:
-    """The state of a batch of runs, one slot per run still held in memory.
-
-    Arrays are slot-major and contiguous; every step works on all slots at once with masks
-    (no fancy indexing on the hot path except for the few scattered updates). When fewer than
-    half the slots are still running, finished runs are written out and the arrays compacted.
-    """
-
-    def __init__(self, p: Params, rng: np.random.Generator, n: int) -> None:
-        self.p, self.rng, self.tb = p, rng, _Tables(p)
-        n_p, n_s, n_src, w = (
-            len(p.parties),
-            len(p.sides),
-            self.tb.n_const + len(p.parties),
-            p.window,
-        )
-        self.out = Columns.empty(p, n)
-        self.ids = np.arange(n)
-        self.t = np.zeros(n)
-        self.x = np.zeros((n_p, n))
-        self.strain = np.zeros((n_s, n))
-        self.late = np.zeros(n)
-        self.daily = np.zeros((n_s, w, n))
-        self.majors_by_convoy = np.zeros((w, n), dtype=np.int32)  # majors in the 24 h before
-        self.count = np.zeros((n_src, n), dtype=np.int32)  # events per source
-        self.major = np.zeros((n_src, n), dtype=np.int32)  # … of which major
-        self.blamed = np.zeros((n_src, n), dtype=np.int32)  # … of which attributed
-        self.alive = np.ones(n, dtype=bool)
-        self.collapse_time = np.full(n, np.nan)
-        self.collapsed_by = np.full(n, -1, dtype=np.int16)
-
-    _ROWS = ("ids", "t", "late", "alive", "collapse_time", "collapsed_by")
-    _COLS = ("x", "strain", "daily", "majors_by_convoy", "count", "major", "blamed")
-
-    def run(self) -> Columns:
-        steps = 0
-        while self.alive.any():
-            steps += 1
-            if steps > self.p.max_events:  # a run has at most one event per step
-                _check_cap(self.p, self.count.sum(0))
-            if self.alive.sum() * 2 < self.ids.size and self.ids.size > 512:
-                self._compact()
-            self._step()
-        self._write(np.arange(self.ids.size))
-        return self.out
-
-    def _step(self) -> None:
-        p, tb, rng = self.p, self.tb, self.rng
-        w, t, x, alive = p.window, self.t, self.x, self.alive
-        m = t.size
-        # thinning bound: the highest base rate still to come, with the current excitation
-        # (finished slots sit at t = w and are masked out)
-        day = np.minimum(t, w - 1).astype(np.int64)
-        bound = np.full(m, tb.const_total)
-        for j in range(x.shape[0]):
-            bound += tb.bound_t[day, j] * (1.0 + x[j])
-        with np.errstate(divide="ignore"):
-            t_new = np.minimum(t - np.log1p(-rng.random(m)) / bound, w)
-        alive &= t_new < w  # a proposal past the window: the run reaches its end
-        if tb.excitable:
-            x *= np.exp(-(t_new - t) * tb.decay[:, None])
-        t[:] = t_new
-        # accept, and pick the source, with one draw
-        day = np.minimum(t, w - 1).astype(np.int64)
-        pick = rng.random(m) * bound
-        src = np.searchsorted(tb.const_cum, pick, side="right")
-        acc = np.full(m, tb.const_total)
-        for j in range(x.shape[0]):
-            acc += tb.rate_t[day, j] * (1.0 + x[j])
-            src += pick >= acc
-        event = alive & (src < tb.n_const + x.shape[0])
-        if event.any():
-            self._events(np.flatnonzero(event), src, day)
-
-    def _events(self, e: np.ndarray, src_all: np.ndarray, day_all: np.ndarray) -> None:
-        """Apply one hostile event to each slot in ``e`` (at its current time)."""
-        p, tb = self.p, self.tb
-        src, te, day = src_all[e], self.t[e], day_all[e]
-        u = self.rng.random((3, e.size))  # target choice, severity, attribution
-        side = tb.fixed_side[src]
-        party = src - tb.n_const
-        is_party = party >= 0
-        if is_party.any():
-            i = party[is_party]
-            if tb.one_target:
-                side[is_party] = tb.targets[i, 0]
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _simulate(
+    static: tuple,  # params.STATIC tables
+    sets: tuple,  # params.PER_SET tables, each with a leading parameter-set axis
+    which: np.ndarray,  # the parameter set of each row
+    phases: tuple,  # (days, quiet, extend_days, extend_times) per phase
+    n_parties: int,
+    max_events: int,
+    horizon: int,
+    convoys_per_day: int,
+    first_day: int,
+    seed: np.int64,
+    convoy_key: np.int64,
+    permission_key: np.int64,
+    runs: np.ndarray,
+    out: tuple,
+) -> tuple[int, int]:
+    """Simulate ``runs`` (run indices) into the ``out`` arrays; (status, failing run)."""
+    keys, targets, n_targets, excites, n_excites, tol_actor, n_tol = static
+    phase_days, phase_quiet, extend_days, extend_times = phases
+    (o_outcome, o_time, o_by, o_deliveries, o_count, o_major, o_attr, o_strain, o_daily,
+     o_phase, o_passed) = out  # fmt: skip
+    n = keys.size
+    n_sides = n_tol.size
+    n_phases = phase_days.size
+    blocks_per_day = (convoys_per_day + 3) // 4
+    anchor = np.zeros(n)
+    x = np.zeros(n)
+    target = np.zeros(n)
+    tau = np.zeros(n)
+    low = np.zeros(n)
+    exact = np.zeros(n, np.bool_)
+    k = np.zeros(n, np.int64)
+    marks = np.zeros((n, 3))
+    strain = np.zeros(n_sides)
+    strain_t = np.zeros(n_sides)
+    added = np.zeros((n_sides, horizon))
+    day_strain = np.zeros(horizon)
+    majors = np.zeros(horizon + 1, np.int64)
+    cur_rates = np.zeros((n, horizon + 1))
+    cur_peak = np.zeros((n, horizon))
+    loaded_set, loaded_start = -1, -1
+    for row in range(runs.size):
+        run = runs[row]
+        anchor[:] = 0.0
+        x[:] = 0.0
+        k[:] = 0
+        strain[:] = 0.0
+        strain_t[:] = 0.0
+        added[:] = 0.0
+        day_strain[:] = 0.0
+        majors[:] = 0
+        phase, passed, extended = 0, 0, 0
+        start, end = 0, phase_days[0]
+        deliveries, phase_deliveries, events = 0, 0, 0
+        collapse_time = math.nan
+        collapsed_by = -1
+        outcome = -1
+        entering = True
+        next_convoy = first_day + 0.5 if convoys_per_day > 0 else math.inf
+        while True:
+            if entering:
+                # a phase starts at ``start``: its values, its permission draw, a fresh look
+                # at every source (states were moved to ``start`` under the old values)
+                entering = False
+                q = which[row] * n_phases + phase
+                rates, peak, active, boost, decay = (
+                    sets[0][q], sets[1][q], sets[2][q], sets[3][q], sets[4][q],
+                )  # fmt: skip
+                major, attributed, tol = sets[5][q], sets[6][q], sets[7][q]
+                major_weight, recovery, success, penalty = (
+                    sets[8][q], sets[9][q], sets[10][q], sets[11][q],
+                )  # fmt: skip
+                permission, required, max_strain = sets[12][q], sets[13][q], sets[14][q]
+                if q != loaded_set or start != loaded_start:
+                    _load_phase(rates, peak, phase_days[phase], start, cur_rates, cur_peak)
+                    loaded_set, loaded_start = q, start
+                permitted = streams.block(seed, permission_key, run, phase)[0] < permission
+                phase_deliveries = 0
+                for s in range(n):
+                    exact[s] = True
+                    tau[s] = math.inf
+                    if not active[s]:
+                        continue
+                    if k[s] == 0:  # the source's first event: gap and marks of block 0
+                        anchor[s] = float(start)
+                        target[s], marks[s, 0], marks[s, 1], marks[s, 2] = rules.draw(
+                            seed, keys[s], run, 0
+                        )
+                        k[s] = 1
+                    exact[s] = False
+                    low[s] = rules.earliest(anchor[s], x[s], target[s], cur_peak[s, start])
+                if phase > 0:  # a lower tolerance may already be crossed
+                    for side in range(n_sides):
+                        level = rules.recovered(strain[side], recovery, start - strain_t[side])
+                        crossed = rules.crossing(level, tol[side], n_tol[side])
+                        if crossed >= 0:
+                            collapse_time = float(start)
+                            collapsed_by = tol_actor[side, crossed]
+                            break
+                    if collapsed_by >= 0:
+                        outcome = rules.COLLAPSE
+                        break
+            # the earliest next event (times are solved lazily: a source keeps a lower bound
+            # until it might be the earliest; the value solved is the same whenever solved)
+            while True:
+                s = 0
+                best = tau[0] if exact[0] else low[0]
+                for j in range(1, n):
+                    v = tau[j] if exact[j] else low[j]
+                    if v < best:
+                        s, best = j, v
+                if exact[s]:
+                    break
+                tau[s] = rules.solve(anchor[s], x[s], target[s], cur_rates[s], decay[s], end)
+                exact[s] = True
+            now = tau[s]
+            if next_convoy < now and next_convoy < end:
+                day = int(next_convoy)
+                chance = rules.convoy_chance(success, penalty, majors[day]) if permitted else 0.0
+                for c in range(convoys_per_day):
+                    u = streams.block(seed, convoy_key, run, day * blocks_per_day + c // 4)
+                    if u[c % 4] < chance:
+                        deliveries += 1
+                        phase_deliveries += 1
+                next_convoy += 1.0
+                continue
+            if now >= end:  # the phase's gate
+                quiet = phase_quiet[phase]
+                first = start if quiet < 0 else end - quiet
+                late = rules.late_strain(day_strain, first, end)
+                code = rules.gate(late, max_strain, phase_deliveries, required)
+                if code == rules.TRIGGERED:
+                    passed += 1
+                    if phase == n_phases - 1:
+                        outcome = code
+                        break
+                    for m in range(n):  # every source moves to the boundary, old values
+                        x[m], target[m] = rules.rebase(
+                            anchor[m], x[m], target[m], end, cur_rates[m], decay[m]
+                        )
+                        anchor[m] = end
+                    phase += 1
+                    extended = 0
+                    start, end = end, end + phase_days[phase]
+                    entering = True
+                    continue
+                if extended < extend_times[phase]:
+                    extended += 1
+                    end += extend_days[phase]
+                    for m in range(n):
+                        if active[m]:
+                            exact[m] = False
+                    continue
+                outcome = code
+                break
+            events += 1
+            if events > max_events:
+                return RUNAWAY, run
+            # the event: its marks were drawn with its gap
+            if s < n_parties:
+                side = targets[s, rules.pick(marks[s, 0], n_targets[s])]
             else:
-                pick = (u[0, is_party] * tb.n_targets[i]).astype(np.int64)
-                side[is_party] = tb.targets[i, pick]
-        major = u[1] < tb.major[src]
-        attributed = u[2] < tb.attributed[src]
-        self.count[src, e] += 1
-        self.major[src, e] += major
-        self.blamed[src, e] += attributed
-        if tb.excitable:
-            hit_side = np.full(self.t.size, -1)
-            hit_side[e] = side
-            for s, members in tb.excited_by_side:
-                hit = hit_side == s
-                for j, boost in members:
-                    self.x[j] += boost * hit
-        if p.convoys_per_day and major.any():
-            slot = np.ceil(te[major] - 0.5).astype(np.int64)  # the convoy in [t, t + 1)
-            keep = slot < p.window
-            self.majors_by_convoy[slot[keep], e[major][keep]] += 1
-        if not attributed.any():
-            return
-        ea, sa, ta = e[attributed], side[attributed], te[attributed]
-        weight = np.where(major[attributed], p.major_weight, 1.0)
-        self.strain[sa, ea] += weight
-        self.late[ea] += np.where(ta >= p.quiet_from, weight, 0.0)
-        m, w = self.t.size, p.window
-        self.daily.reshape(-1)[(sa * w + day[attributed]) * m + ea] += weight
-        crossed = self.strain[sa, ea][:, None] > tb.tol[sa]
-        hit = crossed.any(1)
-        if hit.any():
-            first = crossed[hit].argmax(1)
-            ec = ea[hit]
-            self.alive[ec] = False
-            self.collapse_time[ec] = ta[hit]
-            self.collapsed_by[ec] = tb.tol_actor[sa[hit], first]
+                side = targets[s, 0]
+            is_major = marks[s, 1] < major[s]
+            is_attributed = marks[s, 2] < attributed[s]
+            day = int(now)
+            o_count[row, s] += 1
+            o_major[row, s] += is_major
+            o_attr[row, s] += is_attributed
+            o_daily[row, s, day] += 1
+            if is_major:
+                slot = rules.convoy_slot(now)
+                if slot < horizon:
+                    majors[slot] += 1
+            # the source moves on to its next event
+            x[s] = rules.decayed(x[s], decay[s], now - anchor[s])
+            anchor[s] = now
+            target[s], marks[s, 0], marks[s, 1], marks[s, 2] = rules.draw(seed, keys[s], run, k[s])
+            k[s] += 1
+            exact[s] = False
+            low[s] = rules.earliest(now, x[s], target[s], cur_peak[s, day])
+            # the attacked side's parties are provoked
+            for j in range(n_excites[side]):
+                m = excites[side, j]
+                if boost[m] > 0.0 and active[m]:
+                    x[m], target[m] = rules.excite(
+                        anchor[m], x[m], target[m], now, boost[m], cur_rates[m], decay[m]
+                    )
+                    anchor[m] = now
+                    exact[m] = False
+                    low[m] = rules.earliest(now, x[m], target[m], cur_peak[m, day])
+            if not is_attributed:
+                continue
+            weight = major_weight if is_major else 1.0
+            strain[side] = rules.recovered(strain[side], recovery, now - strain_t[side]) + weight
+            strain_t[side] = now
+            day_strain[day] += weight
+            added[side, day] += rules.strain_at_day_end(weight, now, recovery)
+            crossed = rules.crossing(strain[side], tol[side], n_tol[side])
+            if crossed >= 0:
+                collapse_time = now
+                collapsed_by = tol_actor[side, crossed]
+                outcome = rules.COLLAPSE
+                break
+        o_outcome[row] = outcome
+        o_time[row] = collapse_time
+        o_by[row] = collapsed_by
+        o_deliveries[row] = deliveries
+        o_phase[row] = phase
+        o_passed[row] = passed
+        rules.daily_strain(added, recovery, o_strain[row])
+    return OK, -1
 
-    def _compact(self) -> None:
-        """Write out the finished runs and keep only the running ones."""
-        done, keep = np.flatnonzero(~self.alive), np.flatnonzero(self.alive)
-        self._write(done)
-        for name in self._ROWS:
-            setattr(self, name, getattr(self, name)[keep])
-        for name in self._COLS:
-            setattr(self, name, np.ascontiguousarray(getattr(self, name)[..., keep]))
 
-    def _write(self, rows: np.ndarray) -> None:
-        """Finish the runs in ``rows`` (all ended): convoys, outcome, counts into the output."""
-        p, tb, out = self.p, self.tb, self.out
-        runs = self.ids[rows]
-        collapse = self.collapse_time[rows]
-        deliveries = self._convoys(rows, collapse)
-        collapsed = ~np.isnan(collapse)
-        violent = self.late[rows] > p.max_strain if p.max_strain is not None else False
-        short = deliveries < p.required_deliveries
-        out.outcome[runs] = np.where(
-            collapsed,
-            OUTCOME_COLLAPSE,
-            np.where(violent, OUTCOME_VIOLENCE, np.where(short, OUTCOME_ACCESS, OUTCOME_TRIGGERED)),
+def run_batch(
+    p: Params,
+    seed: int,
+    runs: np.ndarray,
+    tables: Tables | None = None,
+    which: np.ndarray | None = None,
+) -> Columns:
+    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns.
+
+    ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
+    the set of run ``runs[i]`` (``--integrate``: one set per run)."""
+    tables = p.tables() if tables is None else tables
+    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
+    cols = Columns.empty(p.shape, len(runs))
+    n = len(p.sources)
+    count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
+    try:
+        status, run = _simulate(
+            tuple(tables[name] for name in STATIC),
+            tuple(tables[name] for name in PER_SET),
+            which,
+            phase_tables(p),
+            len(p.parties),
+            p.max_events,
+            p.horizon,
+            p.convoys_per_day,
+            p.first_day,
+            np.int64(streams.seed_key(seed)),
+            np.int64(streams.mechanism_key("convoys")),
+            np.int64(streams.mechanism_key("permission")),
+            np.asarray(runs, np.int64),
+            (
+                cols.outcome,
+                cols.collapse_time,
+                cols.collapsed_by,
+                cols.deliveries,
+                count,
+                major,
+                attributed,
+                cols.strain_daily,
+                cols.events_daily,
+                cols.phase,
+                cols.phases_passed,
+            ),
         )
-        out.collapse_time[runs] = collapse
-        out.collapsed_by[runs] = self.collapsed_by[rows]
-        out.deliveries[runs] = deliveries
-        n_sp = len(p.spoilers)
-        out.attacks[runs] = self.count[:n_sp, rows].T
-        out.blamed[runs] = self.blamed[:n_sp, rows].T
-        out.incidents[runs] = self.count[n_sp : tb.n_const, rows].T
-        out.violations[runs] = self.count[tb.n_const :, rows].T
-        out.major_violations[runs] = self.major[tb.n_const :, rows].T
-        out.strain_daily[runs] = np.cumsum(self.daily[:, :, rows], axis=1).transpose(2, 0, 1)
-
-    def _convoys(self, rows: np.ndarray, collapse: np.ndarray) -> np.ndarray:
-        """Deliveries, drawn once a run has ended: convoys change nothing else; each sees the
-        majors of its preceding 24 h, and runs only while the ceasefire holds."""
-        p = self.p
-        if not p.convoys_per_day or not rows.size:
-            return np.zeros(rows.size, dtype=np.int32)
-        days = np.arange(p.first_day, p.window)
-        end = np.where(np.isnan(collapse), np.inf, collapse)
-        holding = days[:, None] + 0.5 < end[None, :]  # [convoy days, runs]
-        chance = p.success_prob * (1.0 - p.penalty) ** self.majors_by_convoy[days][:, rows]
-        u = self.rng.random((days.size, rows.size, p.convoys_per_day))
-        delivered = (u < chance[:, :, None]).sum(2) * holding
-        return delivered.sum(0).astype(np.int32)
+    except OverflowError:
+        status, run = NOT_FINITE, -1
+    if status == RUNAWAY:
+        raise RunawayError(runaway_message(p, run))
+    if status == NOT_FINITE:
+        raise RunawayError(not_finite_message(run))
+    cols.set_sources(p.shape, count, major, attributed)
+    return cols
 
 
-def _check_cap(p: Params, events: np.ndarray) -> None:
-    if events.size and events.max() > p.max_events:
-        raise RunawayError(
-            f"a run exceeded monte_carlo.max_events ({p.max_events} hostile events): the "
-            "excitation is explosive; lower retaliation.boost or half_life_hours "
-            "(see `ceasefire validate`)"
-        )
+def phase_tables(p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How the phases run: (days, quiet days or -1, extension days, extension times)."""
+    return (
+        np.asarray(p.phase_days, np.int64),
+        np.asarray(p.phase_quiet, np.int64),
+        np.asarray([e for e, _ in p.phase_extend], np.int64),
+        np.asarray([t for _, t in p.phase_extend], np.int64),
+    )
+
+
+def runaway_message(p: Params, run: int) -> str:
+    return (
+        f"run {run} exceeded monte_carlo.max_events ({p.max_events} hostile events): the "
+        "excitation is explosive; lower retaliation.boost or half_life_hours "
+        "(see `ceasefire validate`)"
+    )
+
+
+def not_finite_message(run: int) -> str:
+    where = f"run {run}: " if run >= 0 else ""
+    return f"{where}a hazard became infinite: the rates or retaliation are too large to simulate"

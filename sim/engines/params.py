@@ -1,16 +1,28 @@
-"""A scenario compiled to flat numbers for the engines (no pydantic on the hot path)."""
+"""A scenario compiled to flat numbers for the engines (no pydantic on the hot path).
+
+Names are kept beside the numbers: random streams are keyed by the names of the mechanisms
+(:mod:`sim.streams`), never by positions in the file.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from ..scenario import Scenario
+import numpy as np
+
+from .. import streams
+from ..records import Shape
+from ..scenario import Scenario, phase_list, phase_scenarios
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Params:
-    """Every number an engine needs, indexed by position (file order)."""
+    """Every number an engine needs, indexed by position (file order).
+
+    *Sources* of hostile events are the parties, then the spoilers, then the guarantors
+    (their incidents); :meth:`tables` gives the arrays the compiled code reads.
+    """
 
     window: int
     major_weight: float
@@ -25,6 +37,9 @@ class Params:
     party_side: tuple[int, ...]
     party_rate: tuple[tuple[float, ...], ...]
     """μ_i(d)·(1 − pressure_i) for each party and day."""
+    party_mu: tuple[tuple[float, ...], ...]
+    """μ_i(d), before pressure."""
+    party_pressure: tuple[float, ...]
     party_major: tuple[float, ...]
     party_targets: tuple[tuple[int, ...], ...]
     party_boost: tuple[float, ...]
@@ -52,18 +67,87 @@ class Params:
     quiet_from: float
     """Strain from events at t ≥ quiet_from counts for the violence condition."""
     max_strain: float | None
+    permission_prob: float = 1.0
+    recovery: float = 0.0
+    """Strain recovery rate per day (ln 2 / half-life; 0: strain never fades)."""
+    phase_names: tuple[str, ...] = ("window",)
+    phase_days: tuple[int, ...] = ()
+    phase_quiet: tuple[int, ...] = ()
+    """Days checked by each gate (-1: the whole phase, extensions included)."""
+    phase_extend: tuple[tuple[int, int], ...] = ()
+    """Each phase's (extend_days, times) on a failed gate ((0, 0): cancel)."""
+    phase_params: tuple[Params, ...] = ()
+    """The single-window Params of each phase (empty: the scenario is one phase, itself)."""
+    _tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_phases(self) -> int:
+        return len(self.phase_names)
+
+    @property
+    def horizon(self) -> int:
+        """Days a run can last at most (the window, plus every possible extension)."""
+        return self.window
+
+    @property
+    def shape(self) -> Shape:
+        """How per-run arrays are laid out."""
+        phases = self.phase_names if self.phase_params else ()
+        return Shape(
+            self.parties, self.spoilers, self.guarantors, self.sides, self.window, phases=phases
+        )
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Names of the sources of hostile events: parties, spoilers, guarantors."""
+        return self.parties + self.spoilers + self.guarantors
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """The arrays of the compiled engine (built once per Params): the fixed ones
+        (:data:`STATIC`) as they are, the others (:data:`PER_SET`) with a leading axis of
+        parameter sets, one per phase (set ``q``, phase ``f`` at ``q · phases + f``)."""
+        if not self._tables:
+            if self.phase_params:
+                self._tables.update(_stack([_tables(x) for x in self.phase_params]))
+            else:
+                self._tables.update(_tables(self))
+        return self._tables
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> Params:
+        """The numbers of ``s``; with phases, those of each phase and how the phases run."""
+        phases = phase_list(s)
+        single = cls._single(s)
+        quiet = tuple(-1 if f.gate.quiet_days is None else f.gate.quiet_days for f in phases)
+        extend = tuple(
+            (0, 0) if f.on_fail == "cancel" else (f.on_fail.extend_days, f.on_fail.times)
+            for f in phases
+        )
+        horizon = sum(f.days + e * k for f, (e, k) in zip(phases, extend, strict=True))
+        return replace(
+            single,
+            window=horizon,
+            phase_names=tuple(f.name for f in phases),
+            phase_days=tuple(f.days for f in phases),
+            phase_quiet=quiet,
+            phase_extend=extend,
+            phase_params=(
+                tuple(cls._single(x) for x in phase_scenarios(s)) if s.phases is not None else ()
+            ),
+            _tables={},
+        )
+
+    @classmethod
+    def _single(cls, s: Scenario) -> Params:
         sides = s.sides
         side_ix = {name: i for i, name in enumerate(sides)}
         parties = tuple(s.parties)
         party_ix = {name: i for i, name in enumerate(parties)}
-        rates = []
+        rates, mus = [], []
         for name in parties:
             keep = 1.0 - s.pressure_on(name)
-            r = tuple(mu * keep for mu in s.base_rates(name))
-            rates.append(r)
+            mus.append(s.base_rates(name))
+            rates.append(tuple(mu * keep for mu in mus[-1]))
         actors = parties + tuple(s.guarantors)
         tolerances: list[list[tuple[int, float]]] = [[] for _ in sides]
         for i, name in enumerate(parties):
@@ -88,6 +172,8 @@ class Params:
             actors=actors,
             party_side=tuple(side_ix[p.side] for p in s.parties.values()),
             party_rate=tuple(rates),
+            party_mu=tuple(mus),
+            party_pressure=tuple(s.pressure_on(n) for n in parties),
             party_major=tuple(p.major_share for p in s.parties.values()),
             party_targets=tuple(tuple(side_ix[t] for t in s.target_sides(n)) for n in parties),
             party_boost=tuple(p.retaliation.boost for p in s.parties.values()),
@@ -117,4 +203,112 @@ class Params:
             required_deliveries=h.required_deliveries if h else 0,
             quiet_from=float(s.window_days - s.quiet_days),
             max_strain=s.trigger.max_strain,
+            permission_prob=h.permission_prob if h else 1.0,
+            recovery=(
+                math.log(2) / s.rules.strain_half_life_days
+                if s.rules.strain_half_life_days
+                else 0.0
+            ),
         )
+
+
+Tables = dict[str, np.ndarray]
+"""The compiled engine's arrays by name."""
+
+STATIC = ("keys", "targets", "n_targets", "excites", "n_excites", "tol_actor", "n_tol")
+"""Tables that no assumption can change (names, sides, targets, order of tolerances)."""
+PER_SET = (
+    "rates", "peak", "active", "boost", "decay", "major", "attributed", "tol",
+    "major_weight", "recovery", "success", "penalty", "permission", "required", "max_strain",
+)  # fmt: skip
+"""Tables with one entry per parameter set (``--integrate``: one set per run)."""
+
+
+def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
+    """Complete ``rates[..., source, day]`` (with its spare last column): mark constant rates
+    (stored as −rate in the last column: the inversion then needs no walk over days), the
+    highest rate still to come, and which sources can act at all."""
+    w = window
+    body = rates[..., :w]
+    flat = (body == body[..., :1]).all(-1)
+    rates[..., w] = np.where(flat, -body[..., 0], 0.0)
+    peak = np.maximum.accumulate(body[..., ::-1], axis=-1)[..., ::-1].copy()
+    return {"rates": rates, "peak": peak, "active": (body > 0).any(-1)}
+
+
+def _stack(phases: list[Tables]) -> Tables:
+    """One table set whose parameter sets are the phases' (day axes padded to the longest
+    phase, the constant-rate marker kept in the last column)."""
+    out = dict(phases[0])
+    days = max(t["peak"].shape[-1] for t in phases)
+    for name in PER_SET:
+        parts = []
+        for t in phases:
+            a = t[name]
+            if name in ("rates", "peak"):
+                width = days + 1 if name == "rates" else days
+                padded = np.zeros((*a.shape[:-1], width))
+                body = a.shape[-1] - (1 if name == "rates" else 0)
+                padded[..., :body] = a[..., :body]
+                padded[..., body : width - (1 if name == "rates" else 0)] = a[..., body - 1 : body]
+                if name == "rates":
+                    padded[..., -1] = a[..., -1]
+                a = padded
+            parts.append(a)
+        out[name] = np.concatenate(parts, axis=0)
+    return out
+
+
+def _tables(p: Params) -> dict[str, np.ndarray]:
+    n_p, n_s, n_g, w = len(p.parties), len(p.spoilers), len(p.guarantors), p.window
+    n = n_p + n_s + n_g
+    rates = np.zeros((1, n, w + 1))
+    rates[0, :n_p, :w] = np.asarray(p.party_rate, float).reshape(n_p, w)
+    rates[0, n_p : n_p + n_s, :w] = np.asarray(p.spoiler_rate, float)[:, None]
+    rates[0, n_p + n_s :, :w] = np.asarray(p.incident_rate, float)[:, None]
+    keys = [streams.mechanism_key("party", x) for x in p.parties]
+    keys += [streams.mechanism_key("spoiler", x) for x in p.spoilers]
+    keys += [streams.mechanism_key("incident", x) for x in p.guarantors]
+    width = max((len(t) for t in p.party_targets), default=1)
+    targets = np.full((n, width), -1, np.int64)
+    n_targets = np.ones(n, np.int64)
+    for i, t in enumerate(p.party_targets):
+        targets[i, : len(t)] = t
+        n_targets[i] = len(t)
+    targets[n_p : n_p + n_s, 0] = p.spoiler_target
+    targets[n_p + n_s :, 0] = p.incident_target
+    # a hostile event excites the parties of the attacked side (those that retaliate and can
+    # act: the engines check boost and activity per parameter set)
+    members = p.side_members
+    excites = np.full((len(p.sides), max((len(m) for m in members), default=0) or 1), -1, np.int64)
+    for side, m in enumerate(members):
+        excites[side, : len(m)] = m
+    depth = max((len(t) for t in p.side_tolerances), default=0) or 1
+    tol = np.full((1, len(p.sides), depth), np.inf)
+    tol_actor = np.full((len(p.sides), depth), -1, np.int64)
+    for side, pairs in enumerate(p.side_tolerances):
+        for j, (actor, value) in enumerate(pairs):
+            tol[0, side, j], tol_actor[side, j] = value, actor
+    one = np.ones(1)
+    return {
+        **finish_rates(rates, w),
+        "keys": np.asarray(keys, np.int64),
+        "boost": np.asarray([list(p.party_boost) + [0.0] * (n_s + n_g)]),
+        "decay": np.asarray([list(p.party_decay) + [0.0] * (n_s + n_g)]),
+        "major": np.asarray([list(p.party_major) + list(p.spoiler_major) + [1.0] * n_g]),
+        "attributed": np.asarray([[1.0] * n_p + list(p.spoiler_blame) + [1.0] * n_g]),
+        "targets": targets,
+        "n_targets": n_targets,
+        "excites": excites,
+        "n_excites": np.asarray([len(m) for m in members], np.int64),
+        "tol": tol,
+        "tol_actor": tol_actor,
+        "n_tol": np.asarray([len(t) for t in p.side_tolerances], np.int64),
+        "major_weight": one * p.major_weight,
+        "recovery": one * p.recovery,
+        "success": one * p.success_prob,
+        "penalty": one * p.penalty,
+        "permission": one * p.permission_prob,
+        "required": np.asarray([p.required_deliveries], np.int64),
+        "max_strain": one * (np.nan if p.max_strain is None else p.max_strain),
+    }

@@ -1,161 +1,258 @@
-"""The reference engine: SPEC §2–7 as SimPy processes.
+"""The reference engine: SPEC §2–7 as SimPy processes, one run at a time.
 
 One run is a SimPy :class:`~simpy.Environment` with three processes:
 
 * **hostilities** — every source of hostile events (party violations, spoiler attacks,
-  guarantor incidents) as one marked point process, simulated exactly by Ogata's thinning:
-  propose the next event from an upper bound of the total hazard, accept it with probability
-  (true hazard / bound), and pick its source in proportion to the sources' hazards. Between
-  events the excitation only decays, so the hazard at the current time, with the current
-  day's base rates, bounds it until the end of the day; a proposal past midnight moves to
-  midnight and proposes again (memorylessness makes this exact). The process yields to
-  SimPy once per accepted event;
-* **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``;
+  guarantor incidents) keeps the time of its next event, found by the time-change method
+  (:mod:`sim.engines.rules`); the process waits until the earliest, applies that event (marks,
+  excitation of the attacked side, strain, collapse) and solves again the sources whose
+  hazard changed;
+* **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``, after
+  one permission draw at the start of the window;
 * **window** — at ``t = window_days`` applies the trigger's conditions (SPEC §7).
 
 The *trigger* is a SimPy event: the window process succeeds it with the outcome, or a
 collapse succeeds it early with ``cancelled_collapse``; the run stops when it fires.
 
-Randomness comes only from the ``Generator`` passed in, consumed in a fixed order
-(blocks of uniforms), so a run is a pure function of its generator's state.
+Every random number comes from the run's streams (:mod:`sim.streams`), one per mechanism,
+and every rule from :mod:`sim.engines.rules`, which the fast engine compiles into its loop:
+the two engines give the same run for the same (scenario, seed, run index).
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import simpy
 
+from .. import streams
 from ..errors import RunawayError
-from ..records import (
-    OUTCOME_ACCESS,
-    OUTCOME_COLLAPSE,
-    OUTCOME_TRIGGERED,
-    OUTCOME_VIOLENCE,
-    RunRecord,
-    TraceEvent,
-)
-from .params import Params
+from ..outcomes import OUTCOMES
+from ..records import Columns, Run, TraceEvent
+from . import rules
+from .fast_engine import _load_phase, not_finite_message, runaway_message
+from .params import Params, Tables
 
-_BLOCK = 64  # uniforms drawn from the generator at a time
+# The cheap rules run as plain Python here (their compiled form costs more to call than to
+# run); the inversion and the streams are called compiled. Either way the arithmetic is the
+# rule's own, so the engines agree.
+_next_event = rules.next_event
+_provoke = rules.provoke
+_pick = rules.pick.py_func
+_gap = rules.gap.py_func
+_decayed = rules.decayed.py_func
+_recovered = rules.recovered.py_func
+_crossing = rules.crossing.py_func
+_convoy_slot = rules.convoy_slot.py_func
+_convoy_chance = rules.convoy_chance.py_func
+_at_day_end = rules.strain_at_day_end.py_func
+_late_strain = rules.late_strain.py_func
 
 
-def _uniforms(rng: np.random.Generator) -> Iterator[float]:
-    while True:
-        yield from rng.random(_BLOCK).tolist()
+class _Static:
+    """Parameter set ``q`` of the scenario's tables as Python values (read on every event),
+    built once per batch and set."""
+
+    def __init__(self, tb: Tables, q: int, p: Params, phase: int, start: int) -> None:
+        horizon, n = p.horizon, len(p.sources)
+        cur_rates, cur_peak = np.zeros((n, horizon + 1)), np.zeros((n, horizon))
+        _load_phase(tb["rates"][q], tb["peak"][q], p.phase_days[phase], start, cur_rates, cur_peak)
+        self.rates = list(cur_rates)
+        self.peak = cur_peak
+        self.keys = tb["keys"].tolist()
+        self.decay = tb["decay"][q].tolist()
+        self.boost = tb["boost"][q].tolist()
+        self.major_share = tb["major"][q].tolist()
+        self.attributed_share = tb["attributed"][q].tolist()
+        active = tb["active"][q].tolist()
+        self.active = [s for s, a in enumerate(active) if a]
+        pairs = zip(tb["targets"], tb["n_targets"], strict=True)
+        self.targets = [row[:k].tolist() for row, k in pairs]
+        self.excites = [
+            [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
+            for row, k in zip(tb["excites"], tb["n_excites"], strict=True)
+        ]
+        self.tol = tb["tol"][q].tolist()
+        self.n_tol = tb["n_tol"].tolist()
+        self.tol_actor = tb["tol_actor"].tolist()
+        self.major_weight = float(tb["major_weight"][q])
+        self.recovery = float(tb["recovery"][q])
+        self.success = float(tb["success"][q])
+        self.penalty = float(tb["penalty"][q])
+        self.permission = float(tb["permission"][q])
+        self.required = int(tb["required"][q])
+        self.max_strain = float(tb["max_strain"][q])
+        self.convoy_key = streams.mechanism_key("convoys")
+        self.permission_key = streams.mechanism_key("permission")
 
 
 class _Run:
     """The state of one run and the SimPy processes that change it."""
 
-    def __init__(self, p: Params, rng: np.random.Generator, trace: list[TraceEvent] | None):
-        self.p = p
-        self.draw = _uniforms(rng).__next__
-        self.trace = trace
+    def __init__(
+        self,
+        p: Params,
+        statics: Callable[[int, int], _Static],
+        seed: int,
+        run: int,
+        trace: list[TraceEvent] | None,
+    ) -> None:
+        st = statics(0, 0)
+        self.statics = statics
+        self.p, self.run, self.trace = p, run, trace
+        self.seed = streams.seed_key(seed)
         self.env = simpy.Environment()
         self.trigger = self.env.event()
-        n_parties, n_sides = len(p.parties), len(p.sides)
-        self.excitation = [0.0] * n_parties
+        n, n_sides = len(p.sources), len(p.sides)
+        self.st = st
+        self.rates, self.keys, self.decay, self.boost = st.rates, st.keys, st.decay, st.boost
+        self.major_share, self.attributed_share = st.major_share, st.attributed_share
+        self.targets, self.excites = st.targets, st.excites
+        self.tol, self.n_tol, self.tol_actor = st.tol, st.n_tol, st.tol_actor
+        self.convoy_key, self.permission_key = st.convoy_key, st.permission_key
+        self.active = st.active
+        self.phase, self.passed, self.extended = 0, 0, 0
+        self.start, self.end = 0, p.phase_days[0]
+        self.boundary = self.env.event()
+        self.permitted = False
+        self.phase_deliveries = 0
+        self.anchor = [0.0] * n
+        self.x = [0.0] * n
+        self.target = [0.0] * n
+        self.tau = [0.0] * n
+        self.k = [0] * n
+        self.marks = [(0.0, 0.0, 0.0)] * n
+        self.count = [0] * n
+        self.majors = [0] * n
+        self.attributed = [0] * n
+        self.daily = [[0] * p.window for _ in range(n)]
         self.strain = [0.0] * n_sides
-        self.strain_events: list[tuple[float, int, float]] = []
-        self.late_strain = 0.0
-        self.major_times: list[float] = []
-        self.violations = [0] * n_parties
-        self.majors = [0] * n_parties
-        self.attacks = [0] * len(p.spoilers)
-        self.blamed = [0] * len(p.spoilers)
-        self.incidents = [0] * len(p.guarantors)
+        self.strain_t = [0.0] * n_sides
+        self.added = [[0.0] * p.window for _ in range(n_sides)]
+        self.day_strain = [0.0] * p.window
+        self.majors_by_slot = [0] * (p.horizon + 1)
         self.deliveries = 0
         self.events = 0
         self.collapse_time = math.nan
         self.collapsed_by = -1
 
-    # ------------------------------------------------------------------ mechanisms
+    # ------------------------------------------------------------------ sources
 
-    def hostile(self, t: float, side: int, major: bool) -> None:
-        """A hostile event against ``side``: excite its parties; note it if major."""
+    def _draw(self, s: int, now: float) -> None:
+        """Source ``s`` draws the gap and marks of its next event from its stream."""
+        target, u1, u2, u3, self.tau[s] = _next_event(
+            self.seed, self.keys[s], self.run, self.k[s], now, self.x[s], self.rates[s],
+            self.decay[s], float(self.end),
+        )  # fmt: skip
+        self.k[s] += 1
+        self.target[s] = target
+        self.marks[s] = (u1, u2, u3)
+        self.anchor[s] = now
+
+    def _provoke(self, m: int, now: float) -> None:
+        """Party ``m``'s side was attacked at ``now``: excite it and solve its time again."""
+        self.x[m], self.target[m], self.tau[m] = _provoke(
+            self.anchor[m], self.x[m], self.target[m], now, self.boost[m], self.rates[m],
+            self.decay[m], float(self.end),
+        )  # fmt: skip
+        self.anchor[m] = now
+
+    # ------------------------------------------------------------------ an event
+
+    def event(self, now: float, s: int) -> bool:
+        """Source ``s``'s event at ``now``; True if it ends the run (a collapse)."""
         p = self.p
-        for i in p.side_members[side]:
-            if p.party_boost[i]:
-                self.excitation[i] += p.party_boost[i]
-        if major:
-            self.major_times.append(t)
         self.events += 1
         if self.events > p.max_events:
-            raise RunawayError(
-                f"a run exceeded monte_carlo.max_events ({p.max_events} hostile events) by "
-                f"day {t:.2f}: the excitation is explosive; lower retaliation.boost or "
-                "half_life_hours (see `ceasefire validate`)"
-            )
-
-    def add_strain(self, t: float, side: int, weight: float) -> bool:
-        """Attribute ``weight`` to ``side``; declare a collapse if a tolerance is crossed."""
-        strain = self.strain[side] = self.strain[side] + weight
-        self.strain_events.append((t, side, weight))
-        if t >= self.p.quiet_from:
-            self.late_strain += weight
-        for actor, tolerance in self.p.side_tolerances[side]:
-            if strain > tolerance:
-                self.collapse_time, self.collapsed_by = t, actor
-                if self.trace is not None:
-                    self.trace.append(
-                        TraceEvent(
-                            t,
-                            "collapse",
-                            {
-                                "actor": self.p.actors[actor],
-                                "side": self.p.sides[side],
-                                "strain": strain,
-                                "tolerance": tolerance,
-                            },
-                        )
-                    )
-                self.trigger.succeed(OUTCOME_COLLAPSE)
-                return True
-        return False
-
-    def violation(self, t: float, i: int) -> bool:
-        p, u = self.p, self.draw
-        targets = p.party_targets[i]
-        side = targets[0] if len(targets) == 1 else targets[int(u() * len(targets))]
-        major = u() < p.party_major[i]
-        self.violations[i] += 1
-        self.majors[i] += major
+            raise RunawayError(runaway_message(p, self.run))
+        u_target, u_major, u_blame = self.marks[s]
+        targets = self.targets[s]
+        n_p = len(p.parties)
+        side = targets[_pick(u_target, len(targets))] if s < n_p else targets[0]
+        major = u_major < self.major_share[s]
+        attributed = u_blame < self.attributed_share[s]
+        day = int(now)
+        self.count[s] += 1
+        self.majors[s] += major
+        self.attributed[s] += attributed
+        self.daily[s][day] += 1
+        if major:
+            slot = _convoy_slot(now)
+            if slot < p.horizon:
+                self.majors_by_slot[slot] += 1
+        self.x[s] = _decayed(self.x[s], self.decay[s], now - self.anchor[s])
+        self.anchor[s] = now
+        self._draw(s, now)
+        for m in self.excites[side]:
+            self._provoke(m, now)
+        if not attributed:
+            if self.trace is not None:
+                self._note_event(now, s, side, major, attributed)
+            return False
+        st = self.st
+        weight = st.major_weight if major else 1.0
+        strain = _recovered(self.strain[side], st.recovery, now - self.strain_t[side])
+        strain += weight
+        self.strain[side], self.strain_t[side] = strain, now
+        self.day_strain[day] += weight
+        self.added[side][day] += _at_day_end(weight, now, st.recovery)
         if self.trace is not None:
-            self._note(t, "violation", party=p.parties[i], target=p.sides[side], major=major)
-        self.hostile(t, side, major)
-        return self.add_strain(t, side, p.major_weight if major else 1.0)
+            self._note_event(now, s, side, major, attributed)
+        crossed = _crossing(strain, self.tol[side], self.n_tol[side])
+        if crossed < 0:
+            return False
+        self.collapse(now, side, crossed, strain)
+        return True
 
-    def attack(self, t: float, k: int) -> bool:
-        p, u = self.p, self.draw
-        side = p.spoiler_target[k]
-        major = u() < p.spoiler_major[k]
-        blamed = p.spoiler_blame[k] > 0 and u() < p.spoiler_blame[k]
-        self.attacks[k] += 1
-        self.blamed[k] += blamed
+    def collapse(self, now: float, side: int, crossed: int, strain: float) -> None:
+        """The first actor of ``side`` whose tolerance ``strain`` exceeds walks away."""
+        self.collapse_time, self.collapsed_by = now, self.tol_actor[side][crossed]
         if self.trace is not None:
             self._note(
-                t,
+                now,
+                "collapse",
+                actor=self.p.actors[self.collapsed_by],
+                side=self.p.sides[side],
+                strain=strain,
+                tolerance=float(self.tol[side][crossed]),
+            )
+        self.trigger.succeed(rules.COLLAPSE)
+
+    def _note_event(self, now: float, s: int, side: int, major: bool, attributed: bool) -> None:
+        """Tell an event, with every side's strain just after it (recovery included)."""
+        p = self.p
+        recovery = self.st.recovery
+        strain = {
+            p.sides[k]: _recovered(level, recovery, now - self.strain_t[k])
+            for k, level in enumerate(self.strain)
+        }
+        n_p, n_s = len(p.parties), len(p.spoilers)
+        if s < n_p:
+            self._note(
+                now, "violation", party=p.parties[s], target=p.sides[side], major=major,
+                levels=strain,
+            )  # fmt: skip
+        elif s < n_p + n_s:
+            k = s - n_p
+            blamed = p.parties[p.spoiler_blamed_on[k]] if attributed else None
+            self._note(
+                now,
                 "attack",
                 spoiler=p.spoilers[k],
                 target=p.sides[side],
                 major=major,
-                blamed_on=p.parties[p.spoiler_blamed_on[k]] if blamed else None,
+                blamed_on=blamed,
+                levels=strain,
             )
-        self.hostile(t, side, major)
-        return blamed and self.add_strain(t, side, p.major_weight if major else 1.0)
-
-    def incident(self, t: float, g: int) -> bool:
-        p = self.p
-        side = p.incident_target[g]
-        self.incidents[g] += 1
-        if self.trace is not None:
-            self._note(t, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True)
-        self.hostile(t, side, True)
-        return self.add_strain(t, side, p.major_weight)
+        else:
+            g = s - n_p - n_s
+            self._note(
+                now, "incident", guarantor=p.guarantors[g], target=p.sides[side], major=True,
+                levels=strain,
+            )  # fmt: skip
 
     def _note(self, t: float, kind: str, **detail: object) -> None:
         """Add a step to the story (callers check ``self.trace`` first: it is the hot path)."""
@@ -165,141 +262,226 @@ class _Run:
     # ------------------------------------------------------------------ processes
 
     def hostilities(self) -> Iterator[simpy.Event]:
-        """Ogata thinning over all sources of hostile events."""
-        p, env, u, x = self.p, self.env, self.draw, self.excitation
-        window = p.window
-        constant = [(self.attack, k, r) for k, r in enumerate(p.spoiler_rate) if r > 0]
-        constant += [(self.incident, g, r) for g, r in enumerate(p.incident_rate) if r > 0]
-        constant_total = sum(r for _, _, r in constant)
-        parties = [i for i in range(len(p.parties)) if max(p.party_rate[i]) > 0]
-        excitable = [(i, p.party_decay[i]) for i in parties if p.party_boost[i] > 0]
-        rate = p.party_rate
-        log, exp = math.log, math.exp
-        t = 0.0
-        proposals = 0
-        cap = 50 * p.max_events  # proposals, accepted or not
+        """Wait for the earliest next event of any source, apply it, repeat; when no source
+        acts before the phase's end, wait for the phase to move on."""
+        env, tau = self.env, self.tau
+        sources = range(len(tau))
         while True:
-            # Find the next accepted event without yielding: rejected proposals and day
-            # boundaries change nothing but time, and the excitation decays deterministically.
-            while True:
-                proposals += 1
-                if proposals > cap:
-                    raise RunawayError(
-                        f"a run made {cap} proposals without ending: the hazard "
-                        "is too high to simulate; lower the rates or retaliation"
-                    )
-                day = int(t)
-                total = constant_total
-                for i in parties:
-                    total += rate[i][day] * (1.0 + x[i])
-                t_next = t - log(1.0 - u()) / total if total > 0.0 else math.inf
-                if t_next >= day + 1:  # the bound holds for this day only
-                    t_next = day + 1.0
-                    accept = False
-                else:
-                    accept = True
-                if t_next >= window:
-                    return
-                for i, decay in excitable:
-                    if x[i]:
-                        x[i] *= exp(-decay * (t_next - t))
-                t = t_next
-                if not accept:
-                    continue
-                pick = u() * total
-                for source in constant:
-                    pick -= source[2]
-                    if pick < 0.0:
-                        fire, k, _ = source
-                        break
-                else:
-                    for i in parties:
-                        pick -= rate[i][day] * (1.0 + x[i])
-                        if pick < 0.0:
-                            fire, k = self.violation, i
-                            break
-                    else:
-                        continue  # rejected proposal
-                break
-            yield env.timeout(t - env.now)
-            if fire(t, k):
+            s = min(sources, key=tau.__getitem__)
+            now = tau[s]
+            if now >= self.end:
+                yield self.boundary
+                continue
+            yield env.timeout(now - env.now)
+            if self.event(now, s):
                 return
 
     def convoys(self) -> Iterator[simpy.Event]:
-        p, env, u = self.p, self.env, self.draw
-        yield env.timeout(p.first_day + 0.5)
-        for day in range(p.first_day, p.window):
-            t = env.now
-            # majors in (t - 1, t]: the list is in time order
-            recent = len(self.major_times) - bisect_right(self.major_times, t - 1.0)
-            chance = p.success_prob * (1.0 - p.penalty) ** recent
-            delivered = sum(u() < chance for _ in range(p.convoys_per_day))
+        """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
+        p, env = self.p, self.env
+        key = self.convoy_key
+        per_day = (p.convoys_per_day + 3) // 4
+        day = p.first_day
+        while True:
+            if day + 0.5 >= self.end:
+                yield self.boundary
+                continue
+            yield env.timeout(day + 0.5 - env.now)
+            st = self.st
+            recent = self.majors_by_slot[day]
+            chance = _convoy_chance(st.success, st.penalty, recent) if self.permitted else 0.0
+            delivered = 0
+            for c in range(p.convoys_per_day):
+                u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
+                delivered += u < chance
             self.deliveries += delivered
+            self.phase_deliveries += delivered
             if self.trace is not None:
                 self._note(
-                    t,
+                    day + 0.5,
                     "convoys",
                     day=day,
                     attempted=p.convoys_per_day,
                     delivered=delivered,
                     majors_24h=recent,
                     chance=chance,
+                    permitted=self.permitted,
                 )
-            if day + 1 < p.window:
-                yield env.timeout(1.0)
+            day += 1
 
-    def window_end(self) -> Iterator[simpy.Event]:
-        p = self.p
-        yield self.env.timeout(p.window)
-        if p.max_strain is not None and self.late_strain > p.max_strain:
-            outcome = OUTCOME_VIOLENCE
-        elif self.deliveries < p.required_deliveries:
-            outcome = OUTCOME_ACCESS
-        else:
-            outcome = OUTCOME_TRIGGERED
-        if self.trace is not None:
-            self._note(
-                p.window, "window_end", late_strain=self.late_strain, deliveries=self.deliveries
-            )
-        self.trigger.succeed(outcome)
+    def phases(self) -> Iterator[simpy.Event]:
+        """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
+        p, env = self.p, self.env
+        if self.enter():
+            return
+        while True:
+            yield env.timeout(self.end - env.now)
+            st, phase, end = self.st, self.phase, self.end
+            quiet = p.phase_quiet[phase]
+            first = self.start if quiet < 0 else end - quiet
+            late = _late_strain(self.day_strain, first, end)
+            code = rules.gate(late, st.max_strain, self.phase_deliveries, st.required)
+            if self.trace is not None:
+                self._note(
+                    end,
+                    "gate",
+                    phase=p.phase_names[phase],
+                    late_strain=late,
+                    quiet_days=end - first,
+                    deliveries=self.phase_deliveries,
+                    passed=code == rules.TRIGGERED,
+                    outcome=OUTCOMES[code],
+                )
+            if code == rules.TRIGGERED:
+                self.passed += 1
+                if phase == p.n_phases - 1:
+                    self.trigger.succeed(code)
+                    return
+                for m in range(len(self.tau)):  # every source to the boundary, old values
+                    self.x[m], self.target[m] = rules.rebase(
+                        self.anchor[m], self.x[m], self.target[m], end, self.rates[m],
+                        self.decay[m],
+                    )  # fmt: skip
+                    self.anchor[m] = end
+                self.phase += 1
+                self.extended = 0
+                self.start, self.end = end, end + p.phase_days[self.phase]
+                if self.enter():
+                    return
+            elif self.extended < p.phase_extend[phase][1]:
+                self.extended += 1
+                self.end += p.phase_extend[phase][0]
+                if self.trace is not None:
+                    self._note(end, "extension", phase=p.phase_names[phase], until=self.end)
+                for m in self.active:
+                    self.tau[m] = rules.solve(
+                        self.anchor[m], self.x[m], self.target[m], self.rates[m], self.decay[m],
+                        float(self.end),
+                    )  # fmt: skip
+            else:
+                self.trigger.succeed(code)
+                return
+            self.boundary.succeed()
+            self.boundary = env.event()
+
+    def enter(self) -> bool:
+        """Start the current phase: its values, its permission draw, every source's next
+        time; True if a lower tolerance is crossed at once (a collapse)."""
+        p, phase, start = self.p, self.phase, self.start
+        st = self.st = self.statics(phase, start)
+        self.rates, self.decay, self.boost = st.rates, st.decay, st.boost
+        self.major_share, self.attributed_share = st.major_share, st.attributed_share
+        self.excites, self.tol, self.active = st.excites, st.tol, st.active
+        block = streams.block(self.seed, self.permission_key, self.run, phase)
+        self.permitted = block[0] < st.permission
+        self.phase_deliveries = 0
+        if self.trace is not None and p.phase_params:
+            self._note(start, "phase", phase=p.phase_names[phase], permitted=self.permitted)
+        tau = self.tau
+        for s in range(len(tau)):
+            tau[s] = math.inf
+        for s in st.active:
+            if self.k[s] == 0:
+                self._draw(s, float(start))
+            else:
+                tau[s] = rules.solve(
+                    self.anchor[s], self.x[s], self.target[s], self.rates[s], self.decay[s],
+                    float(self.end),
+                )  # fmt: skip
+        if phase == 0:
+            return False
+        for side in range(len(self.strain)):
+            level = _recovered(self.strain[side], st.recovery, start - self.strain_t[side])
+            crossed = _crossing(level, self.tol[side], self.n_tol[side])
+            if crossed >= 0:
+                self.collapse(float(start), side, crossed, level)
+                return True
+        return False
 
     # ------------------------------------------------------------------ the run
 
-    def execute(self) -> RunRecord:
+    def execute(self) -> tuple[Any, ...]:
+        """Run to the end; the run's record as plain values (see :func:`_collect`)."""
         env, p = self.env, self.p
+        env.process(self.phases())
         env.process(self.hostilities())
         if p.convoys_per_day:
             env.process(self.convoys())
-        env.process(self.window_end())
         outcome = env.run(until=self.trigger)
-        return RunRecord(
-            outcome=outcome,
-            collapse_time=self.collapse_time,
-            collapsed_by=self.collapsed_by,
-            deliveries=self.deliveries,
-            violations=tuple(self.violations),
-            major_violations=tuple(self.majors),
-            attacks=tuple(self.attacks),
-            blamed=tuple(self.blamed),
-            incidents=tuple(self.incidents),
-            strain_daily=_daily(self.strain_events, len(p.sides), p.window),
-        )
+        return (
+            outcome, self.collapse_time, self.collapsed_by, self.deliveries, self.phase,
+            self.passed, self.count, self.majors, self.attributed, self.daily, self.added,
+            self.st.recovery,
+        )  # fmt: skip
 
 
-def _daily(
-    events: list[tuple[float, int, float]], n_sides: int, window: int
-) -> tuple[tuple[float, ...], ...]:
-    """Strain of each side at the end of days 1..window from (time, side, weight) events."""
-    rows = [[0.0] * window for _ in range(n_sides)]
-    for t, side, w in events:
-        row = rows[side]
-        for d in range(int(t), window):
-            row[d] += w
-    return tuple(tuple(r) for r in rows)
+def _collect(p: Params, records: list[tuple[Any, ...]]) -> Columns:
+    """Columns from the runs' plain records, converted once per batch."""
+    cols = Columns.empty(p.shape, len(records))
+    if not records:
+        return cols
+    fields = list(zip(*records, strict=True))
+    for name, values in zip(
+        ("outcome", "collapse_time", "collapsed_by", "deliveries", "phase", "phases_passed"),
+        fields[:6],
+        strict=True,
+    ):
+        cols.arrays[name][:] = values
+    cols.events_daily[:] = fields[9]
+    for row, (added, recovery) in enumerate(zip(fields[10], fields[11], strict=True)):
+        rules.daily_strain(np.array(added), recovery, cols.strain_daily[row])
+    count, major, attributed = (np.array(f, np.int32) for f in fields[6:9])
+    cols.set_sources(p.shape, count, major, attributed)
+    return cols
 
 
-def run(
-    params: Params, rng: np.random.Generator, trace: list[TraceEvent] | None = None
-) -> RunRecord:
-    """Simulate one run of ``params`` with ``rng``; append its story to ``trace`` if given."""
-    return _Run(params, rng, trace).execute()
+def run_batch(
+    p: Params,
+    seed: int,
+    runs: np.ndarray,
+    tables: Tables | None = None,
+    which: np.ndarray | None = None,
+) -> Columns:
+    """Simulate the runs with indices ``runs`` of ``p`` under ``seed``; their columns.
+
+    ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
+    the set of run ``runs[i]`` (``--integrate``: one set per run)."""
+    tables = p.tables() if tables is None else tables
+    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
+    cache: dict[tuple[int, int], _Static] = {}
+    records = []
+    for run, q in zip(np.asarray(runs).tolist(), which.tolist(), strict=True):
+        if len(cache) > 256:
+            cache.clear()
+        statics = _statics(p, tables, q, cache)
+        try:
+            records.append(_Run(p, statics, seed, run, None).execute())
+        except OverflowError:
+            raise RunawayError(not_finite_message(run)) from None
+    return _collect(p, records)
+
+
+def _statics(
+    p: Params, tables: Tables, q: int, cache: dict[tuple[int, int], _Static]
+) -> Callable[[int, int], _Static]:
+    """The set-``q`` tables of a phase entered on a day, built once per batch."""
+
+    def get(phase: int, start: int) -> _Static:
+        index = q * p.n_phases + phase
+        key = (index, start)
+        if key not in cache:
+            cache[key] = _Static(tables, index, p, phase, start)
+        return cache[key]
+
+    return get
+
+
+def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
+    """Run ``run`` under ``seed`` with its story, event by event."""
+    events: list[TraceEvent] = []
+    statics = _statics(p, p.tables(), 0, {})
+    try:
+        record = _Run(p, statics, seed, run, events).execute()
+    except OverflowError:
+        raise RunawayError(not_finite_message(run)) from None
+    return _collect(p, [record]).row(0), events

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..records import RunRecord, TraceEvent
+from ..records import Run, TraceEvent
 from ..scenario import OUTCOMES, Scenario
 from .style import (
     COLOURS,
@@ -36,20 +36,19 @@ from .style import (
 def trace_strain(
     scenario: Scenario, events: Sequence[TraceEvent]
 ) -> dict[str, list[tuple[float, float]]]:
-    """Each side's strain as ``[(time, strain after the event)]`` from a run's trace."""
-    weight = scenario.rules.major_weight
+    """Each side's strain as ``[(time, strain after the event)]`` from a run's trace (the
+    engine records every side's strain with each hostile event)."""
     out: dict[str, list[tuple[float, float]]] = {s: [(0.0, 0.0)] for s in scenario.sides}
     for e in events:
-        d = e.detail
-        if e.kind in ("violation", "incident") or (e.kind == "attack" and d.get("blamed_on")):
-            side = d["target"]
-            out[side].append((e.time, out[side][-1][1] + (weight if d.get("major") else 1.0)))
+        for side, level in e.detail.get("levels", {}).items():
+            if level != out[side][-1][1]:
+                out[side].append((e.time, level))
     return out
 
 
 def trace_figure(
     scenario: Scenario,
-    record: RunRecord,
+    record: Run,
     events: Sequence[TraceEvent],
     seed: int,
     run: int,

@@ -1,0 +1,274 @@
+"""The model's rules, written once and compiled: both engines call these functions.
+
+Time-change simulation (the inversion method). Each source of hostile events — a party's
+violations, a spoiler's attacks, a guarantor's incidents — has its own stream of unit
+exponentials. Its next event falls where its compensator Λ(t) = ∫ λ(s) ds, counted from its
+last event, reaches the next exponential (the time-rescaling theorem). With the exponential
+kernel and base rates constant within a day, Λ has a closed form on each day piece,
+
+    Λ(t0, t0 + Δ) = m · [Δ + X0 · (1 − e^(−βΔ)) / β],
+
+monotone in Δ, so it is inverted day by day with Newton's method (from below: the function is
+concave, so the iterates rise monotonically to the root). When another source's event excites
+a party, the compensator it has used so far is subtracted from its target and the time solved
+again: no new draw is taken, so one assumption changing moves later events a little instead
+of reshuffling every later draw.
+
+The SimPy engine calls these functions one at a time from Python; the fast engine calls them
+inside its compiled loop. The arithmetic is therefore the same machine code in both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .. import streams
+from ..outcomes import Outcome
+
+NEWTON_STEPS = 60
+"""Iteration cap of the in-day inversion (it converges in a handful)."""
+
+jit = nb.njit(cache=True, nogil=True, error_model="numpy")
+
+
+@jit
+def piece(m: float, x: float, beta: float, span: float, e: float) -> float:
+    """Λ over ``span`` days of one day piece: base rate ``m``, excitation ``x`` at its start,
+    ``e = exp(−β·span)`` (the excitation's decay over the piece, computed once)."""
+    if x > 0.0:
+        return m * (span + x * (1.0 - e) / beta)
+    return m * span
+
+
+@jit
+def invert_piece(m: float, x: float, beta: float, target: float, span: float) -> float:
+    """The Δ ≤ ``span`` at which :func:`piece` reaches ``target`` (known to be within it).
+
+    Newton's method on f(Δ) = Δ + a(1 − e^(−βΔ)) − c, a = x/β, c = target/m, from the larger
+    of two lower bounds, c/(1 + x) and c − a: f is increasing and concave, so the iterates
+    rise monotonically to the root."""
+    c = target / m
+    if x <= 0.0:
+        return min(c, span)
+    a = x / beta
+    dt = max(c / (1.0 + x), c - a)
+    for _ in range(NEWTON_STEPS):
+        e = math.exp(-beta * dt)
+        step = (dt + a * (1.0 - e) - c) / (1.0 + x * e)
+        dt -= step
+        if -step <= 1e-15 * dt:
+            break
+    return min(dt, span)
+
+
+@jit
+def compensator(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> float:
+    """Λ from ``t0`` to ``t1``: day ``d`` has base rate ``rates[d]``, excitation ``x0`` at t0."""
+    total, t, x = 0.0, t0, x0
+    while t < t1:
+        stop = min(math.floor(t) + 1.0, t1)
+        span = stop - t
+        m = rates[int(t)]
+        e = math.exp(-beta * span) if x > 0.0 else 1.0
+        if m > 0.0:
+            total += piece(m, x, beta, span, e)
+        x *= e
+        t = stop
+    return total
+
+
+@jit
+def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, end: float) -> float:
+    """The first time after ``t0`` at which Λ(t0, t) reaches ``target``; inf if not before
+    ``end``. Raises on a hazard that is not finite."""
+    t, x, left = t0, x0, target
+    if x0 <= 0.0 and rates[-1] < 0.0:  # a constant rate, stored as -rate in the last slot
+        t = t0 + target / -rates[-1]  # inf for a rate too small to act: never, not an error
+        return t if t < end else math.inf
+    while t < end:
+        stop = min(math.floor(t) + 1.0, end)
+        span = stop - t
+        m = rates[int(t)]
+        e = math.exp(-beta * span) if x > 0.0 else 1.0
+        if m > 0.0:
+            full = piece(m, x, beta, span, e)
+            if not full < math.inf:
+                raise OverflowError("hazard is not finite")
+            if full >= left:
+                return t + invert_piece(m, x, beta, left, span)
+            left -= full
+        x *= e
+        t = stop
+    return math.inf
+
+
+@jit
+def decayed(x: float, beta: float, dt: float) -> float:
+    """Excitation ``x`` after ``dt`` days of decay."""
+    return x * math.exp(-beta * dt) if x > 0.0 else 0.0
+
+
+@jit
+def rebase(
+    anchor: float, x: float, target: float, now: float, rates: np.ndarray, beta: float
+) -> tuple[float, float]:
+    """Move a source's state from ``anchor`` to ``now``: (excitation, target still to go)."""
+    used = compensator(anchor, now, x, rates, beta)
+    return decayed(x, beta, now - anchor), max(target - used, 0.0)
+
+
+@jit
+def draw(
+    seed: np.int64, key: np.int64, run: np.int64, k: np.int64
+) -> tuple[float, float, float, float]:
+    """Block ``k`` of a source's stream: the gap (in compensator units) to its next event and
+    that event's three marks (target, severity, blame)."""
+    u0, u1, u2, u3 = streams.block(seed, key, run, k)
+    return gap(u0), u1, u2, u3
+
+
+@jit
+def earliest(now: float, x: float, target: float, peak: float) -> float:
+    """A lower bound of the next event time: the hazard never exceeds ``peak · (1 + x)``
+    from ``now`` on (``peak``: the highest base rate still to come)."""
+    top = peak * (1.0 + x)
+    return now + target / top if top > 0.0 else math.inf
+
+
+@jit
+def next_event(
+    seed: np.int64,
+    key: np.int64,
+    run: np.int64,
+    k: np.int64,
+    now: float,
+    x: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
+) -> tuple[float, float, float, float, float]:
+    """A source that just fired (or starts) at ``now`` draws block ``k`` of its stream: the
+    gap to its next event and that event's three marks; (target, mark, mark, mark, time)."""
+    u0, u1, u2, u3 = streams.block(seed, key, run, k)
+    target = gap(u0)
+    return target, u1, u2, u3, solve(now, x, target, rates, beta, end)
+
+
+@jit
+def provoke(
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
+) -> tuple[float, float, float]:
+    """A party's side is attacked at ``now``: move its state there, add ``boost`` to its
+    excitation and solve its next time again; (excitation, target still to go, time)."""
+    x, left = rebase(anchor, x, target, now, rates, beta)
+    x += boost
+    return x, left, solve(now, x, left, rates, beta, end)
+
+
+@jit
+def excite(
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
+) -> tuple[float, float]:
+    """:func:`provoke` without solving the time: (excitation, target still to go)."""
+    x, left = rebase(anchor, x, target, now, rates, beta)
+    return x + boost, left
+
+
+@jit
+def gap(u: float) -> float:
+    """A unit exponential from a uniform in [0, 1)."""
+    return -math.log1p(-u)
+
+
+@jit
+def pick(u: float, n: int) -> int:
+    """An index in ``0..n-1`` chosen uniformly with ``u``."""
+    return min(int(u * n), n - 1)
+
+
+@jit
+def convoy_slot(t: float) -> int:
+    """The convoy day whose preceding 24 hours contain ``t``: the convoy of day ``d`` runs at
+    ``d + 0.5`` and counts the major events in ``(d − 0.5, d + 0.5]``."""
+    return math.ceil(t - 0.5)
+
+
+@jit
+def convoy_chance(success: float, penalty: float, majors: int) -> float:
+    """A convoy's chance of getting through after ``majors`` major events in 24 hours."""
+    return success * (1.0 - penalty) ** majors
+
+
+@jit
+def recovered(strain: float, rate: float, dt: float) -> float:
+    """Strain after ``dt`` days of recovery at ``rate`` (ln 2 / half-life; 0: none)."""
+    return strain * math.exp(-rate * dt) if rate > 0.0 else strain
+
+
+@jit
+def crossing(strain: float, tolerances: np.ndarray, n: int) -> int:
+    """The first of the side's ``n`` tolerances that ``strain`` strictly exceeds, or -1."""
+    for j in range(n):
+        if strain > tolerances[j]:
+            return j
+    return -1
+
+
+TRIGGERED = int(Outcome.triggered)
+COLLAPSE = int(Outcome.cancelled_collapse)
+VIOLENCE = int(Outcome.cancelled_violence)
+ACCESS = int(Outcome.cancelled_access)
+
+
+@jit
+def gate(late: float, max_strain: float, deliveries: int, required: int) -> int:
+    """The trigger's conditions at the end of the window (NaN ``max_strain``: none)."""
+    if max_strain == max_strain and late > max_strain:
+        return VIOLENCE
+    if deliveries < required:
+        return ACCESS
+    return TRIGGERED
+
+
+@jit
+def late_strain(day_strain: np.ndarray, first: int, stop: int) -> float:
+    """Attributed strain (all sides) of days ``first..stop-1``: the gate's quiet days."""
+    total = 0.0
+    for d in range(max(first, 0), stop):
+        total += day_strain[d]
+    return total
+
+
+@jit
+def daily_strain(added: np.ndarray, rate: float, out: np.ndarray) -> None:
+    """Each side's strain at the end of every day, from the strain each day added (already
+    recovered to that day's end): ``out[s, d] = out[s, d − 1] · e^(−rate) + added[s, d]``."""
+    keep = math.exp(-rate)
+    for s in range(added.shape[0]):
+        level = 0.0
+        for d in range(added.shape[1]):
+            level = level * keep + added[s, d] if rate > 0.0 else level + added[s, d]
+            out[s, d] = level
+
+
+@jit
+def strain_at_day_end(weight: float, t: float, rate: float) -> float:
+    """What an event of ``weight`` at ``t`` still adds to its side's strain at the end of
+    its day."""
+    return weight * math.exp(-rate * (math.floor(t) + 1.0 - t)) if rate > 0.0 else weight
