@@ -23,6 +23,9 @@ MAX_WINDOW_DAYS = 3650
 MAX_RUNS = 10**12
 """Most runs of one Monte Carlo (with ``--summary-only``; per-run rows are limited by memory)."""
 
+MAX_EVENTS = 10**7
+"""Largest ``monte_carlo.max_events`` (the per-run cap on hostile events)."""
+
 MAX_RATE = 1e6
 """Largest rate (events per day) and retaliation boost: larger is not a ceasefire."""
 

@@ -233,7 +233,7 @@ class MonteCarlo(_Model):
 
     runs: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_RUNS)] = 10_000
     seed: Count | None = None
-    max_events: Annotated[int, Strict(), Field(ge=1)] = 100_000
+    max_events: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_EVENTS)] = 100_000
     """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
 
 

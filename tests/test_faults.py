@@ -580,6 +580,7 @@ def test_dates_that_cannot_be_shown_are_refused(
         ("window_days: 1000000000000", "window_days"),
         ("window_days: 3651", "window_days"),
         ("monte_carlo: {runs: 1000000000000000}", "monte_carlo.runs"),
+        ("monte_carlo: {max_events: 100000000}", "monte_carlo.max_events"),
     ],
 )
 def test_sizes_are_bounded_in_validation(
