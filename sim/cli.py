@@ -430,7 +430,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def check_row_memory(scenario: Scenario, runs: int, integrate: bool = False) -> None:
+def check_row_memory(
+    scenario: Scenario, runs: int, integrate: bool = False, summary_only: bool = True
+) -> None:
     """Refuse, before simulating, per-run rows that would not fit in memory."""
     per_run = limits.row_bytes(
         len(scenario.sides),
@@ -441,10 +443,10 @@ def check_row_memory(scenario: Scenario, runs: int, integrate: bool = False) -> 
     ) + (12 * len(scenario.uncertainties) if integrate else 0)
     need, budget = per_run * runs, limits.memory_budget()
     if need > budget:
+        use = "--summary-only (memory independent of runs; no runs.csv) or " * summary_only
         raise UsageError(
             f"{runs:,} runs would keep about {_bytes(need)} of per-run rows (more than "
-            f"{_bytes(budget)}): use --summary-only (memory independent of runs; no runs.csv) "
-            f"or at most {budget // per_run:,} runs"
+            f"{_bytes(budget)}): use {use}at most {budget // per_run:,} runs"
         )
 
 
@@ -511,6 +513,9 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     out = args.out if args.out is not None else default_folder("compare")
     check_output(out)
+    files = [load_scenario(f) for f in args.inputs if Path(f).is_file()]
+    for scenario in files:  # each is simulated with its per-run rows, one at a time
+        check_row_memory(scenario, args.runs or files[0].monte_carlo.runs, summary_only=False)
     comparison = compare(
         args.inputs,
         args.runs,

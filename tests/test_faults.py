@@ -801,3 +801,12 @@ def test_absurd_worker_counts_are_refused(here: Path, capsys: pytest.CaptureFixt
     too_many = str(limits.max_workers() + 1)
     code, _, err = cli(capsys, "run", "base.yaml", "--workers", too_many, "--runs", "10")
     assert code == 2 and "worker processes is more than" in one_error_line(err)
+
+
+def test_compare_refuses_rows_that_would_not_fit(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "ROW_MEMORY_BUDGET", 100_000)
+    monkeypatch.setattr("sim.compare.compare", lambda *a, **k: pytest.fail("simulated"))
+    code, _, err = cli(capsys, "compare", "base.yaml", "base.yaml", "--runs", "5000")
+    assert code == 2 and "5,000 runs would keep about" in one_error_line(err)
