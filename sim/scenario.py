@@ -193,8 +193,8 @@ class Gate(_Model):
 class Extension(_Model):
     """What a failed gate does instead of cancelling: prolong the phase and check again."""
 
-    extend_days: Annotated[int, Strict(), Field(ge=1)]
-    times: Annotated[int, Strict(), Field(ge=1)]
+    extend_days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
+    times: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
 
 
 PHASE_KEYS = {
@@ -221,7 +221,7 @@ class Phase(_Model):
     name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$")]
     label: str | None = None
     """What starts when the phase is entered."""
-    days: Annotated[int, Strict(), Field(ge=1)]
+    days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
     set: FrozenDict(str, SetValue) = Field(default_factory=dict)
     """Values in force during this phase only: ``{key.path: number or per-day list}``."""
     gate: Gate = Gate()
@@ -271,6 +271,12 @@ class Scenario(_Model):
         if phased and "window_days" not in data:
             days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
             if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+                if sum(days) > limits.MAX_WINDOW_DAYS:
+                    raise ReferenceError_(
+                        ("phases",),
+                        f"the phases last {sum(days):,} days in total "
+                        f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                    )
                 data = {**data, "window_days": sum(days)}
         return data
 
@@ -448,8 +454,13 @@ date a trace, figure or report shows is representable."""
 def _check_dates(s: Scenario) -> None:
     if s.start is None:
         return
+    days = s.window_days + sum(
+        p.on_fail.extend_days * p.on_fail.times
+        for p in s.phases or ()
+        if isinstance(p.on_fail, Extension)
+    )
     try:
-        end = s.start + timedelta(days=s.window_days)
+        end = s.start + timedelta(days=days)
     except OverflowError:
         end = datetime.max
     if s.start.year < FIRST_YEAR or end.year > LAST_YEAR:
@@ -569,6 +580,16 @@ def _check_phases(s: Scenario) -> None:
         raise ReferenceError_(
             ("window_days",), f"is {s.window_days} but the phases last {total} days in total"
         )
+    longest = total
+    for i, phase in enumerate(phases):
+        if isinstance(phase.on_fail, Extension):
+            longest += phase.on_fail.extend_days * phase.on_fail.times
+            if longest > limits.MAX_WINDOW_DAYS:
+                raise ReferenceError_(
+                    ("phases", i, "on_fail"),
+                    f"with every extension the agreement could last {longest:,} days "
+                    f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                )
     seen: set[str] = set()
     for i, phase in enumerate(phases):
         if phase.name in seen:

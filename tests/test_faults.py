@@ -810,3 +810,21 @@ def test_compare_refuses_rows_that_would_not_fit(
     monkeypatch.setattr("sim.compare.compare", lambda *a, **k: pytest.fail("simulated"))
     code, _, err = cli(capsys, "compare", "base.yaml", "base.yaml", "--runs", "5000")
     assert code == 2 and "5,000 runs would keep about" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("phase", "message"),
+    [
+        ("{name: calm, days: 1000000000000}", "phases last 1,000,000,000,000 days in total"),
+        (
+            "{name: calm, days: 2, on_fail: {extend_days: 3000, times: 3000}}",
+            "could last 9,000,002 days (at most 3,650)",
+        ),
+    ],
+)
+def test_phases_cannot_stretch_the_window_past_its_limit(
+    here: Path, capsys: pytest.CaptureFixture[str], phase: str, message: str
+) -> None:
+    write("p.yaml", BASE.replace("window_days: 3\n", "") + f"phases:\n  - {phase}\n")
+    code, line = validate(capsys, "p.yaml")
+    assert code == 2 and line.startswith(("p.yaml:6:", "p.yaml:7:")) and message in line
