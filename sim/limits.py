@@ -17,6 +17,12 @@ MAX_DEPTH = 64
 MAX_EXTENDS = 32
 """Longest chain of ``extends`` (a file, its parent, the parent's parent, ...)."""
 
+MAX_NAME_CHARS = 64
+"""Longest name of a scenario, party, side, spoiler, guarantor or phase."""
+
+MAX_TEXT_CHARS = 300
+"""Longest title or label (descriptions and notes are limited only by the file size)."""
+
 MAX_WINDOW_DAYS = 3650
 """Longest window (ten years)."""
 

@@ -48,7 +48,11 @@ Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 DailyProbability = Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)]
 Rate = Annotated[float, Strict(), Field(ge=0, le=limits.MAX_RATE, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=0)]
-Identifier = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Identifier = Annotated[
+    str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=limits.MAX_NAME_CHARS)
+]
+Label = Annotated[str, Field(max_length=limits.MAX_TEXT_CHARS)]
+"""A label or title: shown in tables, traces and figures, so of bounded length."""
 Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
 
 K = TypeVar("K")
@@ -114,7 +118,7 @@ class Retaliation(_Model):
 class Party(_Model):
     """An armed party to the ceasefire."""
 
-    label: str | None = None
+    label: Label | None = None
     side: Identifier
     violation_prob: Schedule(DailyProbability) | None = None
     """P(at least one violation on a day), absent excitation and pressure."""
@@ -131,7 +135,7 @@ class Party(_Model):
 class Spoiler(_Model):
     """An armed group left out of the deal: a Poisson process of attacks on one side."""
 
-    label: str | None = None
+    label: Label | None = None
     attack_prob: DailyProbability | None = None
     attack_rate: Rate | None = None
     major_share: Probability = 0.2
@@ -145,7 +149,7 @@ class Spoiler(_Model):
 class Guarantor(_Model):
     """An outside power guaranteeing its client parties (all of one side)."""
 
-    label: str | None = None
+    label: Label | None = None
     clients: Annotated[tuple[Identifier, ...], Field(min_length=1)]
     pressure: Probability = 0.0
     """Scales its clients' base hazard by ``1 - pressure``."""
@@ -172,7 +176,7 @@ class Humanitarian(_Model):
 class Trigger(_Model):
     """The conditional next step the deal promises at the end of the window."""
 
-    label: str = "the next step"
+    label: Label = "the next step"
     quiet_days: Count | None = None
     """Days at the end of the window whose strain is checked; null = the whole window."""
     max_strain: Annotated[Number, Field(ge=0)] | None = None
@@ -218,8 +222,8 @@ SetValue = (
 class Phase(_Model):
     """A step of a phased agreement: its days, the values in force, its gate."""
 
-    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$")]
-    label: str | None = None
+    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$", max_length=limits.MAX_NAME_CHARS)]
+    label: Label | None = None
     """What starts when the phase is entered."""
     days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
     set: FrozenDict(str, SetValue) = Field(default_factory=dict)
@@ -238,15 +242,17 @@ class MonteCarlo(_Model):
 
 
 class SourceRef(_Model):
-    label: str
+    label: Label
     url: str | None = None
 
 
 class Scenario(_Model):
     """A validated, immutable ceasefire scenario."""
 
-    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_-]+$")]
-    title: str
+    name: Annotated[
+        str, Strict(), Field(pattern=r"^[a-z0-9_-]+$", max_length=limits.MAX_NAME_CHARS)
+    ]
+    title: Label
     description: str | None = None
     sources: tuple[SourceRef, ...] = ()
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None

@@ -749,9 +749,9 @@ def test_figures_stay_bounded_and_quiet_with_many_parties_and_a_huge_title(
     here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parties = "".join(
-        f"  p{i}_{'x' * 100}: {{side: s{i}, violation_prob: 0.{i % 9 + 1}}}\n" for i in range(30)
+        f"  p{i}_{'x' * 55}: {{side: s{i}, violation_prob: 0.{i % 9 + 1}}}\n" for i in range(30)
     )
-    title = "Title\\x1b " * 20_000
+    title = "Title\\x1b " * 40
     write("many.yaml", f'name: many\ntitle: "{title}"\nwindow_days: 2\nparties:\n{parties}')
     code, _, err = cli(
         capsys, "run", "many.yaml", "--runs", "50", "--seed", "1", "--quiet", "--out", "m"
@@ -828,3 +828,19 @@ def test_phases_cannot_stretch_the_window_past_its_limit(
     write("p.yaml", BASE.replace("window_days: 3\n", "") + f"phases:\n  - {phase}\n")
     code, line = validate(capsys, "p.yaml")
     assert code == 2 and line.startswith(("p.yaml:6:", "p.yaml:7:")) and message in line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("title: Base", "title: " + "t" * 301, "title"),
+        ("gov: {", "g" * 65 + ": {", "parties." + "g" * 65),
+        ("side: a,", "side: " + "a" * 65 + ",", "parties.gov.side"),
+    ],
+)
+def test_names_and_labels_have_bounded_length(
+    here: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, key: str
+) -> None:
+    write("t.yaml", BASE.replace(old, new, 1))
+    code, line = validate(capsys, "t.yaml")
+    assert code == 2 and f": {key}: " in line and "at most" in line
