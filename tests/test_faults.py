@@ -751,7 +751,7 @@ def test_figures_stay_bounded_and_quiet_with_many_parties_and_a_huge_title(
     parties = "".join(
         f"  p{i}_{'x' * 55}: {{side: s{i}, violation_prob: 0.{i % 9 + 1}}}\n" for i in range(30)
     )
-    title = "Title\\x1b " * 40
+    title = "A very long title " * 16
     write("many.yaml", f'name: many\ntitle: "{title}"\nwindow_days: 2\nparties:\n{parties}')
     code, _, err = cli(
         capsys, "run", "many.yaml", "--runs", "50", "--seed", "1", "--quiet", "--out", "m"
@@ -844,3 +844,10 @@ def test_names_and_labels_have_bounded_length(
     write("t.yaml", BASE.replace(old, new, 1))
     code, line = validate(capsys, "t.yaml")
     assert code == 2 and f": {key}: " in line and "at most" in line
+
+
+def test_labels_are_one_line_of_text(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write("c.yaml", BASE.replace("title: Base", 'title: "a\\x1b[31mb"'))
+    code, line = validate(capsys, "c.yaml")
+    assert code == 2 and line.startswith("c.yaml:2:1: title: must be one line of text")
+    assert "\\x1b" in line  # echoed escaped, not as a terminal escape
