@@ -851,3 +851,28 @@ def test_labels_are_one_line_of_text(here: Path, capsys: pytest.CaptureFixture[s
     code, line = validate(capsys, "c.yaml")
     assert code == 2 and line.startswith("c.yaml:2:1: title: must be one line of text")
     assert "\\x1b" in line  # echoed escaped, not as a terminal escape
+
+
+@posix
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_the_save_leaves_no_partial_folder(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    (tmp_path / "base.yaml").write_text(BASE)
+    proc = spawn(
+        command("run", "base.yaml", "--runs", "2000", "--seed", "1", "--quiet", "--out", "out"),
+        tmp_path,
+    )
+    deadline = time.monotonic() + HANG
+    while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    caught_saving = bool(leftovers(tmp_path))
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=HANG)
+    assert "Traceback" not in err
+    assert leftovers(tmp_path) == []
+    if caught_saving and proc.returncode != 0:  # the save was cut: nothing of it remains
+        assert proc.returncode == 128 + sig
+        assert not (tmp_path / "out").exists()
+    else:  # it finished first: the folder is whole
+        assert (tmp_path / "out" / "manifest.json").is_file()
