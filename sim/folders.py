@@ -8,7 +8,7 @@
 - :func:`new_folder` writes into a hidden temporary folder beside the target and renames it
   into place; any failure or signal removes the temporary folder (and any parent folder it
   created). The final rename never replaces anything. A temporary folder left by a process
-  that was killed outright (``kill -9``) is removed by the next save beside it.
+  that was killed outright (``kill -9``) is removed by a later save beside it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -115,9 +116,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+STALE_SECONDS = 900
+"""A temporary folder untouched this long, whose process is gone, is stale. (The age guards
+against another machine or container writing to the same disk: its process ids are not ours.)"""
+
+
+def _last_touched(entry: os.DirEntry[str]) -> float:
+    try:
+        newest = entry.stat(follow_symlinks=False).st_mtime
+        if entry.is_dir(follow_symlinks=False):
+            with os.scandir(entry.path) as inside:
+                for e in inside:
+                    newest = max(newest, e.stat(follow_symlinks=False).st_mtime)
+    except OSError:
+        return time.time()
+    return newest
+
+
 def remove_stale_partials(folder: Path) -> list[Path]:
     """Remove the temporary ``.NAME.partial-PID`` folders and files in ``folder`` whose
-    process is gone (killed outright, so it could not clean up); return what was removed."""
+    process is gone (killed outright, so it could not clean up) and that nothing has touched
+    for :data:`STALE_SECONDS`; return what was removed."""
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -126,6 +145,8 @@ def remove_stale_partials(folder: Path) -> list[Path]:
     for entry in entries:
         m = _PARTIAL.match(entry.name)
         if m is None or _alive(int(m["pid"])):
+            continue
+        if time.time() - _last_touched(entry) < STALE_SECONDS:
             continue
         path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):

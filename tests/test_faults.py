@@ -26,7 +26,13 @@ from sim import limits
 from sim.cli import main
 from sim.console import Interrupted, startup
 from sim.errors import SaveError, ScenarioError, printable
-from sim.folders import check_output, default_folder, new_folder, remove_stale_partials
+from sim.folders import (
+    STALE_SECONDS,
+    check_output,
+    default_folder,
+    new_folder,
+    remove_stale_partials,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG = 60  # seconds: only to catch a hang
@@ -283,10 +289,15 @@ def test_partial_folders_of_dead_processes_are_removed(here: Path) -> None:
     mine.mkdir()
     unrelated = here / ".partial-notes"
     unrelated.mkdir()
+    recent = here / f".recent.partial-{dead.pid}"  # touched lately: maybe another machine's
+    recent.mkdir()
+    old = time.time() - 2 * STALE_SECONDS
+    for path in (stale, stale / "figures", stale / "runs.csv", mine, unrelated):
+        os.utime(path, (old, old))
     with new_folder(here / "out") as tmp:
         (tmp / "x").write_text("x")
     assert not stale.exists()
-    assert mine.exists() and unrelated.exists()
+    assert mine.exists() and unrelated.exists() and recent.exists()
     assert (here / "out" / "x").read_text() == "x"
     assert remove_stale_partials(here) == []
 
