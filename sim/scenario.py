@@ -46,7 +46,24 @@ SET_LOCATION = Location("--set", 0, 0)
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 DailyProbability = Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)]
-Rate = Annotated[float, Strict(), Field(ge=0, le=limits.MAX_RATE, allow_inf_nan=False)]
+
+
+def _at_most(name: str, what: str) -> Any:
+    """A validator bounding a number by ``limits.<name>``, read when validating (tests of
+    the engines' own guards may raise it)."""
+
+    def check(value: float) -> float:
+        bound = getattr(limits, name)
+        if value > bound:
+            raise ValueError(f"must be at most {bound:,.0f}{what}: larger is not a ceasefire")
+        return value
+
+    return AfterValidator(check)
+
+
+Rate = Annotated[
+    float, Strict(), Field(ge=0, allow_inf_nan=False), _at_most("MAX_RATE", " per day")
+]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Identifier = Annotated[
     str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=limits.MAX_NAME_CHARS)
@@ -128,7 +145,9 @@ class Retaliation(_Model):
 
     boost: Rate = 0.0
     """Added to the party's excitation X by each hostile event against its side."""
-    half_life_hours: Annotated[Number, Field(gt=0, le=limits.MAX_HALF_LIFE_HOURS)] = 24.0
+    half_life_hours: Annotated[Number, Field(gt=0), _at_most("MAX_HALF_LIFE_HOURS", " hours")] = (
+        24.0
+    )
     """Time for an excitation to halve."""
 
 
