@@ -33,6 +33,7 @@ from .distributions import Choice
 from .errors import UsageError
 from .experiments import PointTable, evaluate
 from .folders import new_folder, write_json
+from .frames import text_html
 from .plots.style import INK, short, suptitle, tidy
 from .scenario import Scenario
 from .sensitivity import TOP, design_seed
@@ -79,6 +80,10 @@ class Discovery:
     seed: int
     sample_seed: int
     samples: int
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the box and its coverage, as ``ceasefire discover`` prints."""
+        return text_html(text(self))
 
     @property
     def coverage(self) -> float:
@@ -249,7 +254,7 @@ def discover(
     )
     clf.fit(values, success)
     leaf_of = clf.apply(values)
-    leaves = []
+    leaves: list[dict[str, Any]] = []
     total = int(success.sum())
     for leaf in np.unique(leaf_of):
         mask = leaf_of == leaf

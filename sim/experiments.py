@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import parallel
 from .engines import ENGINES, Params
 from .errors import UsageError
+from .frames import points_html
+from .progress import progress_bar
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
@@ -55,6 +56,9 @@ class PointTable:
         """Wilson 95% intervals ``[points, 2]`` of P(outcome)."""
         k = self.counts[:, OUTCOMES.index(code)]
         return np.array([wilson(int(x), self.runs) for x in k])
+
+    def _repr_html_(self) -> str:
+        return points_html(self)
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per point (for CSV and JSON)."""
@@ -142,13 +146,7 @@ def evaluate(
     tasks = [values[i : i + POINTS_PER_TASK] for i in range(0, len(values), POINTS_PER_TASK)]
     args = (runs, seed, engine)
     started = time.perf_counter()
-    bar = tqdm(
-        total=len(values),
-        unit="point",
-        disable=None if progress is None else not progress,
-        leave=False,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(total=len(values), unit="point", progress=progress)
     results: list[tuple[Any, ...]] = []
     with bar:
         if dask is not None:

@@ -137,7 +137,7 @@ def remove_stale_partials(folder: Path) -> list[Path]:
     """Remove the temporary ``.NAME.partial-PID`` folders and files in ``folder`` whose
     process is gone (killed outright, so it could not clean up) and that nothing has touched
     for :data:`STALE_SECONDS`; return what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

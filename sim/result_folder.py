@@ -26,8 +26,8 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-class _Bad(Exception):
-    pass
+class BadFile(Exception):
+    """Why a file of a result folder cannot be read (worded to follow its name)."""
 
 
 def read_result_folder(path: str | Path) -> tuple[Scenario, dict[str, Any]]:
@@ -44,7 +44,7 @@ def read_result_folder(path: str | Path) -> tuple[Scenario, dict[str, Any]]:
         )
     try:
         summary = _check_summary(read_json(summary_file))
-    except _Bad as exc:
+    except BadFile as exc:
         raise UsageError(
             f"{printable(str(summary_file))}: not a readable summary ({exc})"
         ) from None
@@ -57,28 +57,28 @@ def read_json(file: Path) -> Any:
     try:
         with open(file, "rb", opener=_nonblocking) as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise _Bad("not a regular file")
+                raise BadFile("not a regular file")
             data = f.read(cap + 1)
     except OSError as exc:
-        raise _Bad(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
+        raise BadFile(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
     if len(data) > cap:
-        raise _Bad(f"larger than {cap:,} bytes")
+        raise BadFile(f"larger than {cap:,} bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Bad("not UTF-8 text") from None
+        raise BadFile("not UTF-8 text") from None
     depth = deepest = 0
     for m in _BRACKET.finditer(_STRING.sub("", text)):
         depth += 1 if m.group() in "[{" else -1
         deepest = max(deepest, depth)
         if deepest > limits.MAX_JSON_DEPTH:
-            raise _Bad(f"nested more than {limits.MAX_JSON_DEPTH} levels deep")
+            raise BadFile(f"nested more than {limits.MAX_JSON_DEPTH} levels deep")
     try:
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    except _Bad:
+    except BadFile:
         raise
     except (ValueError, RecursionError) as exc:
-        raise _Bad(f"invalid JSON: {str(exc)[:200]}") from None
+        raise BadFile(f"invalid JSON: {str(exc)[:200]}") from None
 
 
 def _nonblocking(file: str, flags: int) -> int:
@@ -86,63 +86,63 @@ def _nonblocking(file: str, flags: int) -> int:
 
 
 def _no_constant(name: str) -> Any:
-    raise _Bad(f"{name} is not a number a summary can hold")
+    raise BadFile(f"{name} is not a number a summary can hold")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _Bad(f"{text[:40]} is not a finite number")
+        raise BadFile(f"{text[:40]} is not a finite number")
     return value
 
 
 def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad(f"{what} must be a number, got {printable(repr(value), 60)}")
+        raise BadFile(f"{what} must be a number, got {printable(repr(value), limit=60)}")
     if not low <= value <= high or not math.isfinite(value):
-        raise _Bad(f"{what} must be between {low:g} and {high:g}, got {value:g}")
+        raise BadFile(f"{what} must be between {low:g} and {high:g}, got {value:g}")
     return float(value)
 
 
 def _check_summary(summary: Any) -> dict[str, Any]:
     """The fields ``compare`` reads: present, of the right type and in range."""
     if not isinstance(summary, dict):
-        raise _Bad("expected a JSON object")
+        raise BadFile("expected a JSON object")
     try:
         runs = summary["runs"]
         if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= limits.MAX_RUNS:
-            raise _Bad(f"runs must be an integer from 1 to {limits.MAX_RUNS:,}")
+            raise BadFile(f"runs must be an integer from 1 to {limits.MAX_RUNS:,}")
         outcomes = summary["outcomes"]
         if not isinstance(outcomes, dict):
-            raise _Bad("outcomes must be an object")
+            raise BadFile("outcomes must be an object")
         for code in OUTCOMES:
             o = outcomes[code]
             if not isinstance(o, dict):
-                raise _Bad(f"outcomes.{code} must be an object")
+                raise BadFile(f"outcomes.{code} must be an object")
             count = o["count"]
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= runs:
-                raise _Bad(f"outcomes.{code}.count must be an integer from 0 to runs")
+                raise BadFile(f"outcomes.{code}.count must be an integer from 0 to runs")
             _number(o["p"], f"outcomes.{code}.p", 0, 1)
             ci = o["ci95"]
             if not isinstance(ci, list) or len(ci) != 2:
-                raise _Bad(f"outcomes.{code}.ci95 must be [low, high]")
+                raise BadFile(f"outcomes.{code}.ci95 must be [low, high]")
             for x in ci:
                 _number(x, f"outcomes.{code}.ci95", 0, 1)
         survival = summary["survival"]
         if not isinstance(survival, list) or not survival:
-            raise _Bad("survival must be a non-empty list of [day, fraction]")
+            raise BadFile("survival must be a non-empty list of [day, fraction]")
         if len(survival) > 100 * limits.MAX_WINDOW_DAYS:
-            raise _Bad("survival has too many points")
+            raise BadFile("survival has too many points")
         for point in survival:
             if not isinstance(point, list) or len(point) != 2:
-                raise _Bad("survival must be a list of [day, fraction]")
+                raise BadFile("survival must be a list of [day, fraction]")
             _number(point[0], "survival day", 0, limits.MAX_WINDOW_DAYS)
             _number(point[1], "survival fraction", 0, 1)
     except KeyError as exc:
-        raise _Bad(f"missing {exc}") from None
+        raise BadFile(f"missing {exc}") from None
     except TypeError as exc:
-        raise _Bad(str(exc)) from None
+        raise BadFile(str(exc)) from None
     return summary
 
 
-__all__ = ["read_json", "read_result_folder"]
+__all__ = ["BadFile", "read_json", "read_result_folder"]

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, dask_session, evaluate
 from .folders import new_folder, write_json
+from .frames import text_html
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
@@ -89,13 +90,17 @@ class Sensitivity:
     keys: tuple[str, ...]
     unit: np.ndarray  # [points, k] design in unit coordinates
     table: PointTable  # the design points
-    indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    indices: dict[str, dict[str, Any] | None]  # output -> {"S1": [...], ...}; None: constant
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
     baseline: dict[str, float]
     seed: int
     sample_seed: int
     elapsed: float
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the table ``ceasefire sensitivity`` prints."""
+        return text_html(text(self))
 
     @property
     def runs(self) -> int:

@@ -8,6 +8,7 @@ so that validation errors can name the file, line and column of the offending ke
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,13 +59,18 @@ def _loc(file: str, mark: yaml.Mark | None) -> Location:
 
 
 class _TooDeep(Exception):
-    def __init__(self, mark: yaml.Mark | None) -> None:
+    def __init__(self, mark: Any) -> None:  # a PyYAML or libyaml mark
         self.mark = mark
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, refusing to compose nesting deeper than :data:`limits.MAX_DEPTH`
-    (PyYAML composes recursively: deep nesting would exhaust the stack)."""
+_FLOAT_1_2 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading ``1e-3`` as a number as YAML 1.2 does (YAML 1.1 needs a
+    dot and a signed exponent, ``1.0e-3``, and would read ``1e-3`` as text), and refusing to
+    compose nesting deeper than :data:`limits.MAX_DEPTH` (PyYAML composes recursively: deep
+    nesting would exhaust the stack)."""
 
     depth = 0
 
@@ -76,6 +82,15 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+
+
+def load_value(text: str) -> Any:
+    """One value written on the command line (``--set key=VALUE``), read as scenario YAML
+    (with the same limits as a file; raises :class:`~sim.errors.ScenarioError`)."""
+    return parse_yaml(text, "--set")[0]
 
 
 def _too_deep() -> str:
@@ -205,14 +220,16 @@ class _Walker:
                             key=format_path((*path, key)),
                         )
                     seen.update(() if from_merge else (key,))
-                    self.positions[(*path, key)] = _loc(self.file, key_node.start_mark)
-                    out[key] = self.walk(value_node, (*path, key))
+                    at = (*path, key)
+                    self.positions[at] = _loc(self.file, key_node.start_mark)
+                    out[key] = self.walk(value_node, at)
             return out
         if isinstance(node, yaml.SequenceNode):
             items = []
             for i, item in enumerate(node.value):
-                self.positions[(*path, i)] = _loc(self.file, item.start_mark)
-                items.append(self.walk(item, (*path, i)))
+                at = (*path, i)
+                self.positions[at] = _loc(self.file, item.start_mark)
+                items.append(self.walk(item, at))
             return items
         return self._construct(node, path)  # pragma: no cover - collections only
 
@@ -222,7 +239,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     try:
         if _CLoader is not None:
             _check_depth(text)
-        loader = _Loader(text) if _CLoader is None else _CLoader(text)
+        loader = ScenarioLoader(text) if _CLoader is None else _CLoader(text)
     except _TooDeep as exc:
         raise ScenarioError(_too_deep(), location=_loc(file, exc.mark)) from None
     except yaml.reader.ReaderError as exc:  # a control character such as NUL
@@ -254,7 +271,14 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
     return ScenarioError(f"invalid YAML: {problem}", location=_loc(file, mark))
 
 
-_CLoader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """:class:`ScenarioLoader` on libyaml's parser (depth is checked on its events first)."""
+
+
+_FastLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+_CLoader: type[yaml.SafeLoader] | None = (
+    _FastLoader if getattr(yaml, "__with_libyaml__", False) else None
+)
 """libyaml's parser when installed: about five times faster on large files (the size cap
 keeps even the pure-Python parser within seconds)."""
 

@@ -13,7 +13,12 @@ Modules: :mod:`.style` (colours, titles, axes), :mod:`.run` (a run's results),
 :mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side).
 """
 
-from .compare import COMPARE_FIGURES, compare_outcome_figure, compare_survival_figure
+from .compare import (
+    COMPARE_FIGURES,
+    compare_outcome_figure,
+    compare_survival_figure,
+    save_comparison,
+)
 from .run import (
     CAPTIONS,
     FIGURES,
@@ -30,7 +35,19 @@ from .run import (
     survival_figure,
     violations_figure,
 )
-from .style import COLOURS, GREY, INCIDENT, INK, PALETTE, colour, outcome_labels, outcome_words
+from .style import (
+    COLOURS,
+    GREY,
+    INCIDENT,
+    INK,
+    PALETTE,
+    colour,
+    integration_note,
+    outcome_labels,
+    outcome_words,
+    shown_outcomes,
+    went_ahead,
+)
 from .trace import trace_figure, trace_strain
 
 __all__ = [
@@ -49,16 +66,20 @@ __all__ = [
     "compare_survival_figure",
     "deliveries_figure",
     "figures_for",
+    "integration_note",
     "outcome_figure",
     "outcome_labels",
     "outcome_words",
     "quiet",
     "save_atomic",
+    "save_comparison",
     "save_figure",
     "save_figures",
+    "shown_outcomes",
     "strain_figure",
     "survival_figure",
     "trace_figure",
     "trace_strain",
     "violations_figure",
+    "went_ahead",
 ]
