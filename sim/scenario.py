@@ -79,19 +79,11 @@ def _at_most(name: str, what: str) -> Any:
     return AfterValidator(check)
 
 
-Rate = Annotated[
-    float, Strict(), Field(ge=0, allow_inf_nan=False), _at_most("MAX_RATE", " per day")
-]
+Rate = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False), _at_most("MAX_RATE", "")]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Identifier = Annotated[
     str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=limits.MAX_NAME_CHARS)
 ]
-
-
-def _no_control(text: str) -> str:
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
-        raise ValueError("must be one line of text (no newlines, tabs or control characters)")
-    return text
 
 
 def _strip(value: Any) -> Any:
@@ -102,7 +94,6 @@ Label = Annotated[
     str,
     BeforeValidator(_strip),
     Field(max_length=limits.MAX_TEXT_CHARS),
-    AfterValidator(_no_control),
 ]
 """A label or title: shown in tables, traces and figures, so of bounded length."""
 Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
