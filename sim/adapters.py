@@ -420,7 +420,11 @@ def convert(
         if scenario is not None and actor in scenario.parties:
             sides = scenario.target_sides(actor)
             for other in map(mapping.actor, r.others):
-                if other in scenario.parties and scenario.parties[other].side in sides:
+                if (
+                    other is not None
+                    and other in scenario.parties
+                    and (scenario.parties[other].side in sides)
+                ):
                     target = scenario.parties[other].side
                     break
         by_day.setdefault(r.day, []).append((r.ident, r.line, actor, "1" if major else "0", target))
@@ -435,11 +439,11 @@ def convert(
                 out.drop("before the start")
             continue
         times = lo + _spread(len(events), mapping.rule, mapping.seed, day) * (hi - lo)
-        for t, (ident, _, actor, major, target) in zip(times, events, strict=True):
+        for t, (ident, _, actor, severity, target) in zip(times, events, strict=True):
             if window is not None and t >= window:
                 out.drop("after the window")
                 continue
-            out.rows.append((float(t), actor, major, target, f"{source}:{ident}"))
+            out.rows.append((float(t), actor, severity, target, f"{source}:{ident}"))
             out.kept += 1
     return out
 

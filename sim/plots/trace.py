@@ -26,9 +26,9 @@ from .style import (
     short,
     side_tolerances,
     suptitle,
-    went_ahead,
     tidy,
     time_axis,
+    went_ahead,
 )
 
 # --------------------------------------------------------------------------- one run
@@ -139,8 +139,8 @@ def trace_figure(
                     facecolors=COLOURS["triggered"] if ok else COLOURS["cancelled_collapse"],
                     edgecolors="none",
                 )
-    for gid, (when, ys, style) in groups.items():
-        top.scatter(dates(scenario, when), ys, gid=gid, zorder=3, **style)
+    for gid, (when, heights, style) in groups.items():
+        top.scatter(dates(scenario, when), heights, gid=gid, zorder=3, **style)
     kinds = {"violation": "violations", "attack": "attacks", "incident": "incidents"}
     top.set_yticks(
         [y_of[r] for r in rows],
