@@ -322,7 +322,18 @@ def test_a_signal_during_a_run_exits_128_plus_signal_and_writes_nothing(
 ) -> None:
     (tmp_path / "slow.yaml").write_text(SLOW)
     proc = spawn(
-        command("run", "slow.yaml", "--runs", "100000", "--seed", "1", "--quiet", "--out", "out"),
+        command(
+            "run",
+            "slow.yaml",
+            "--runs",
+            "5000000",
+            "--summary-only",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+            "out",
+        ),
         tmp_path,
     )
     time.sleep(3)
@@ -347,7 +358,8 @@ def test_workers_never_outlive_the_command(tmp_path: Path, sig: signal.Signals) 
             "run",
             "slow.yaml",
             "--runs",
-            "100000",
+            "5000000",
+            "--summary-only",
             "--seed",
             "1",
             "--quiet",
