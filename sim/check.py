@@ -160,7 +160,8 @@ def figure(result: CheckResult, s: SeriesCheck) -> Figure:
             recorded = "recorded" if i == 0 else None
             bx.plot(i, point.count, "o", color=PALETTE[1], markersize=7, zorder=3, label=recorded)
         bx.set_xticks(range(len(totals)))
-        bx.set_xticklabels([f"days {p.days[0]}–{p.days[1] - 1}" for p, _ in totals], fontsize=8)
+        spans = [p.days for p, _ in totals if p.days is not None]
+        bx.set_xticklabels([f"days {a}–{b - 1}" for a, b in spans], fontsize=8)
         bx.set_xlim(-0.6, len(totals) - 0.4)
         bx.set_ylim(bottom=0)
         bx.set_title("totals over days", fontsize=9)
