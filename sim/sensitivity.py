@@ -7,7 +7,8 @@ function (:func:`sim.uncertainty.values`), every point is simulated with the sam
 (common random numbers, :func:`sim.experiments.evaluate`), and SALib apportions the variation of
 two outputs among the assumptions:
 
-- ``p_triggered``: P(triggered), the chance that the next step starts;
+- ``p_triggered``: P(triggered), the chance that the next step starts (or the probability of
+  the outcome chosen with ``outcome``: e.g. ``cancelled_collapse``, ``passed:jic``);
 - ``holding_days``: the mean collapse day — the expected number of days until the ceasefire
   collapses, counting the whole window for runs in which it does not collapse.
 
@@ -36,7 +37,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import ScenarioError, UsageError
-from .experiments import PointTable, dask_session, evaluate
+from .experiments import PointTable, check_outcome, dask_session, evaluate, outcome_label
 from .folders import new_folder, write_json
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
@@ -96,6 +97,8 @@ class Sensitivity:
     seed: int
     sample_seed: int
     elapsed: float
+    outcome: str = "triggered"
+    """The outcome whose probability is the output ``p_triggered`` (``--outcome``)."""
 
     @property
     def runs(self) -> int:
@@ -121,15 +124,19 @@ class Sensitivity:
 
     def tornado_p(self, output: str = "p_triggered") -> tuple[float, np.ndarray]:
         """The baseline value of ``output`` and ``[k, 2]`` values at each assumption's ends."""
-        y = _output(self.tornado, output)
+        y = _output(self.tornado, output, self.outcome)
         return float(y[0]), y[1:].reshape(-1, 2)
+
+    def labels(self) -> dict[str, str]:
+        """:data:`OUTPUTS` with ``p_triggered`` named for the analysed outcome."""
+        return {**OUTPUTS, "p_triggered": outcome_label(self.outcome)}
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
         from .results import library_versions
 
         base_p, ends_p = self.tornado_p("p_triggered")
         base_h, ends_h = self.tornado_p("holding_days")
-        ci = self.tornado.ci95("triggered")
+        ci = self.tornado.ci95(self.outcome)
         indices: dict[str, Any] = {}
         for out, idx in self.indices.items():
             if idx is None:
@@ -152,7 +159,8 @@ class Sensitivity:
             "sample_seed": self.sample_seed,
             "engine": self.table.engine,
             "elapsed_seconds": round(self.elapsed, 3),
-            "outputs": OUTPUTS,
+            "outcome": self.outcome,
+            "outputs": self.labels(),
             "assumptions": {
                 key: {
                     "distribution": dists[key].model_dump(mode="json"),
@@ -211,9 +219,9 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _output(table: PointTable, output: str) -> np.ndarray:
+def _output(table: PointTable, output: str, outcome: str = "triggered") -> np.ndarray:
     if output == "p_triggered":
-        return table.p("triggered")
+        return table.p(outcome)
     if output == "holding_days":
         return np.asarray(table.holding_days, float)
     raise UsageError(f"unknown output '{output}' (choose from {', '.join(OUTPUTS)})")
@@ -227,6 +235,8 @@ def _take(table: PointTable, rows: slice) -> PointTable:
         holding_days=table.holding_days[rows],
         violations=table.violations[rows],
         deliveries=table.deliveries[rows],
+        reached=None if table.reached is None else table.reached[rows],
+        passed=None if table.passed is None else table.passed[rows],
     )
 
 
@@ -284,17 +294,21 @@ def analyse(
     dask: str | None = None,
     progress: bool | None = None,
     tornado_runs: int | None = None,
+    outcome: str = "triggered",
 ) -> Sensitivity:
     """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
     uncertain assumptions, plus a tornado; all points simulated with common random numbers.
 
     ``samples``: Sobol' base samples N, a power of 2 (N·(k+2) points), or Morris trajectories
-    (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
+    (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. ``outcome`` (an outcome code,
+    ``reached:<phase>`` or ``passed:<phase>``) replaces P(triggered) by P(outcome). The
+    tornado's 2k+1 points get
     ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
     small effects need the precision).
     """
     samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else int(samples)
     check(scenario, method, samples)
+    check_outcome(scenario, outcome)
     require_salib()
     keys = uncertain_keys(scenario)
     prob = problem(scenario)
@@ -338,7 +352,7 @@ def analyse(
             **common,
         )
     indices = {
-        out: _indices(method, prob, unit, _output(points, out), design_seed(seed, 2))
+        out: _indices(method, prob, unit, _output(points, out, outcome), design_seed(seed, 2))
         for out in OUTPUTS
     }
     return Sensitivity(
@@ -355,6 +369,7 @@ def analyse(
         seed=seed,
         sample_seed=sample_seed,
         elapsed=points.elapsed + tornado.elapsed,
+        outcome=outcome,
     )
 
 
@@ -394,11 +409,12 @@ def text(sens: Sensitivity) -> str:
         f"engine {t.engine}, {sens.elapsed:.1f} s ({rate:,.0f} runs/s)",
     ]
     base_p, ends_p = sens.tornado_p("p_triggered")
-    for out, label in OUTPUTS.items():
+    p_label = outcome_label(sens.outcome)
+    for out, label in sens.labels().items():
         lines += ["", f"{label}:"]
         idx = sens.indices[out]
         if idx is None:
-            y = _output(t, out)
+            y = _output(t, out, sens.outcome)
             lines.append(f"  the same at every point ({y[0]:.4g}): nothing to apportion")
             continue
         if sens.method == "sobol":
@@ -406,7 +422,7 @@ def text(sens: Sensitivity) -> str:
         else:
             head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}  {'sigma':>7}"
         if out == "p_triggered":
-            head += "  tornado: P(triggered) at the low → high end"
+            head += f"  tornado: {p_label} at the low → high end"
         lines.append(head)
         for rank, key in enumerate(sens.ranking(out), 1):
             j = sens.keys.index(key)
@@ -423,7 +439,7 @@ def text(sens: Sensitivity) -> str:
                 lo, hi = sens.tornado_values[j]
                 row += f"  {ends_p[j, 0]:6.1%} → {ends_p[j, 1]:6.1%}  (at {lo:.4g} → {hi:.4g})"
             lines.append(row.rstrip())
-    lines.append(f"\nbaseline (the scenario's own values): P(triggered) {base_p:.1%}")
+    lines.append(f"\nbaseline (the scenario's own values): {p_label} {base_p:.1%}")
     if sens.method == "sobol":
         lines.append("S1: variance share of the assumption alone; ST: with its interactions; ± 95%")
     else:
@@ -457,7 +473,7 @@ def indices_figure(sens: Sensitivity) -> Figure:
     }
     for ax, out in zip(axes, outputs, strict=True):
         idx = sens.indices[out]
-        ax.set_title(OUTPUTS[out], fontsize=9.5, loc="left")
+        ax.set_title(sens.labels()[out], fontsize=9.5, loc="left")
         tidy(ax)
         if idx is None:
             y = _output(sens.table, out)
@@ -585,7 +601,10 @@ def tornado_figure(sens: Sensitivity) -> Figure:
     ax.spines["bottom"].set_bounds(*shown)
     ax.spines["left"].set_visible(False)
     percent(ax, "x", decimals=0 if span >= 0.05 else 1)
-    ax.set_xlabel(f"P(triggered); baseline {base_p:.1%} (the scenario's own values)", fontsize=9)
+    ax.set_xlabel(
+        f"{outcome_label(sens.outcome)}; baseline {base_p:.1%} (the scenario's own values)",
+        fontsize=9,
+    )
     from matplotlib.patches import Patch
 
     fig.legend(
