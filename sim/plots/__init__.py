@@ -10,10 +10,12 @@ The main artists carry a ``gid`` (e.g. ``"survival"``, ``"median:opposition"``,
 ``"violation:government:major"``) so that tests and notebooks can read back the plotted data.
 
 Modules: :mod:`.style` (colours, titles, axes), :mod:`.run` (a run's results),
-:mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side).
+:mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side), :mod:`.phases`
+(the phase funnel and survival over the phases, for scenarios with phases).
 """
 
 from .compare import COMPARE_FIGURES, compare_outcome_figure, compare_survival_figure
+from .phases import PHASE_CAPTIONS, PHASE_FIGURES, funnel_figure, phase_survival_figure
 from .run import (
     CAPTIONS,
     FIGURES,
@@ -40,6 +42,8 @@ __all__ = [
     "INCIDENT",
     "INK",
     "PALETTE",
+    "PHASE_CAPTIONS",
+    "PHASE_FIGURES",
     "STRAIN_QS",
     "collapse_figure",
     "colour",
@@ -47,9 +51,11 @@ __all__ = [
     "compare_survival_figure",
     "deliveries_figure",
     "figures_for",
+    "funnel_figure",
     "outcome_figure",
     "outcome_labels",
     "outcome_words",
+    "phase_survival_figure",
     "save_atomic",
     "save_figures",
     "strain_figure",
