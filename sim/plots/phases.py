@@ -106,16 +106,19 @@ def funnel_figure(results: Results) -> Figure:
             linewidth=1,
             gid=f"funnel:{what}_ci",
         )
-    for xi, r, p in zip(x, reached, passed, strict=True):
-        ax.text(xi, r + 0.03, f"reached {r:.1%}", ha="center", va="bottom", fontsize=8)
+    for i, (xi, r, p) in enumerate(zip(x, reached, passed, strict=True)):
         ax.text(
-            xi,
-            p / 2 if p > 0.08 else p + 0.01,
+            xi, reached_ci[i, 1] + 0.015, f"reached {r:.1%}", ha="center", va="bottom", fontsize=8
+        )
+        inside = p > 0.08
+        ax.text(
+            xi if inside else xi + width / 2 + 0.03,
+            p / 2 if inside else p,
             f"passed\n{p:.1%}",
-            ha="center",
-            va="center" if p > 0.08 else "bottom",
+            ha="center" if inside else "left",
+            va="center",
             fontsize=8,
-            color="white" if p > 0.08 else INK,
+            color="white" if inside else INK,
         )
     ticks = [
         f"{name} ({days} d)\n" + textwrap.fill(label, 22)
