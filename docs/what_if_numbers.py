@@ -105,6 +105,22 @@ def phases(runs: int, seed: int) -> None:
     k0, n0 = int(passed0[jic]), int(reached0[jic])
     lo0, hi0 = sim.stats.wilson(k0, n0)
     print(f"  P(jic passed | jic reached) = {k0 / n0:.1%} [{lo0:.1%}, {hi0:.1%}]")
+    data = scenario.model_dump(mode="python", exclude_none=True)
+    for key in ("uncertainties", "extends"):
+        data.pop(key, None)
+    data["phases"] = [dict(p) for p in data["phases"]]
+    data["phases"][2]["on_fail"] = "cancel"
+    r2 = sim.simulate(
+        sim.scenario_from_dict(data), runs=runs, seed=seed, engine="fast", progress=False
+    )
+    p2 = r2.phase_summary()["jic"]["reached"]["p"]
+    print(f"- calm without its extension: P(jic reached) = {p2:.1%}")
+    data["phases"][2]["gate"] = dict(data["phases"][2]["gate"]) | {"required_deliveries": 2}
+    r3 = sim.simulate(
+        sim.scenario_from_dict(data), runs=runs, seed=seed, engine="fast", progress=False
+    )
+    p3 = r3.phase_summary()["jic"]["reached"]["p"]
+    print(f"  ... and 2 deliveries required: P(jic reached) = {p3:.1%}")
     no_fade = scenario.with_overrides({"rules.strain_half_life_days": None})
     r1 = sim.simulate(no_fade, runs=runs, seed=seed, engine="fast", progress=False)
     reached1, passed1 = r1.tally.phase_counts()
