@@ -129,6 +129,37 @@ def numpy_floor(params: Params, runs: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def integrate_time(scenario: sim.Scenario, engine: str, runs: int, seed: int) -> float:
+    """Seconds to simulate ``runs`` runs, each with its own parameter set (``--integrate``)."""
+    params = Params.from_scenario(scenario)
+    size = ENGINES[engine].chunk
+    started = time.perf_counter()
+    for a in range(0, runs, size):
+        simulate_chunk(params, engine, seed, a, min(a + size, runs), scenario)
+    return time.perf_counter() - started
+
+
+def compile_seconds() -> float:
+    """Seconds for the first fast-engine call in a fresh process with an empty numba cache
+    (what a new install pays once; later processes load the compiled code from disk)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    flagship = str(ROOT / "scenarios" / "geneva_2016.yaml")
+    code = (
+        "import time, numpy as np, sim\n"
+        "from sim.engines import ENGINES, Params\n"
+        f"p = Params.from_scenario(sim.load_scenario({flagship!r}))\n"
+        "t = time.perf_counter(); ENGINES['fast'].run_batch(p, 1, np.arange(10))\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return float(out.stdout.strip() or "nan")
+
+
 def table(title: str, runs: int, rows: list[tuple[str, float]], ref: int) -> None:
     print(f"{title} ({runs:,} runs, one core)")
     print(f"  {'':36}{'seconds':>9}{'runs/s':>12}{'vs ' + rows[ref][0].split(' (')[0]:>28}")
@@ -176,14 +207,19 @@ def main() -> None:
         ref=1,
     )
     n = args.fast_runs
-    table(
-        "fast engine against the numpy floor",
-        n,
-        [
-            ("numpy floor (reference)", numpy_floor(params, n, args.seed)),
-            ("engine 'fast'", engine_time(params, "fast", n, args.seed)),
-        ],
-        ref=0,
+    rows = [
+        ("numpy floor (reference)", numpy_floor(params, n, args.seed)),
+        ("engine 'fast'", engine_time(params, "fast", n, args.seed)),
+    ]
+    uncertain = ROOT / "scenarios" / "uncertain_geneva_2016.yaml"
+    if uncertain.exists():
+        rows.append(
+            ("engine 'fast', --integrate", integrate_time(sim.load_scenario(uncertain), "fast",
+                                                          n, args.seed))
+        )  # fmt: skip
+    table("fast engine against the numpy floor", n, rows, ref=0)
+    print(
+        f"first call of the fast engine with an empty cache (compiling): {compile_seconds():.1f} s"
     )
 
 

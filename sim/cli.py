@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{validate,run,trace,compare,sweep,sensitivity,discover,schema}",
+        metavar="{validate,run,trace,compare,sweep,sensitivity,discover,backtest,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="success: P(triggered) >= P (default: the 75th percentile of the points)",
     )
+
+    from . import backtest
+
+    p = sub.add_parser("backtest", help="score the model on historical ceasefire cases")
+    backtest.add_arguments(p, _positive, _non_negative)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
@@ -495,6 +500,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sensitivity(args, argv)
         if args.command == "discover":
             return cmd_discover(args, argv)
+        if args.command == "backtest":
+            from . import backtest
+
+            return backtest.command(args, argv, PROG)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
             return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
@@ -279,9 +280,15 @@ def normal_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+EXACT_BELOW = 25
+"""Below this many discordant pairs McNemar's test is exact (binomial), not normal."""
+
+
 def paired_test(first: np.ndarray, other: np.ndarray) -> tuple[float, float, float]:
-    """``(p2 − p1, z, two-sided p-value)`` for paired 0/1 outcomes (McNemar's test with the
-    normal approximation): only runs whose outcome differs carry information."""
+    """``(p2 − p1, z, two-sided p-value)`` for paired 0/1 outcomes (McNemar's test): only runs
+    whose outcome differs carry information. With fewer than :data:`EXACT_BELOW` discordant
+    pairs the p-value is the exact binomial one (b ~ Binomial(b + c, 1/2) under no effect);
+    otherwise the normal approximation."""
     n = first.size
     b = int(np.count_nonzero(first & ~other))  # lost the trigger
     c = int(np.count_nonzero(~first & other))  # gained it
@@ -289,6 +296,8 @@ def paired_test(first: np.ndarray, other: np.ndarray) -> tuple[float, float, flo
     if b + c == 0:
         return diff, 0.0, 1.0
     z = (c - b) / math.sqrt(b + c)
+    if b + c < EXACT_BELOW:
+        return diff, z, float(stats.binomtest(b, b + c, 0.5).pvalue)
     return diff, z, min(1.0, 2 * normal_sf(abs(z)))
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from .records import Columns, Shape, csv_columns, csv_header
+
 from .errors import UsageError
+from .records import Columns, Shape, csv_columns, csv_header
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .tally import Tally, quantiles_from_counts

@@ -9,9 +9,10 @@ chunking or the number of workers.
 
 from __future__ import annotations
 
+import secrets
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from . import parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
-from .errors import RunawayError, UsageError
+from .errors import UsageError
 from .records import Columns, Run, TraceEvent
 from .results import Results
 from .scenario import Scenario
@@ -31,7 +32,7 @@ MAX_RUNS = 10**12
 
 def fresh_seed() -> int:
     """A new random seed (used, printed and recorded when none is given)."""
-    return int(np.random.SeedSequence().entropy % (2**63))
+    return secrets.randbits(63)
 
 
 def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:

@@ -208,9 +208,10 @@ PHASE_KEYS = {
 }  # fmt: skip
 """What a phase's ``set`` may change (by group: the key after the actor's name)."""
 
-SetValue = Annotated[float, Strict(), Field(allow_inf_nan=False)] | tuple[
-    Annotated[float, Strict(), Field(allow_inf_nan=False)], ...
-]
+SetValue = (
+    Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | tuple[Annotated[float, Strict(), Field(allow_inf_nan=False)], ...]
+)
 
 
 class Phase(_Model):
@@ -265,11 +266,11 @@ class Scenario(_Model):
     @classmethod
     def _window_of_phases(cls, data: Any) -> Any:
         """With phases and no ``window_days``, the window is the phases' total."""
-        if isinstance(data, dict) and isinstance(data.get("phases"), list | tuple):
-            if "window_days" not in data:
-                days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
-                if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
-                    data = {**data, "window_days": sum(days)}
+        phased = isinstance(data, dict) and isinstance(data.get("phases"), list | tuple)
+        if phased and "window_days" not in data:
+            days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
+            if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+                data = {**data, "window_days": sum(days)}
         return data
 
     def model_post_init(self, _context: Any) -> None:
@@ -571,9 +572,11 @@ def _phase_key_problem(s: Scenario, key: str) -> str | None:
     group, _, rest = key.partition(".")
     if group in ("humanitarian", "rules"):
         if rest in PHASE_KEYS[group]:
-            return "needs a humanitarian block" if group == "humanitarian" and (
-                s.humanitarian is None
-            ) else None
+            return (
+                "needs a humanitarian block"
+                if group == "humanitarian" and (s.humanitarian is None)
+                else None
+            )
         return f"'{key}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
     if group not in PHASE_KEYS:
         return f"'{key}' cannot be set in a phase (names, sides, targets and clients are fixed)"

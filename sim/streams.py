@@ -19,11 +19,11 @@ own: event ``k`` of a source uses block ``k`` (its gap and its marks), the convo
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numba as nb
 import numpy as np
 from llvmlite import ir
-from numba.core import types
 from numba.extending import intrinsic
 
 _M0 = np.uint64(0xD2E7470EE14C6C93)
@@ -50,11 +50,12 @@ def seed_key(seed: int) -> int:
 
 
 @intrinsic
-def _mulhilo(typingctx, a, b):  # type: ignore[no-untyped-def]
+def _mulhilo(typingctx: Any, a: Any, b: Any) -> Any:
     """The high and low 64 bits of the 128-bit product ``a * b`` (one machine multiply)."""
-    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+    u64 = nb.types.uint64
+    sig = nb.types.UniTuple(u64, 2)(u64, u64)
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         wide = ir.IntType(128)
         product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
         hi = builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))

@@ -50,8 +50,10 @@ def _describe(scenario: Scenario, e: TraceEvent) -> str:
             f"deliveries {d['deliveries']} — {verdict}"
         )
     if e.kind == "phase":
-        access = "" if scenario.humanitarian is None else (
-            "; access permitted" if d["permitted"] else "; access NOT permitted"
+        access = (
+            ""
+            if scenario.humanitarian is None
+            else ("; access permitted" if d["permitted"] else "; access NOT permitted")
         )
         return f"phase {d['phase']} begins{access}"
     if e.kind == "extension":
@@ -63,9 +65,7 @@ def _strain(strain: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in strain.items())
 
 
-def story(
-    scenario: Scenario, record: Run, events: list[TraceEvent], *, seed: int, run: int
-) -> str:
+def story(scenario: Scenario, record: Run, events: list[TraceEvent], *, seed: int, run: int) -> str:
     """Format a traced run as readable lines, ending with its outcome."""
     lines = [f"{scenario.title} — run {run}, seed {seed}"]
     if scenario.start is not None:

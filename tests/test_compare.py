@@ -228,8 +228,11 @@ def test_paired_test_counts_only_the_runs_that_changed() -> None:
     diff, z, p = paired_test(first, other)
     assert diff == pytest.approx((2 - 1) / 5)
     assert z == pytest.approx(1 / math.sqrt(3))
-    assert p == pytest.approx(2 * normal_sf(1 / math.sqrt(3)))
+    assert p == pytest.approx(1.0)  # exact: 2 · P(Binomial(3, 1/2) ≤ 1) = 2 · 4/8
     assert paired_test(first, first) == (0.0, 0.0, 1.0)
+    many_first = np.repeat(first, 10)  # 30 discordant pairs: the normal approximation
+    _, z, p = paired_test(many_first, np.repeat(other, 10))
+    assert p == pytest.approx(2 * normal_sf(10 / math.sqrt(30)))
 
 
 def test_compare_results_in_memory_pairs_runs_like_files() -> None:
@@ -248,3 +251,19 @@ def test_compare_results_in_memory_pairs_runs_like_files() -> None:
     assert sim.compare.compare_results([a, c]).table()[1]["test"] == "unpaired"
     with pytest.raises(sim.UsageError):
         sim.compare.compare_results([a])
+
+
+def test_few_discordant_pairs_use_the_exact_binomial_mcnemar() -> None:
+    """With b = 1 lost and c = 6 gained (7 < 25 discordant pairs) the p-value is the exact
+    two-sided binomial one: 2 · P(X ≤ 1), X ~ Binomial(7, 1/2) = 2 · 8/128 = 0.125."""
+    from sim.compare import paired_test
+
+    first = np.array([1] * 1 + [0] * 6 + [1] * 50 + [0] * 43, bool)
+    other = np.array([0] * 1 + [1] * 6 + [1] * 50 + [0] * 43, bool)
+    diff, _, p = paired_test(first, other)
+    assert diff == pytest.approx(5 / 100)
+    assert p == pytest.approx(0.125)
+    many = np.array([1] * 10 + [0] * 40, bool)
+    _, z, p_normal = paired_test(many, ~many)  # 50 discordant: normal approximation
+    assert z == pytest.approx(30 / np.sqrt(50))
+    assert p_normal < 1e-4

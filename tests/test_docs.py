@@ -41,3 +41,23 @@ def test_readme_scenario_example_is_valid() -> None:
     assert example is not None
     scenario = sim.scenario_from_dict(yaml.safe_load(example.group(1)))
     assert scenario.name == "geneva_2016"
+
+
+def test_the_fields_table_is_generated_from_the_declaration() -> None:
+    """docs/architecture.md shows the per-run fields exactly as sim.records declares them."""
+    from sim.records import fields_table
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    shown = re.search(r"<!-- fields-table -->\n(.*?)\n<!-- /fields-table -->", text, re.S)
+    assert shown is not None
+    assert shown.group(1) == fields_table()
+
+
+def test_engines_do_not_import_the_layers_above_them() -> None:
+    """Dependencies point one way: engines know the scenario, streams and records only."""
+    for path in (ROOT / "sim" / "engines").glob("*.py"):
+        imports = re.findall(r"^from \.\.(\w+)", path.read_text(encoding="utf-8"), re.M)
+        assert set(imports) <= {"scenario", "streams", "records", "errors", "outcomes"}, path
+    for name in ("results", "tally"):
+        text = (ROOT / "sim" / f"{name}.py").read_text(encoding="utf-8")
+        assert not re.search(r"^from \.(plots|report|engines)", text, re.M), name

@@ -199,9 +199,7 @@ def test_common_random_numbers_hold_across_variants(engine: str) -> None:
     assert order == 0
     tiny, _ = discordant(base, base.with_overrides({"spoilers.isis.attack_prob": 0.401}), engine)
     assert tiny < 0.005 * 20_000
-    quiet, ra = discordant(
-        base, base.with_overrides({"guarantors.usa.incident_prob": 0.0}), engine
-    )
+    quiet, ra = discordant(base, base.with_overrides({"guarantors.usa.incident_prob": 0.0}), engine)
     assert ra.columns is not None
     had_incident = int((ra.columns.incidents.sum(1) > 0).sum())
     assert 0 < quiet <= had_incident

@@ -854,7 +854,8 @@ def test_access_is_one_permission_then_binomial_convoys() -> None:
 
 
 def test_each_phase_draws_its_own_permission() -> None:
-    """Two phases, convoys every day, one needed per phase: P(triggered) = (perm · (1 − (1 − s)^d))²."""
+    """Two phases, convoys every day, one needed per phase:
+    P(triggered) = (perm · (1 − (1 − s)^d))²."""
     scenario = make_scenario(
         _two_parties(0.0),
         window=6,

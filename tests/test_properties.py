@@ -226,7 +226,9 @@ def test_outcome_probabilities_and_intervals(
 @pytest.mark.parametrize("engine", list(sim.ENGINES))
 @SETTINGS
 @given(data=scenario_data(), runs=st.integers(1, 25), seed=seeds)
-def test_zero_hazards_never_collapse(data: dict[str, Any], runs: int, seed: int, engine: str) -> None:
+def test_zero_hazards_never_collapse(
+    data: dict[str, Any], runs: int, seed: int, engine: str
+) -> None:
     scn = scenario_from_dict(zero_hazards(data))
     res = simulate(scn, runs, seed, engine=engine)
     c = res.columns

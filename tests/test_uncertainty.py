@@ -158,12 +158,36 @@ def test_integrate_is_reproducible_and_independent_of_workers() -> None:
     assert one.csv_text() == two.csv_text()
 
 
-def test_integrate_needs_uncertainties_and_a_per_run_engine() -> None:
+def test_integrate_needs_uncertainties_and_runs_on_every_engine() -> None:
     with pytest.raises(sim.UsageError, match="uncertainties"):
         sim.simulate(scenario(), runs=10, seed=1, integrate=True)
     s = scenario(**{"parties.a.violation_prob": {"dist": "uniform", "low": 0.1, "high": 0.2}})
-    with pytest.raises(sim.UsageError, match="engine 'fast'"):
-        sim.simulate(s, runs=10, seed=1, integrate=True, engine="fast")
+    fast = sim.simulate(s, runs=300, seed=1, integrate=True, engine="fast", progress=False)
+    ref = sim.simulate(s, runs=300, seed=1, integrate=True, engine="simpy", progress=False)
+    assert fast.csv_text() == ref.csv_text()
+
+
+def test_integrate_writes_values_into_the_tables_as_validation_would() -> None:
+    """The direct path (values written into the engine's tables) gives the runs of the
+    validated path (a scenario built and checked per run)."""
+    from sim.engines import paramsets
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "uncertain_geneva_2016.yaml"
+    s = sim.load_scenario(path)
+    assert paramsets.supports(s)
+    direct = sim.simulate(s, runs=400, seed=4, integrate=True, engine="fast", progress=False)
+    original = paramsets.supports
+    try:
+        paramsets.supports = lambda _: False  # type: ignore[assignment]
+        checked = sim.simulate(s, runs=400, seed=4, integrate=True, engine="fast", progress=False)
+    finally:
+        paramsets.supports = original  # type: ignore[assignment]
+    assert direct.columns is not None and checked.columns is not None
+    np.testing.assert_array_equal(direct.columns.theta, checked.columns.theta)
+    np.testing.assert_array_equal(direct.columns.outcome, checked.columns.outcome)
+    np.testing.assert_allclose(
+        direct.columns.collapse_time, checked.columns.collapse_time, atol=1e-9, equal_nan=True
+    )
 
 
 def test_scenarios_pickle_as_plain_data() -> None:

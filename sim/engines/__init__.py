@@ -9,16 +9,28 @@ into chunks or workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..records import Columns
 from . import fast_engine, simpy_engine
-from .params import Params
+from .params import Params, Tables
 
-RunBatch = Callable[[Params, int, np.ndarray], Columns]
+
+class RunBatch(Protocol):
+    """Simulate runs ``runs`` of ``p`` under ``seed`` (``which[i]``: the parameter set of
+    ``tables`` that run ``runs[i]`` uses; default: ``p``'s own)."""
+
+    def __call__(
+        self,
+        p: Params,
+        seed: int,
+        runs: np.ndarray,
+        tables: Tables | None = None,
+        which: np.ndarray | None = None,
+    ) -> Columns: ...
 
 
 @dataclass(frozen=True)

@@ -222,9 +222,7 @@ def _simulate(
             # the source moves on to its next event
             x[s] = rules.decayed(x[s], decay[s], now - anchor[s])
             anchor[s] = now
-            target[s], marks[s, 0], marks[s, 1], marks[s, 2] = rules.draw(
-                seed, keys[s], run, k[s]
-            )
+            target[s], marks[s, 0], marks[s, 1], marks[s, 2] = rules.draw(seed, keys[s], run, k[s])
             k[s] += 1
             exact[s] = False
             low[s] = rules.earliest(now, x[s], target[s], cur_peak[s, day])

@@ -250,7 +250,7 @@ def _stack(phases: list[Tables]) -> Tables:
                 padded = np.zeros((*a.shape[:-1], width))
                 body = a.shape[-1] - (1 if name == "rates" else 0)
                 padded[..., :body] = a[..., :body]
-                padded[..., body:width - (1 if name == "rates" else 0)] = a[..., body - 1 : body]
+                padded[..., body : width - (1 if name == "rates" else 0)] = a[..., body - 1 : body]
                 if name == "rates":
                     padded[..., -1] = a[..., -1]
                 a = padded

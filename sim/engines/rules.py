@@ -67,6 +67,11 @@ def invert_piece(m: float, x: float, beta: float, target: float, span: float) ->
 @jit
 def compensator(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> float:
     """Λ from ``t0`` to ``t1``: day ``d`` has base rate ``rates[d]``, excitation ``x0`` at t0."""
+    if rates[-1] < 0.0:  # the same rate every day: one piece
+        if t1 <= t0:
+            return 0.0
+        span = t1 - t0
+        return piece(-rates[-1], x0, beta, span, math.exp(-beta * span) if x0 > 0.0 else 1.0)
     total, t, x = 0.0, t0, x0
     while t < t1:
         stop = min(math.floor(t) + 1.0, t1)
@@ -85,9 +90,18 @@ def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, e
     """The first time after ``t0`` at which Λ(t0, t) reaches ``target``; inf if not before
     ``end``. Raises on a hazard that is not finite."""
     t, x, left = t0, x0, target
-    if x0 <= 0.0 and rates[-1] < 0.0:  # a constant rate, stored as -rate in the last slot
-        t = t0 + target / -rates[-1]  # inf for a rate too small to act: never, not an error
-        return t if t < end else math.inf
+    if rates[-1] < 0.0:  # the same rate every day (stored as −rate in the last slot): no walk
+        m = -rates[-1]
+        if x0 <= 0.0:
+            t = t0 + target / m  # inf for a rate too small to act: never, not an error
+            return t if t < end else math.inf
+        span = end - t0
+        full = piece(m, x0, beta, span, math.exp(-beta * span))
+        if not full < math.inf:
+            raise OverflowError("hazard is not finite")
+        if full < target:
+            return math.inf
+        return t0 + invert_piece(m, x0, beta, target, span)
     while t < end:
         stop = min(math.floor(t) + 1.0, end)
         span = stop - t
@@ -121,7 +135,9 @@ def rebase(
 
 
 @jit
-def draw(seed: np.int64, key: np.int64, run: np.int64, k: np.int64) -> tuple[float, float, float, float]:
+def draw(
+    seed: np.int64, key: np.int64, run: np.int64, k: np.int64
+) -> tuple[float, float, float, float]:
     """Block ``k`` of a source's stream: the gap (in compensator units) to its next event and
     that event's three marks (target, severity, blame)."""
     u0, u1, u2, u3 = streams.block(seed, key, run, k)
@@ -138,8 +154,15 @@ def earliest(now: float, x: float, target: float, peak: float) -> float:
 
 @jit
 def next_event(
-    seed: np.int64, key: np.int64, run: np.int64, k: np.int64,
-    now: float, x: float, rates: np.ndarray, beta: float, end: float,
+    seed: np.int64,
+    key: np.int64,
+    run: np.int64,
+    k: np.int64,
+    now: float,
+    x: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
 ) -> tuple[float, float, float, float, float]:
     """A source that just fired (or starts) at ``now`` draws block ``k`` of its stream: the
     gap to its next event and that event's three marks; (target, mark, mark, mark, time)."""
@@ -150,8 +173,14 @@ def next_event(
 
 @jit
 def provoke(
-    anchor: float, x: float, target: float, now: float, boost: float,
-    rates: np.ndarray, beta: float, end: float,
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
+    end: float,
 ) -> tuple[float, float, float]:
     """A party's side is attacked at ``now``: move its state there, add ``boost`` to its
     excitation and solve its next time again; (excitation, target still to go, time)."""
@@ -162,8 +191,13 @@ def provoke(
 
 @jit
 def excite(
-    anchor: float, x: float, target: float, now: float, boost: float,
-    rates: np.ndarray, beta: float,
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
 ) -> tuple[float, float]:
     """:func:`provoke` without solving the time: (excitation, target still to go)."""
     x, left = rebase(anchor, x, target, now, rates, beta)
@@ -186,7 +220,7 @@ def pick(u: float, n: int) -> int:
 def convoy_slot(t: float) -> int:
     """The convoy day whose preceding 24 hours contain ``t``: the convoy of day ``d`` runs at
     ``d + 0.5`` and counts the major events in ``(d − 0.5, d + 0.5]``."""
-    return int(math.ceil(t - 0.5))
+    return math.ceil(t - 0.5)
 
 
 @jit

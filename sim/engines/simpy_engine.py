@@ -22,7 +22,8 @@ the two engines give the same run for the same (scenario, seed, run index).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from typing import Any
 
 import numpy as np
 import simpy
@@ -48,6 +49,7 @@ _crossing = rules.crossing.py_func
 _convoy_slot = rules.convoy_slot.py_func
 _convoy_chance = rules.convoy_chance.py_func
 _at_day_end = rules.strain_at_day_end.py_func
+_late_strain = rules.late_strain.py_func
 
 
 class _Static:
@@ -67,10 +69,11 @@ class _Static:
         self.attributed_share = tb["attributed"][q].tolist()
         active = tb["active"][q].tolist()
         self.active = [s for s, a in enumerate(active) if a]
-        self.targets = [row[:k].tolist() for row, k in zip(tb["targets"], tb["n_targets"])]
+        pairs = zip(tb["targets"], tb["n_targets"], strict=True)
+        self.targets = [row[:k].tolist() for row, k in pairs]
         self.excites = [
             [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
-            for row, k in zip(tb["excites"], tb["n_excites"])
+            for row, k in zip(tb["excites"], tb["n_excites"], strict=True)
         ]
         self.tol = tb["tol"][q].tolist()
         self.n_tol = tb["n_tol"].tolist()
@@ -125,11 +128,11 @@ class _Run:
         self.count = [0] * n
         self.majors = [0] * n
         self.attributed = [0] * n
-        self.daily = np.zeros((n, p.window), np.int32)
+        self.daily = [[0] * p.window for _ in range(n)]
         self.strain = [0.0] * n_sides
         self.strain_t = [0.0] * n_sides
-        self.added = np.zeros((n_sides, p.window))
-        self.day_strain = np.zeros(p.window)
+        self.added = [[0.0] * p.window for _ in range(n_sides)]
+        self.day_strain = [0.0] * p.window
         self.majors_by_slot = [0] * (p.horizon + 1)
         self.deliveries = 0
         self.events = 0
@@ -175,7 +178,7 @@ class _Run:
         self.count[s] += 1
         self.majors[s] += major
         self.attributed[s] += attributed
-        self.daily[s, day] += 1
+        self.daily[s][day] += 1
         if major:
             slot = _convoy_slot(now)
             if slot < p.horizon:
@@ -195,7 +198,7 @@ class _Run:
         strain += weight
         self.strain[side], self.strain_t[side] = strain, now
         self.day_strain[day] += weight
-        self.added[side, day] += _at_day_end(weight, now, st.recovery)
+        self.added[side][day] += _at_day_end(weight, now, st.recovery)
         if self.trace is not None:
             self._note_event(now, s, side, major, attributed)
         crossed = _crossing(strain, self.tol[side], self.n_tol[side])
@@ -258,7 +261,7 @@ class _Run:
 
     # ------------------------------------------------------------------ processes
 
-    def hostilities(self) -> Iterator[simpy.Event]:
+    def hostilities(self) -> Generator[simpy.Event, Any, None]:
         """Wait for the earliest next event of any source, apply it, repeat; when no source
         acts before the phase's end, wait for the phase to move on."""
         env, tau = self.env, self.tau
@@ -273,7 +276,7 @@ class _Run:
             if self.event(now, s):
                 return
 
-    def convoys(self) -> Iterator[simpy.Event]:
+    def convoys(self) -> Generator[simpy.Event, Any, None]:
         """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
         p, env = self.p, self.env
         key = self.convoy_key
@@ -306,7 +309,7 @@ class _Run:
                 )
             day += 1
 
-    def phases(self) -> Iterator[simpy.Event]:
+    def phases(self) -> Generator[simpy.Event, Any, None]:
         """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
         p, env = self.p, self.env
         if self.enter():
@@ -316,7 +319,7 @@ class _Run:
             st, phase, end = self.st, self.phase, self.end
             quiet = p.phase_quiet[phase]
             first = self.start if quiet < 0 else end - quiet
-            late = rules.late_strain(self.day_strain, first, end)
+            late = _late_strain(self.day_strain, first, end)
             code = rules.gate(late, st.max_strain, self.phase_deliveries, st.required)
             if self.trace is not None:
                 self._note(
@@ -397,22 +400,39 @@ class _Run:
 
     # ------------------------------------------------------------------ the run
 
-    def execute(self, cols: Columns, row: int, count: np.ndarray, major: np.ndarray,
-                attributed: np.ndarray) -> None:  # fmt: skip
+    def execute(self) -> tuple[Any, ...]:
+        """Run to the end; the run's record as plain values (see :func:`_collect`)."""
         env, p = self.env, self.p
         env.process(self.phases())
         env.process(self.hostilities())
         if p.convoys_per_day:
             env.process(self.convoys())
-        cols.outcome[row] = env.run(until=self.trigger)
-        cols.phase[row] = self.phase
-        cols.phases_passed[row] = self.passed
-        cols.collapse_time[row] = self.collapse_time
-        cols.collapsed_by[row] = self.collapsed_by
-        cols.deliveries[row] = self.deliveries
-        count[row], major[row], attributed[row] = self.count, self.majors, self.attributed
-        cols.events_daily[row] = self.daily
-        rules.daily_strain(self.added, self.st.recovery, cols.strain_daily[row])
+        outcome = env.run(until=self.trigger)
+        return (
+            outcome, self.collapse_time, self.collapsed_by, self.deliveries, self.phase,
+            self.passed, self.count, self.majors, self.attributed, self.daily, self.added,
+            self.st.recovery,
+        )  # fmt: skip
+
+
+def _collect(p: Params, records: list[tuple[Any, ...]]) -> Columns:
+    """Columns from the runs' plain records, converted once per batch."""
+    cols = Columns.empty(p.shape, len(records))
+    if not records:
+        return cols
+    fields = list(zip(*records, strict=True))
+    for name, values in zip(
+        ("outcome", "collapse_time", "collapsed_by", "deliveries", "phase", "phases_passed"),
+        fields[:6],
+        strict=True,
+    ):
+        cols.arrays[name][:] = values
+    cols.events_daily[:] = fields[9]
+    for row, (added, recovery) in enumerate(zip(fields[10], fields[11], strict=True)):
+        rules.daily_strain(np.array(added), recovery, cols.strain_daily[row])
+    count, major, attributed = (np.array(f, np.int32) for f in fields[6:9])
+    cols.set_sources(p.shape, count, major, attributed)
+    return cols
 
 
 def run_batch(
@@ -428,20 +448,17 @@ def run_batch(
     the set of run ``runs[i]`` (``--integrate``: one set per run)."""
     tables = p.tables() if tables is None else tables
     which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
-    cols = Columns.empty(p.shape, len(runs))
-    n = len(p.sources)
-    count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))
     cache: dict[tuple[int, int], _Static] = {}
-    for row, (run, q) in enumerate(zip(np.asarray(runs).tolist(), which.tolist(), strict=True)):
+    records = []
+    for run, q in zip(np.asarray(runs).tolist(), which.tolist(), strict=True):
         if len(cache) > 256:
             cache.clear()
         statics = _statics(p, tables, q, cache)
         try:
-            _Run(p, statics, seed, run, None).execute(cols, row, count, major, attributed)
+            records.append(_Run(p, statics, seed, run, None).execute())
         except OverflowError:
             raise RunawayError(not_finite_message(run)) from None
-    cols.set_sources(p.shape, count, major, attributed)
-    return cols
+    return _collect(p, records)
 
 
 def _statics(
@@ -462,13 +479,9 @@ def _statics(
 def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
     """Run ``run`` under ``seed`` with its story, event by event."""
     events: list[TraceEvent] = []
-    cols = Columns.empty(p.shape, 1)
-    n = len(p.sources)
-    count, major, attributed = (np.zeros((1, n), np.int32) for _ in range(3))
     statics = _statics(p, p.tables(), 0, {})
     try:
-        _Run(p, statics, seed, run, events).execute(cols, 0, count, major, attributed)
+        record = _Run(p, statics, seed, run, events).execute()
     except OverflowError:
         raise RunawayError(not_finite_message(run)) from None
-    cols.set_sources(p.shape, count, major, attributed)
-    return cols.row(0), events
+    return _collect(p, [record]).row(0), events
