@@ -427,6 +427,16 @@ def report(results: Any) -> str:
     for code, (p, lo, hi) in results.outcome_probabilities().items():
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
+    phases = results.phase_summary() if results.shape.phases else {}
+    if phases:
+        width = max(len("phase"), *(len(name) for name in phases))
+        lines += ["", f"  {'phase':<{width}}  {'reached':>7}  {'passed':>7}  95% interval (passed)"]
+        for name, v in phases.items():
+            lo, hi = v["passed"]["ci95"]
+            lines.append(
+                f"  {name:<{width}}  {v['reached']['p']:7.1%}  {v['passed']['p']:7.1%}  "
+                f"[{lo:.1%}, {hi:.1%}]"
+            )
     lines += ["", *results.findings()]
     return "\n".join(lines)
 

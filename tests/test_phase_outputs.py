@@ -413,5 +413,17 @@ def test_flagship_access_is_one_permission() -> None:
     assert aid.humanitarian.success_prob == h.success_prob  # the road risk is the flagship's
 
 
+def test_run_prints_the_phases_and_writes_their_figures(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _err = cli(capsys, "run", "two.yaml", "--runs", "400", "--out", "r", "--quiet")
+    assert code == 0
+    saved = json.loads((here / "r" / "summary.json").read_text())["phases"]
+    rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.strip()}
+    for name, v in saved.items():
+        assert rows[name] == [f"{v['reached']['p']:.1%}", f"{v['passed']['p']:.1%}"]
+    assert {"phases.png", "phase_survival.png"} <= {p.name for p in (here / "r/figures").iterdir()}
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
