@@ -1,5 +1,5 @@
 """The phase funnel: how many runs reached each phase, passed its gate, and why the others
-stopped there (SPEC §11).
+stopped there.
 
 Reached and passed come from the tally (:meth:`sim.tally.Tally.phase_counts`), so they exist
 for every result. Why runs stopped at a phase — the ceasefire collapsed during it, or its gate

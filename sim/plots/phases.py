@@ -1,4 +1,4 @@
-"""Figures of agreements in phases (SPEC §11): the phase funnel and survival over the whole
+"""Figures of agreements in phases: the phase funnel and survival over the whole
 horizon with the phase boundaries. ``ceasefire run`` draws them only for scenarios with
 ``phases`` (see :func:`phase_figures`)."""
 
