@@ -90,6 +90,7 @@ class Forecast:
             where = case.scenario.locate(("monte_carlo", "max_events"))
             raise ScenarioError(str(exc), location=where, key="monte_carlo.max_events") from None
         cols = results.columns
+        assert cols is not None  # simulate keeps per-run rows by default
         counts = np.bincount(cols.outcome, minlength=len(OUTCOMES))
         p = {code: float(counts[i] / runs) for i, code in enumerate(OUTCOMES)}
         days = np.sort(np.where(np.isnan(cols.collapse_time), case.window, cols.collapse_time))
@@ -227,13 +228,13 @@ def run_backtest(
     indices = scoring.bootstrap_indices(len(cases), n_boot, seed)
     skill: dict[str, Any] = {}
     for m in METRICS:
-        model = np.array([row[m] for row in table["model"]])
+        ours = np.array([row[m] for row in table["model"]])
         vs = {}
         for b in BASELINES:
             ref = np.array([row[m] for row in table[b]])
             vs[b] = {
-                "value": _finite(scoring.skill(model, ref)),
-                "ci95": [_finite(v) for v in scoring.bootstrap_skill(model, ref, indices)],
+                "value": _finite(scoring.skill(ours, ref)),
+                "ci95": [_finite(v) for v in scoring.bootstrap_skill(ours, ref, indices)],
             }
         skill[m] = {**vs[REFERENCE], "reference": REFERENCE, "vs": vs}
     return {

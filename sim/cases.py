@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import Location, ScenarioError, UsageError
 from .scenario import OUTCOMES, Scenario, load_scenario
@@ -100,7 +100,7 @@ def _read(path: Path) -> tuple[Any, Positions, str]:
     return data, positions, name
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -166,7 +166,7 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
             )
     return Outcome(
         outcome=code,
-        collapse_day=float(day) if collapsed else None,
+        collapse_day=float(day) if collapsed and day is not None else None,
         collapsed_by=by if collapsed else None,
         phase=phase,
         sources=tuple(dict(s) for s in sources),

@@ -14,19 +14,25 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
-from .results import Results
+from .frames import comparison_html
+from .results import Results, library_versions
+from .runner import fresh_seed, simulate
 from .scenario import OUTCOMES, Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -168,13 +174,16 @@ class Comparison:
         """The table ``ceasefire compare`` prints."""
         width = max(len("scenario"), *(len(e.label) for e in self.entries))
         head = f"Comparison of {len(self.entries)} scenarios"
-        if self.runs is not None:
-            head += (
-                f"; {self.runs:,} runs each, seed {self.seed}, engine "
-                f"{self.engine} (common random numbers)"
+        if self.uniform():
+            head += f"; {self.how()}"
+            inputs = []
+        else:
+            inputs = [f"  {e.label:<{width}}  {self.describe(e)}" for e in self.entries] + (
+                [f"  ({self.how()})"] if self.runs is not None else []
             )
         lines = [
             head,
+            *inputs,
             f"P(triggered): {self.entries[0].scenario.trigger.label}",
             "",
             f"  {'scenario':<{width}}  {'P(trig.)':>8}  {'95% interval':<16}  "
@@ -207,6 +216,35 @@ class Comparison:
         lines += self.phase_text()
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
+
+    def uniform(self) -> bool:
+        """Whether every input was simulated here (same runs, seed and engine)."""
+        return self.runs is not None and all(e.kind != "folder" for e in self.entries)
+
+    def how(self) -> str:
+        """How the inputs were simulated, in words. Common random numbers are claimed only
+        for what ran here with one seed and engine: the scenario files of one command."""
+        if self.runs is None:
+            return "from result folders, each as saved"
+        crn = sum(e.kind != "folder" for e in self.entries) > 1
+        what = "every scenario" if self.uniform() else "scenario files"
+        return (
+            f"{what}: {self.runs:,} runs each, seed {self.seed}, engine {self.engine}"
+            + (" (common random numbers)" if crn else "")
+            + ("" if self.uniform() else "; result folders as saved")
+        )
+
+    def describe(self, entry: Entry) -> str:
+        """Where one input came from, with its runs, seed and engine."""
+        what = {"scenario": "scenario file", "folder": "result folder", "results": "results"}
+        summary = entry.summary
+        return (
+            f"{what.get(entry.kind, entry.kind)} {entry.source}: {entry.runs:,} runs, "
+            f"seed {summary.get('seed')}, engine {summary.get('engine')}"
+        )
+
     # ----------------------------------------------------------------- files
 
     def csv_text(self) -> str:
@@ -220,15 +258,14 @@ class Comparison:
         return buf.getvalue()
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
-        from .results import library_versions
-
         return {
             "tool": "ceasefire-sim",
             "created": self.created,
             "runs": self.runs,
             "seed": self.seed,
             "engine": self.engine,
-            "common_random_numbers": self.runs is not None,
+            "common_random_numbers": self.runs is not None
+            and sum(e.kind != "folder" for e in self.entries) > 1,
             "test": "P(triggered) against the first: paired McNemar test for scenario files run "
             "here (common random numbers), pooled two-proportion z-test otherwise",
             "table": self.table(),
@@ -255,20 +292,24 @@ class Comparison:
         return cmd
 
     def save(
-        self, path: str | Path, *, plots: bool = True, command: list[str] | None = None
+        self,
+        path: str | Path,
+        *,
+        figures: Mapping[str, Callable[[Comparison], Figure]] | None = None,
+        command: list[str] | None = None,
     ) -> Path:
-        """Write ``comparison.csv``, ``comparison.json`` and ``figures/`` (never overwriting;
-        written to a temporary folder and renamed into place)."""
+        """Write ``comparison.csv``, ``comparison.json`` and, given ``figures`` (file stem ->
+        function drawing it, e.g. :data:`sim.plots.COMPARE_FIGURES`), ``figures/`` (never
+        overwriting; written to a temporary folder and renamed into place).
+        :func:`sim.plots.save_comparison` saves with every figure."""
         with new_folder(path) as tmp:
             (tmp / "comparison.csv").write_text(self.csv_text(), encoding="utf-8")
             write_json(tmp / "comparison.json", self.to_json(command))
-            if plots:
-                from . import plots as plotting
-
-                figures = tmp / "figures"
-                figures.mkdir()
-                for stem, make in plotting.COMPARE_FIGURES.items():
-                    make(self).savefig(figures / f"{stem}.png", dpi=150)
+            if figures:
+                folder = tmp / "figures"
+                folder.mkdir()
+                for stem, make in figures.items():
+                    make(self).savefig(folder / f"{stem}.png", dpi=150)
         return Path(path)
 
 
@@ -330,6 +371,18 @@ class _Input:
     kind: str
     scenario: Scenario
     summary: dict[str, Any] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """The ``--set`` changes the result folder was made with (from its manifest)."""
+
+
+def _folder_overrides(path: Path) -> dict[str, Any]:
+    """The ``--set`` changes recorded in a result folder's ``manifest.json`` (none if absent)."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
+    return dict(overrides) if isinstance(overrides, dict) else {}
 
 
 def read_folder(path: Path) -> tuple[Scenario, dict[str, Any]]:
@@ -364,7 +417,7 @@ def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:
         path = Path(raw)
         if path.is_dir():
             scenario, summary = read_folder(path)
-            out.append(_Input(str(raw), "folder", scenario, summary))
+            out.append(_Input(str(raw), "folder", scenario, summary, _folder_overrides(path)))
         elif path.is_file():
             out.append(_Input(str(raw), "scenario", load_scenario(path)))
         else:
@@ -372,13 +425,39 @@ def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:
     return out
 
 
-def _labels(names: Sequence[str]) -> list[str]:
-    seen: dict[str, int] = {}
+Facets = dict[str, Any]
+"""What describes one input: its scenario name, ``--set`` changes, engine, seed and runs."""
+
+
+def _value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def labels_by_difference(facets: Sequence[Facets]) -> list[str]:
+    """A unique label per input: the scenario name, and for inputs that share a name, what
+    differs between them: the ``--set`` changes they do not share, and the engine, seed or
+    runs where they differ from the first input of that name; ``#2``, ``#3`` … only when
+    nothing does."""
     out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
-    return out
+    for f in facets:
+        same = [g for g in facets if g["name"] == f["name"]]
+        parts: list[str] = []
+        if len(same) > 1:
+            keys = dict.fromkeys(k for g in same for k in g["overrides"])
+            for k in keys:
+                values = {repr(g["overrides"].get(k)) for g in same}
+                if len(values) > 1 and k in f["overrides"]:
+                    parts.append(f"{k}={_value(f['overrides'][k])}")
+            for what, word in (("engine", "engine {}"), ("seed", "seed {}"), ("runs", "{:,} runs")):
+                if f[what] is not None and f[what] != same[0][what]:  # vs the group's first
+                    parts.append(word.format(f[what]))
+        out.append(f"{f['name']} ({', '.join(parts)})" if parts else f["name"])
+    seen: dict[str, int] = {}
+    unique = []
+    for label in out:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return unique
 
 
 def compare(
@@ -396,10 +475,6 @@ def compare(
     (a fresh seed when it has none); every scenario file is run with the same ``runs``,
     ``seed`` and ``engine``. Every input is read and validated before anything is simulated.
     """
-    import time
-
-    from .runner import fresh_seed, simulate
-
     inputs = _read_inputs(paths)
     files = [i for i in inputs if i.kind == "scenario"]
     if files:
@@ -409,7 +484,18 @@ def compare(
             seed = mc.seed if mc.seed is not None else fresh_seed()
     else:
         runs = seed = None
-    labels = _labels([i.scenario.name for i in inputs])
+    labels = labels_by_difference(
+        [
+            {
+                "name": i.scenario.name,
+                "overrides": i.overrides,
+                "engine": engine if i.summary is None else i.summary.get("engine"),
+                "seed": seed if i.summary is None else i.summary.get("seed"),
+                "runs": runs if i.summary is None else i.summary.get("runs"),
+            }
+            for i in inputs
+        ]
+    )
     entries = []
     started = time.perf_counter()
     for label, i in zip(labels, inputs, strict=True):
@@ -438,19 +524,36 @@ def compare(
     )
 
 
+_NO_FACETS: Facets = {"name": "", "overrides": {}, "engine": None, "seed": None, "runs": None}
+
+
 def compare_results(results: Sequence[Results], labels: Sequence[str] | None = None) -> Comparison:
     """Compare results already in memory (e.g. variants made with ``with_overrides`` in a
     notebook); the first is the reference. Runs are paired (McNemar's test) when every result
     kept its per-run rows and all share runs, seed and engine — common random numbers."""
     if len(results) < 2:
         raise UsageError(f"compare needs at least two results (got {len(results)})")
-    names = list(labels) if labels is not None else [r.scenario.name for r in results]
+    if labels is None:
+        names = labels_by_difference(
+            [
+                {
+                    "name": r.scenario.name,
+                    "overrides": r.scenario.overrides,
+                    "engine": r.engine,
+                    "seed": r.seed,
+                    "runs": r.runs,
+                }
+                for r in results
+            ]
+        )
+    else:
+        names = labels_by_difference([{**_NO_FACETS, "name": str(n)} for n in labels])
     if len(names) != len(results):
         raise UsageError("give one label per result")
     shared = {(r.runs, r.seed, r.engine) for r in results}
     paired = len(shared) == 1 and all(r.columns is not None for r in results)
     entries = []
-    for label, r in zip(_labels(names), results, strict=True):
+    for label, r in zip(names, results, strict=True):
         triggered = None
         if paired:
             assert r.columns is not None

@@ -34,6 +34,7 @@ from .distributions import Choice
 from .errors import UsageError
 from .experiments import PointTable, check_outcome, evaluate, outcome_label
 from .folders import new_folder, write_json
+from .frames import text_html
 from .plots.style import INK, short, suptitle, tidy
 from .scenario import Scenario
 from .sensitivity import TOP, design_seed
@@ -82,6 +83,10 @@ class Discovery:
     samples: int
     outcome: str = "triggered"
     """The outcome whose probability defines a success (``--outcome``)."""
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the box and its coverage, as ``ceasefire discover`` prints."""
+        return text_html(text(self))
 
     @property
     def coverage(self) -> float:
@@ -258,7 +263,7 @@ def discover(
     )
     clf.fit(values, success)
     leaf_of = clf.apply(values)
-    leaves = []
+    leaves: list[dict[str, Any]] = []
     total = int(success.sum())
     for leaf in np.unique(leaf_of):
         mask = leaf_of == leaf

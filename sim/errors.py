@@ -1,8 +1,23 @@
-"""Errors a user can cause, each rendered as one line that names the file, line and key."""
+"""Errors a user can cause, each rendered as lines that name the file, line and key."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+MAX_SHOWN = 20
+"""At most this many problems of one scenario are listed; the rest are counted."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` safe for a terminal: control characters (ANSI escapes, carriage returns,
+    bells, and newlines unless ``newlines``) are shown escaped, as ``\\x1b`` or ``\\n``."""
+    if not newlines:
+        text = text.replace("\n", "\\n")
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -20,27 +35,58 @@ class Location:
 class CeasefireError(Exception):
     """Base class of every error this package raises on purpose."""
 
+    def __str__(self) -> str:
+        return printable(super().__str__())
+
 
 class ScenarioError(CeasefireError, ValueError):
     """A scenario (file, override or key) is invalid.
 
-    ``str(err)`` is the one line the CLI prints: ``FILE:LINE:COL: key.path: message``.
+    ``str(err)`` is what the CLI prints: one ``FILE:LINE:COL: key.path: message`` line per
+    problem (the first is this error's own; :attr:`others` holds the rest, at most
+    :data:`MAX_SHOWN` shown). Control characters are escaped, so it is safe to print.
+    ``reason`` is the message without where the value came from (``(from --set …)``).
     """
 
-    def __init__(self, message: str, *, location: Location | None = None, key: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        key: str = "",
+        reason: str | None = None,
+        others: Sequence[ScenarioError] = (),
+    ) -> None:
         self.message = message
         self.location = location
         self.key = key
+        self.reason = message if reason is None else reason
+        self.others = tuple(others)
         super().__init__(str(self))
 
-    def __str__(self) -> str:
+    @property
+    def problems(self) -> tuple[ScenarioError, ...]:
+        """This problem and every other one found in the same scenario."""
+        return (self, *self.others)
+
+    def line(self) -> str:
+        """This problem alone, as one printable line."""
         parts = []
         if self.location is not None:
             parts.append(str(self.location))
         if self.key:
             parts.append(self.key)
         parts.append(self.message)
-        return ": ".join(parts)
+        return printable(": ".join(parts))
+
+    def __str__(self) -> str:
+        problems = self.problems
+        lines = [p.line() for p in problems[:MAX_SHOWN]]
+        hidden = len(problems) - MAX_SHOWN
+        if hidden > 0:
+            where = self.location.file if self.location is not None else "scenario"
+            lines.append(printable(f"{where}: {hidden} more error{'s' * (hidden > 1)} not shown"))
+        return "\n".join(lines)
 
 
 class UsageError(CeasefireError, ValueError):

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import parallel
 from .engines import ENGINES, Params
 from .errors import UsageError
+from .frames import points_html
+from .progress import progress_bar
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
@@ -78,6 +79,9 @@ class PointTable:
     def outcomes(self) -> tuple[str, ...]:
         """Every outcome :meth:`p` can read: the codes, then reached/passed per phase."""
         return OUTCOMES + tuple(f"{k}:{name}" for name in self.phases for k in PHASE_OUTCOMES)
+
+    def _repr_html_(self) -> str:
+        return points_html(self)
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per point (for CSV and JSON)."""
@@ -180,13 +184,7 @@ def evaluate(
     tasks = [values[i : i + POINTS_PER_TASK] for i in range(0, len(values), POINTS_PER_TASK)]
     args = (runs, seed, engine)
     started = time.perf_counter()
-    bar = tqdm(
-        total=len(values),
-        unit="point",
-        disable=None if progress is None else not progress,
-        leave=False,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(total=len(values), unit="point", progress=progress)
     results: list[tuple[Any, ...]] = []
     with bar:
         if dask is not None:

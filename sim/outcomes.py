@@ -1,4 +1,4 @@
-"""The four outcome codes of a run, once (SPEC §7): one enum, everything else derives from it."""
+"""The four outcome codes of a run, once: one enum, everything else derives from it."""
 
 from __future__ import annotations
 

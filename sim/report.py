@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .results import Results
-from .scenario import OUTCOMES, Scenario
+from .scenario import Scenario
 from .source import Source, display_path, read_source
 
 _SKIP = ("name", "title", "description", "sources")
@@ -221,7 +221,7 @@ def report_html(
 ) -> str:
     """The report page for ``results`` with the given PNG figures (paths, or ``{stem: bytes}``)
     and ``manifest`` (as written to ``manifest.json``)."""
-    from .plots import CAPTIONS, PHASE_CAPTIONS, outcome_labels
+    from .plots import CAPTIONS, PHASE_CAPTIONS, integration_note, outcome_labels, shown_outcomes
 
     s = results.scenario
     summary = results.summary()
@@ -245,6 +245,11 @@ def report_html(
         f"{_e(manifest.get('created', ''))} by ceasefire-sim "
         f"{_e(manifest.get('versions', {}).get('ceasefire-sim', ''))}</p>",
     ]
+    if results.integrated:
+        out.append(
+            f'<p class="meta">{_e(integration_note(results).capitalize())}: every run '
+            "drew its own value of each (see the uncertainties below).</p>"
+        )
     if s.description:
         out.append(f"<p>{_e(s.description.strip())}</p>")
 
@@ -256,7 +261,7 @@ def report_html(
         "<tr><th>outcome</th><th>meaning</th><th>runs</th><th>probability</th>"
         "<th>95% interval</th></tr>",
     ]
-    for code in OUTCOMES:
+    for code in shown_outcomes(results):
         o = summary["outcomes"][code]
         lo, hi = o["ci95"]
         out.append(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import frames
 from .errors import UsageError
 from .records import Columns, Shape, csv_columns, csv_header
 from .scenario import OUTCOMES, Scenario
@@ -40,6 +41,19 @@ class Results:
     workers: int = 1
     integrated: bool = False
     """Whether every run drew its own parameter set from the uncertainties (``--integrate``)."""
+
+    # ----------------------------------------------------------------- tables
+
+    def to_dataframe(self) -> Any:
+        """One row per run (pandas; see :func:`sim.frames.to_dataframe`)."""
+        return frames.to_dataframe(self)
+
+    def summary_frame(self) -> Any:
+        """Outcome probabilities with their intervals (pandas)."""
+        return frames.summary_frame(self)
+
+    def _repr_html_(self) -> str:
+        return frames.results_html(self)
 
     # ----------------------------------------------------------------- summaries
 
@@ -240,7 +254,7 @@ class Results:
 
     def manifest(self, command: list[str] | None = None) -> dict[str, Any]:
         """Everything needed to reproduce these results."""
-        files = []
+        files: list[dict[str, str | None]] = []
         source = (self.scenario.__pydantic_private__ or {}).get("_source")
         for f in getattr(source, "files", ()):
             try:

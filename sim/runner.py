@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
 from .errors import UsageError
+from .progress import progress_bar
 from .records import Columns, Run, TraceEvent
 from .results import Results
 from .scenario import Scenario
@@ -138,13 +138,7 @@ def simulate(
     tally = Tally(shape)
     cols = Columns.empty(shape, runs) if keep_runs else None
     started = time.perf_counter()
-    bar = tqdm(
-        total=runs,
-        unit="run",
-        disable=None if progress is None else not progress,
-        leave=False,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(total=runs, unit="run", progress=progress)
 
     def collect(a: int, b: int, chunk: Columns) -> None:
         tally.add(chunk)

@@ -1,4 +1,4 @@
-"""The scenario: validated, immutable description of one ceasefire (SPEC §8).
+"""The scenario: validated, immutable description of one ceasefire (docs/model.md).
 
 Parsing lives in :mod:`sim.source`; this module defines the schema (pydantic models, which
 also give the JSON Schema for editors), the cross-reference checks, and :func:`load_scenario`,
@@ -9,12 +9,14 @@ which turns a file into a frozen :class:`Scenario` or raises one
 from __future__ import annotations
 
 import copy
+import difflib
+import html
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import numpy as np
 from pydantic import (
@@ -40,6 +42,22 @@ SET_LOCATION = Location("--set", 0, 0)
 """Where a value given by an override (``--set``) that is not in the file comes from."""
 
 
+def went_ahead(trigger_label: str) -> str:
+    """The ``triggered`` outcome in words. "went ahead: <label>" reads right whether the
+    label names a thing ("intelligence sharing") or an event ("Political talks open")."""
+    return f"went ahead: {trigger_label}"
+
+
+def outcome_words(trigger_label: str) -> dict[str, str]:
+    """The outcome codes in words for a trigger called ``trigger_label``."""
+    return {
+        "triggered": went_ahead(trigger_label),
+        "cancelled_collapse": "cancelled: ceasefire collapsed",
+        "cancelled_violence": "cancelled: too violent at the end",
+        "cancelled_access": "cancelled: aid did not get through",
+    }
+
+
 # --------------------------------------------------------------------------- field types
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -52,9 +70,10 @@ Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
-def _freeze(value: dict[K, V]) -> Mapping[K, V]:
+def _freeze(value: dict[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(value)
 
 
@@ -62,21 +81,19 @@ def _thaw(value: Mapping[Any, Any], handler: Any) -> Any:
     return handler(dict(value))
 
 
-def FrozenDict(key: Any, value: Any) -> Any:
-    """A ``dict[key, value]`` field that is read-only once validated."""
-    return Annotated[dict[key, value], AfterValidator(_freeze), WrapSerializer(_thaw)]
+FrozenDict = Annotated[Mapping[K, V], AfterValidator(_freeze), WrapSerializer(_thaw)]
+"""``FrozenDict[key, value]``: a mapping field that is read-only once validated."""
 
 
 def _schedule_kind(value: Any) -> str:
     return "per_day" if isinstance(value, list | tuple) else "constant"
 
 
-def Schedule(item: Any) -> Any:
-    """A value for every day: one number, or a list with one number per day of the window."""
-    return Annotated[
-        Annotated[item, Tag("constant")] | Annotated[tuple[item, ...], Tag("per_day")],
-        Discriminator(_schedule_kind),
-    ]
+Schedule = Annotated[
+    Annotated[T, Tag("constant")] | Annotated[tuple[T, ...], Tag("per_day")],
+    Discriminator(_schedule_kind),
+]
+"""``Schedule[item]``: a value for every day, one number or a list with one per day."""
 
 
 def _datetime(value: Any) -> Any:
@@ -115,9 +132,9 @@ class Party(_Model):
 
     label: str | None = None
     side: Identifier
-    violation_prob: Schedule(DailyProbability) | None = None
+    violation_prob: Schedule[DailyProbability] | None = None
     """P(at least one violation on a day), absent excitation and pressure."""
-    violation_rate: Schedule(Rate) | None = None
+    violation_rate: Schedule[Rate] | None = None
     """Expected violations per day (instead of ``violation_prob``)."""
     major_share: Probability = 0.2
     targets: tuple[Identifier, ...] | None = None
@@ -221,7 +238,7 @@ class Phase(_Model):
     label: str | None = None
     """What starts when the phase is entered."""
     days: Annotated[int, Strict(), Field(ge=1)]
-    set: FrozenDict(str, SetValue) = Field(default_factory=dict)
+    set: FrozenDict[str, SetValue] = Field(default_factory=dict)
     """Values in force during this phase only: ``{key.path: number or per-day list}``."""
     gate: Gate = Gate()
     on_fail: Literal["cancel"] | Extension = "cancel"
@@ -251,13 +268,13 @@ class Scenario(_Model):
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
     window_days: Annotated[int, Strict(), Field(ge=1)] = 7
     rules: Rules = Rules()
-    parties: FrozenDict(Identifier, Party)
-    spoilers: FrozenDict(Identifier, Spoiler) = Field(default_factory=dict)
-    guarantors: FrozenDict(Identifier, Guarantor) = Field(default_factory=dict)
+    parties: FrozenDict[Identifier, Party]
+    spoilers: FrozenDict[Identifier, Spoiler] = Field(default_factory=dict)
+    guarantors: FrozenDict[Identifier, Guarantor] = Field(default_factory=dict)
     humanitarian: Humanitarian | None = None
     trigger: Trigger = Trigger()
     monte_carlo: MonteCarlo = MonteCarlo()
-    uncertainties: FrozenDict(str, Distribution) = Field(default_factory=dict)
+    uncertainties: FrozenDict[str, Distribution] = Field(default_factory=dict)
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
     phases: tuple[Phase, ...] | None = None
     """A phased agreement (see :mod:`sim.phases`); without it, one window and its trigger."""
@@ -282,11 +299,39 @@ class Scenario(_Model):
             return NotImplemented
         return self.model_dump() == other.model_dump()
 
-    __hash__ = None  # type: ignore[assignment] - mutable-looking mappings inside
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mappings inside
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as plain data (worker processes, Dask): validated again when unpickled."""
         return (_from_plain, (self.model_dump(mode="json"),))
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows for a scenario: title, window, next step and actors."""
+        e = html.escape
+        rows = []
+        for name, p in self.parties.items():
+            what = "violation_prob" if p.violation_prob is not None else "violation_rate"
+            rate = getattr(p, what)
+            rows.append(("party", name, f"side {p.side}; {what} {rate}; tolerance {p.tolerance}"))
+        rows += [("spoiler", n, f"attacks {sp.targets}") for n, sp in self.spoilers.items()]
+        rows += [
+            ("guarantor", n, f"clients {', '.join(g.clients)}; pressure {g.pressure}")
+            for n, g in self.guarantors.items()
+        ]
+        head = (
+            f"{self.window_days}-day window; next step: {self.trigger.label}; "
+            f"{len(self.uncertainties)} uncertain assumptions"
+        )
+        if self.overrides:
+            head += "; with " + ", ".join(f"{k}={v}" for k, v in self.overrides.items())
+        body = "".join(
+            f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in rows
+        )
+        return (
+            f"<div><strong>{e(self.title)}</strong> (<code>{e(self.name)}</code>)<br>{e(head)}"
+            "<table><tr><th>kind</th><th>name</th><th>settings</th></tr>"
+            f"{body}</table></div>"
+        )
 
     # ----------------------------------------------------------------- derived views
 
@@ -300,6 +345,22 @@ class Scenario(_Model):
         """Days checked by the violence condition (``trigger.quiet_days`` or the window)."""
         q = self.trigger.quiet_days
         return self.window_days if q is None else q
+
+    @property
+    def possible_outcomes(self) -> tuple[str, ...]:
+        """The outcome codes this scenario can produce, in :data:`OUTCOMES` order: no
+        ``cancelled_collapse`` when nobody has a tolerance, no ``cancelled_violence`` without
+        ``trigger.max_strain``, no ``cancelled_access`` unless deliveries are required."""
+        tolerances = [p.tolerance for p in self.parties.values()]
+        tolerances += [g.tolerance for g in self.guarantors.values()]
+        h = self.humanitarian
+        can = {
+            "triggered": True,
+            "cancelled_collapse": any(t is not None for t in tolerances),
+            "cancelled_violence": self.trigger.max_strain is not None,
+            "cancelled_access": h is not None and h.required_deliveries > 0,
+        }
+        return tuple(code for code in OUTCOMES if can[code])
 
     def guarantor_side(self, name: str) -> str:
         return self.parties[self.guarantors[name].clients[0]].side
@@ -320,7 +381,10 @@ class Scenario(_Model):
 
     def attack_rate(self, spoiler: str) -> float:
         s = self.spoilers[spoiler]
-        return s.attack_rate if s.attack_rate is not None else -math.log1p(-s.attack_prob)
+        if s.attack_rate is not None:
+            return s.attack_rate
+        assert s.attack_prob is not None  # exactly one of the two (validated)
+        return -math.log1p(-s.attack_prob)
 
     def target_sides(self, party: str) -> tuple[str, ...]:
         p = self.parties[party]
@@ -387,11 +451,14 @@ class Scenario(_Model):
         :meth:`with_overrides`), in the order they were made; empty for a file as written."""
         return dict((self.__pydantic_private__ or {}).get("_overrides", {}))
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+    def with_overrides(
+        self, overrides: Mapping[str, Any], *, origin: str = "with_overrides"
+    ) -> Scenario:
         """A new scenario with ``{"key.path": value}`` changes applied, validated again.
 
         Paths may create keys (e.g. a new spoiler); list items are addressed by index.
-        Raises :class:`~sim.errors.ScenarioError` naming the overridden key on bad values.
+        Raises :class:`~sim.errors.ScenarioError` naming the overridden key on bad values;
+        ``origin`` is how errors say where the change came from (the CLI passes ``--set``).
         """
         source: Source | None = (
             self.__pydantic_private__.get("_source") if (self.__pydantic_private__) else None
@@ -399,16 +466,62 @@ class Scenario(_Model):
         data = copy.deepcopy(source.data if source else self.model_dump(exclude_none=True))
         positions = dict(source.positions) if source else {}
         overridden: dict[KeyPath, str] = {}
+        new_names: list[tuple[str, KeyPath]] = []
+        where = Location(origin, 0, 0)
         for key, value in overrides.items():
-            path = split_path(key, data.get("uncertainties"))
-            assign(data, path, value, key)
+            path = split_path(key, data.get("uncertainties"), where)
+            if (
+                len(path) >= 3
+                and path[0] in _NAMED
+                and isinstance(data.get(path[0]), dict)
+                and path[1] not in data[path[0]]
+            ):
+                new_names.append((key, path))
+            assign(data, path, value, key, where)
             overridden[path] = key
         new_source = Source(data, positions, source.files if source else ())
         touched = any(path[0] == "uncertainties" for path in overridden)
-        scenario = _validate(new_source, overridden, check_uncertainties=touched)
+        try:
+            scenario = _validate(new_source, overridden, check_uncertainties=touched, origin=origin)
+        except ScenarioError:
+            if not new_names:
+                raise
+            raise _not_named(self, new_names, where) from None
         made = {k: v for k, v in overrides.items() if not k.startswith("uncertainties")}
-        scenario.__pydantic_private__["_overrides"] = {**self.overrides, **made}
+        private = scenario.__pydantic_private__
+        assert private is not None  # set by _validate
+        private["_overrides"] = {**self.overrides, **made}
         return scenario
+
+
+_NAMED = {"parties": "a party", "spoilers": "a spoiler", "guarantors": "a guarantor"}
+
+
+def _not_named(
+    scenario: Scenario, new_names: list[tuple[str, KeyPath]], where: Location
+) -> ScenarioError:
+    """The error for changes to a party (spoiler, guarantor) the scenario does not have: most
+    likely a misspelt name, not an attempt to create one."""
+    problems = []
+    for key, path in new_names:
+        group, name = str(path[0]), str(path[1])
+        known = list(getattr(scenario, group))
+        message = (
+            f"'{name}' is not {_NAMED[group]} of this scenario "
+            f"(known: {', '.join(known) or 'none'}){did_you_mean(name, known)}"
+        )
+        problems.append(
+            ScenarioError(
+                f"{message} (from {where.file} {key})",
+                location=where,
+                key=key,
+                reason=message,
+            )
+        )
+    first = problems[0]
+    return ScenarioError(
+        first.message, location=where, key=first.key, reason=first.reason, others=problems[1:]
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -423,115 +536,126 @@ class ReferenceError_(CeasefireError):
         super().__init__(f"{format_path(path)}: {message}")
 
 
+class ReferenceErrors(CeasefireError):
+    """Every cross-reference problem of a scenario."""
+
+    def __init__(self, problems: list[ReferenceError_]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
 def _per_day(value: float | tuple[float, ...] | None, days: int) -> tuple[float, ...]:
     assert value is not None
     return tuple(value) if isinstance(value, tuple) else (float(value),) * days
 
 
-def _exactly_one(path: KeyPath, obj: BaseModel, a: str, b: str) -> None:
+def _exactly_one(
+    found: list[ReferenceError_], path: KeyPath, obj: BaseModel, a: str, b: str
+) -> None:
     given = [k for k in (a, b) if getattr(obj, k) is not None]
     if len(given) != 1:
         what = "both given" if given else "neither given"
-        raise ReferenceError_(path, f"give exactly one of {a} or {b} ({what})")
+        found.append(ReferenceError_(path, f"give exactly one of {a} or {b} ({what})"))
 
 
 def _check_references(s: Scenario) -> None:
+    problems = _reference_problems(s)
+    if problems:
+        raise ReferenceErrors(problems)
+    if s.phases is not None:
+        _check_phases(s)
+        phase_scenarios(s)  # each phase's values are validated as a scenario of its own
+
+
+def _reference_problems(s: Scenario) -> list[ReferenceError_]:
+    """Every cross-reference or consistency problem of ``s``, in file order of the rules."""
+    found: list[ReferenceError_] = []
+
+    def bad(path: KeyPath, message: str) -> None:
+        found.append(ReferenceError_(path, message))
+
     sides = s.sides
     names: dict[str, str] = {}
     for group in ("parties", "spoilers", "guarantors"):
         for name in getattr(s, group):
             if name in names:
-                raise ReferenceError_((group, name), f"name already used in {names[name]}")
+                bad((group, name), f"name already used in {names[name]}")
             names[name] = group
     if len(sides) < 2:
-        raise ReferenceError_(
+        bad(
             ("parties",),
             f"a ceasefire needs at least two sides, found "
             f"{len(sides)} ({', '.join(sides) or 'none'})",
         )
     for name, p in s.parties.items():
-        _exactly_one(("parties", name), p, "violation_prob", "violation_rate")
+        _exactly_one(found, ("parties", name), p, "violation_prob", "violation_rate")
         for key in ("violation_prob", "violation_rate"):
             value = getattr(p, key)
             if isinstance(value, tuple) and len(value) != s.window_days:
-                raise ReferenceError_(
+                bad(
                     ("parties", name, key),
                     f"has {len(value)} values; needs one per day of the window ({s.window_days})",
                 )
         for i, t in enumerate(p.targets or ()):
             if t not in sides:
-                raise ReferenceError_(("parties", name, "targets", i), _unknown("side", t, sides))
-            if t == p.side:
-                raise ReferenceError_(
-                    ("parties", name, "targets", i), f"a party cannot target its own side '{t}'"
-                )
+                bad(("parties", name, "targets", i), _unknown("side", t, sides))
+            elif t == p.side:
+                bad(("parties", name, "targets", i), f"a party cannot target its own side '{t}'")
         if p.targets is not None and not p.targets:
-            raise ReferenceError_(("parties", name, "targets"), "must list at least one side")
+            bad(("parties", name, "targets"), "must list at least one side")
         if p.targets is not None and len(set(p.targets)) != len(p.targets):
-            raise ReferenceError_(("parties", name, "targets"), "lists a side twice")
+            bad(("parties", name, "targets"), "lists a side twice")
     for name, sp in s.spoilers.items():
-        _exactly_one(("spoilers", name), sp, "attack_prob", "attack_rate")
+        _exactly_one(found, ("spoilers", name), sp, "attack_prob", "attack_rate")
         if sp.targets not in sides:
-            raise ReferenceError_(
-                ("spoilers", name, "targets"), _unknown("side", sp.targets, sides)
-            )
+            bad(("spoilers", name, "targets"), _unknown("side", sp.targets, sides))
         if sp.blamed_on is not None:
             if sp.blamed_on not in s.parties:
-                raise ReferenceError_(
-                    ("spoilers", name, "blamed_on"), _unknown("party", sp.blamed_on, s.parties)
-                )
-            if s.parties[sp.blamed_on].side == sp.targets:
-                raise ReferenceError_(
+                bad(("spoilers", name, "blamed_on"), _unknown("party", sp.blamed_on, s.parties))
+            elif s.parties[sp.blamed_on].side == sp.targets:
+                bad(
                     ("spoilers", name, "blamed_on"),
                     f"'{sp.blamed_on}' is on the attacked side '{sp.targets}'",
                 )
         elif sp.blame_prob > 0:
-            raise ReferenceError_(("spoilers", name, "blame_prob"), "needs blamed_on")
+            bad(("spoilers", name, "blame_prob"), "needs blamed_on")
     client_of: dict[str, str] = {}
     for name, g in s.guarantors.items():
         for i, c in enumerate(g.clients):
             if c not in s.parties:
-                raise ReferenceError_(
-                    ("guarantors", name, "clients", i), _unknown("party", c, s.parties)
-                )
-            if c in client_of:
-                raise ReferenceError_(
+                bad(("guarantors", name, "clients", i), _unknown("party", c, s.parties))
+            elif c in client_of:
+                bad(
                     ("guarantors", name, "clients", i),
                     f"'{c}' is already a client of '{client_of[c]}'",
                 )
             client_of[c] = name
-        client_sides = {s.parties[c].side for c in g.clients}
+        client_sides = {s.parties[c].side for c in g.clients if c in s.parties}
         if len(client_sides) > 1:
-            raise ReferenceError_(
+            bad(
                 ("guarantors", name, "clients"),
                 f"clients must all be on one side, found {', '.join(sorted(client_sides))}",
             )
-        own = client_sides.pop()
+        own = min(client_sides) if client_sides else None
         if g.incident_target is not None:
             if g.incident_target not in sides:
-                raise ReferenceError_(
+                bad(
                     ("guarantors", name, "incident_target"),
                     _unknown("side", g.incident_target, sides),
                 )
-            if g.incident_target == own:
-                raise ReferenceError_(
+            elif g.incident_target == own:
+                bad(
                     ("guarantors", name, "incident_target"),
                     f"must be a side other than its own ('{own}')",
                 )
         elif g.incident_prob > 0:
-            raise ReferenceError_(("guarantors", name, "incident_prob"), "needs incident_target")
+            bad(("guarantors", name, "incident_prob"), "needs incident_target")
     h = s.humanitarian
     if h is not None and h.first_day >= s.window_days:
-        raise ReferenceError_(
-            ("humanitarian", "first_day"), f"must be within the window (0..{s.window_days - 1})"
-        )
+        bad(("humanitarian", "first_day"), f"must be within the window (0..{s.window_days - 1})")
     if s.trigger.quiet_days is not None and s.trigger.quiet_days > s.window_days:
-        raise ReferenceError_(
-            ("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})"
-        )
-    if s.phases is not None:
-        _check_phases(s)
-        phase_scenarios(s)  # each phase's values are validated as a scenario of its own
+        bad(("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})")
+    return found
 
 
 def _check_phases(s: Scenario) -> None:
@@ -623,7 +747,7 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
         return (scenario,)
     cached = (scenario.__pydantic_private__ or {}).get("_phase_scenarios")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cast(tuple[Scenario, ...], cached)
     base = scenario.model_dump(mode="python", exclude_none=True)
     for key in ("phases", "uncertainties", "extends"):
         base.pop(key, None)
@@ -655,13 +779,13 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         # convoys run from the scenario's first_day on; the phase's own count is the gate's
         data["humanitarian"].update(first_day=0, required_deliveries=phase.gate.required_deliveries)
     for key, value in phase.set.items():
-        value = list(value) if isinstance(value, tuple) else value
-        assign(data, split_path(key), value, key)
+        plain = list(value) if isinstance(value, tuple) else value
+        assign(data, split_path(key), plain, key)
     try:
         return scenario_from_dict(data, name=f"phase {phase.name}")
     except ScenarioError as exc:
-        key = next((k for k in phase.set if exc.key.startswith(k)), None)
-        path = ("phases", i, "set", key) if key else ("phases", i)
+        set_key = next((k for k in phase.set if exc.key.startswith(k)), None)
+        path = ("phases", i, "set", set_key) if set_key else ("phases", i)
         where = scenario.locate(path)
         shown = ".".join(str(p) for p in path)
         raise ScenarioError(exc.message, location=where, key=shown) from None
@@ -677,7 +801,45 @@ def _plain(value: Any) -> Any:
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
-    return f"unknown {kind} '{name}' (known: {', '.join(known) or 'none'})"
+    return (
+        f"unknown {kind} '{name}' (known: {', '.join(known) or 'none'}){did_you_mean(name, known)}"
+    )
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``known`` to a misspelt ``name``, or ""."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+_MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {}
+
+
+def known_keys(path: KeyPath) -> tuple[str, ...]:
+    """The keys a scenario allows in the mapping at ``path`` (names of parties etc. skipped)."""
+    if not _MODEL_AT:
+        _MODEL_AT.update(
+            {
+                (): Scenario,
+                ("rules",): Rules,
+                ("parties", "*"): Party,
+                ("parties", "*", "retaliation"): Retaliation,
+                ("spoilers", "*"): Spoiler,
+                ("guarantors", "*"): Guarantor,
+                ("humanitarian",): Humanitarian,
+                ("trigger",): Trigger,
+                ("monte_carlo",): MonteCarlo,
+                ("sources", "*"): SourceRef,
+            }
+        )
+    if len(path) == 2 and path[0] == "uncertainties":
+        return _DIST_FIELDS
+    pattern = tuple("*" if i == 1 and len(path) > 1 else str(p) for i, p in enumerate(path))
+    model = _MODEL_AT.get(pattern)
+    if model is None:
+        return ()
+    keys = tuple(model.model_fields)
+    return (*keys, "extends") if model is Scenario else keys
 
 
 # --------------------------------------------------------------------------- loading
@@ -686,12 +848,12 @@ def _unknown(kind: str, name: str, known: Any) -> str:
 _DIST_FIELDS = ("dist", "low", "high", "mode", "a", "b", "values", "weights")
 
 
-def split_path(key: str, uncertainties: Any = None) -> KeyPath:
+def split_path(key: str, uncertainties: Any = None, where: Location = SET_LOCATION) -> KeyPath:
     """``a.b.3`` -> ``('a', 'b', 3)``. Under ``uncertainties.`` the key of an uncertainty is
     itself a key path: ``uncertainties.x.y`` is ``('uncertainties', 'x.y')``, and
     ``uncertainties.x.y.high`` sets the field ``high`` of an existing ``x.y``."""
     if not key or any(not part for part in key.split(".")):
-        raise ScenarioError("empty key path", location=SET_LOCATION, key=key or "''")
+        raise ScenarioError("empty key path", location=where, key=key or "''")
     head, _, rest = key.partition(".")
     if head == "uncertainties" and rest:
         inner, _, field = rest.rpartition(".")
@@ -701,7 +863,9 @@ def split_path(key: str, uncertainties: Any = None) -> KeyPath:
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
-def assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
+def assign(
+    data: dict[str, Any], path: KeyPath, value: Any, key: str, where: Location = SET_LOCATION
+) -> None:
     node: Any = data
     for i, part in enumerate(path[:-1]):
         if isinstance(node, dict):
@@ -713,16 +877,17 @@ def assign(data: dict[str, Any], path: KeyPath, value: Any, key: str) -> None:
         if not isinstance(node, dict | list):
             raise ScenarioError(
                 f"cannot set: '{format_path(path[: i + 1])}' holds no keys",
-                location=SET_LOCATION,
+                location=where,
                 key=key,
             )
     last = path[-1]
-    if (isinstance(node, dict) and isinstance(last, str)) or (
+    settable = (isinstance(node, dict) and isinstance(last, str)) or (
         isinstance(node, list) and isinstance(last, int) and last < len(node)
-    ):
-        node[last] = value
+    )
+    if settable:
+        cast(Any, node)[last] = value
     else:
-        raise ScenarioError("cannot set: no such key or list index", location=SET_LOCATION, key=key)
+        raise ScenarioError("cannot set: no such key or list index", location=where, key=key)
 
 
 def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
@@ -730,27 +895,39 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (
+        present = (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
-            node = node[part]
+        )
+        if present:
+            node = cast(Any, node)[part]
             path.append(part)
     if missing and loc and loc[-1] not in path[-1:]:
         path.append(loc[-1])
     return tuple(path)
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def _message(err: Mapping[str, Any], path: KeyPath) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        return "unknown key" + did_you_mean(str(path[-1]), known_keys(path[:-1]))
     if kind == "missing":
         return "required key is missing"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
-        msg = f"{msg} (got {err['input']!r})"
+        got = err["input"]
+        msg = f"{msg} (got {got!r})"
+        if isinstance(got, str) and _looks_numeric(got):
+            msg += "; numbers are written without quotes"
     return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate(
@@ -758,42 +935,56 @@ def _validate(
     overridden: Mapping[KeyPath, str] | None = None,
     *,
     check_uncertainties: bool = True,
+    origin: str = "--set",
 ) -> Scenario:
     overridden = overridden or {}
 
-    def fail(path: KeyPath, message: str, n_more: int = 0) -> ScenarioError:
+    def fail(path: KeyPath, message: str) -> ScenarioError:
         from_set = next(
             (k for p, k in overridden.items() if path[: len(p)] == p or p[: len(path)] == path),
             None,
         )
         loc = source.locate(path)
+        reason = message
         if from_set is not None:
-            message += f" (from --set {from_set})"
-            loc = source.positions.get(path, SET_LOCATION)
-        if n_more:
-            message += f" (+{n_more} more error{'s' if n_more > 1 else ''})"
-        return ScenarioError(message, location=loc, key=format_path(path))
+            message += f" (from {origin} {from_set})"
+            loc = source.positions.get(path, Location(origin, 0, 0))
+        return ScenarioError(message, location=loc, key=format_path(path), reason=reason)
+
+    def all_of(problems: list[ScenarioError]) -> ScenarioError:
+        return ScenarioError(
+            problems[0].message,
+            location=problems[0].location,
+            key=problems[0].key,
+            reason=problems[0].reason,
+            others=problems[1:],
+        )
 
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
-        errors = exc.errors()
-        located = []
-        for err in errors:
+        located: dict[KeyPath, tuple[tuple[int, int, int], Any]] = {}
+        for err in exc.errors():
             path = _clean_loc(source.data, err["loc"], err["type"] == "missing")
             loc = source.locate(path) or Location("?", 10**9, 0)
-            located.append(((loc.line, loc.column, -len(path)), path, err))
-        located.sort(key=lambda x: x[0])
-        _, path, err = located[0]
-        raise fail(path, _message(err), len({p for _, p, _ in located}) - 1) from None
+            order = (loc.line, loc.column, -len(path))
+            if path not in located or order < located[path][0]:
+                located[path] = (order, err)
+        ordered = sorted(located.items(), key=lambda item: item[1][0])
+        raise all_of([fail(path, _message(err, path)) for path, (_, err) in ordered]) from None
+    except ReferenceErrors as exc:
+        raise all_of([fail(p.path, p.message) for p in exc.problems]) from None
     except ReferenceError_ as exc:
         raise fail(exc.path, exc.message) from None
     scenario.__pydantic_private__ = {"_source": source}
     if check_uncertainties:
+        problems = []
         for key, dist in scenario.uncertainties.items():
             problem = _uncertainty_problem(scenario, key, dist)
             if problem:
-                raise fail(("uncertainties", key), problem)
+                problems.append(fail(("uncertainties", key), problem))
+        if problems:
+            raise all_of(problems)
     return scenario
 
 
@@ -823,7 +1014,7 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
         try:
             variant = base.with_overrides({key: value})
         except ScenarioError as exc:
-            return f"value {value:g} is not valid there: {exc.message.split(' (from --set')[0]}"
+            return f"value {value:g} is not valid there: {exc.reason}"
         if lookup(variant.model_dump(), path) != value:  # e.g. a label
             return "is not a number the simulation uses"
     return None

@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from .errors import ScenarioError, UsageError
 from .experiments import PointTable, check_outcome, dask_session, evaluate, outcome_label
 from .folders import new_folder, write_json
+from .frames import text_html
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
@@ -90,7 +91,7 @@ class Sensitivity:
     keys: tuple[str, ...]
     unit: np.ndarray  # [points, k] design in unit coordinates
     table: PointTable  # the design points
-    indices: dict[str, dict[str, Any]]  # output -> {"S1": [...], ...} (None when constant)
+    indices: dict[str, dict[str, Any] | None]  # output -> {"S1": [...], ...}; None: constant
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
     baseline: dict[str, float]
@@ -99,6 +100,10 @@ class Sensitivity:
     elapsed: float
     outcome: str = "triggered"
     """The outcome whose probability is the output ``p_triggered`` (``--outcome``)."""
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the table ``ceasefire sensitivity`` prints."""
+        return text_html(text(self))
 
     @property
     def runs(self) -> int:

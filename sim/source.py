@@ -8,6 +8,7 @@ so that validation errors can name the file, line and column of the offending ke
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,23 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 Pair = tuple[yaml.Node, yaml.Node]
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading ``1e-3`` as a number as YAML 1.2 does (YAML 1.1 needs a
+    dot and a signed exponent, ``1.0e-3``, and would read ``1e-3`` as text)."""
+
+
+ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_value(text: str) -> Any:
+    """One value written on the command line (``--set key=VALUE``), read as scenario YAML."""
+    return yaml.load(text, Loader=ScenarioLoader)
 
 
 @dataclass
@@ -129,21 +147,26 @@ class _Walker:
                             key=format_path((*path, key)),
                         )
                     seen.update(() if from_merge else (key,))
-                    self.positions[(*path, key)] = _loc(self.file, key_node.start_mark)
-                    out[key] = self.walk(value_node, (*path, key))
+                    at = (*path, key)
+                    self.positions[at] = _loc(self.file, key_node.start_mark)
+                    out[key] = self.walk(value_node, at)
             return out
         if isinstance(node, yaml.SequenceNode):
             items = []
             for i, item in enumerate(node.value):
-                self.positions[(*path, i)] = _loc(self.file, item.start_mark)
-                items.append(self.walk(item, (*path, i)))
+                at = (*path, i)
+                self.positions[at] = _loc(self.file, item.start_mark)
+                items.append(self.walk(item, at))
             return items
         return self.loader.construct_object(node, deep=True)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Safely parse one YAML document; return the data and its key positions."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = ScenarioLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character in the text
+        raise ScenarioError(f"invalid YAML: {exc.reason}", location=Location(file)) from None
     try:
         node = loader.get_single_node()
         if node is None:

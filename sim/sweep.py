@@ -63,7 +63,7 @@ def sweep(
             except ScenarioError as exc:
                 in_file = exc.location is not None and exc.location.line > 0
                 raise ScenarioError(
-                    f"{exc.message.split(' (from --set')[0]} (from --param, at {value:g})",
+                    f"{exc.reason} (from --param, at {value:g})",
                     location=exc.location if in_file else Location("--param", 0, 0),
                     key=key,
                 ) from None
@@ -127,6 +127,8 @@ def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") ->
     if len(table.keys) == 1:
         x = table.values[:, 0]
         for code in OUTCOMES:
+            if code not in scenario.possible_outcomes and not table.p(code).any():
+                continue  # an outcome this scenario cannot produce
             ci = table.ci95(code)
             ax.fill_between(x, ci[:, 0], ci[:, 1], color=COLOURS[code], alpha=0.2, linewidth=0)
             ax.plot(
@@ -167,15 +169,18 @@ def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") ->
     bar.set_label(outcome_label(outcome))
     ax.set_xticks(ys, [f"{v:.3g}" for v in ys])
     ax.set_yticks(xs, [f"{v:.3g}" for v in xs])
-    bar.formatter.set_useOffset(False)
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel(table.keys[1])
     ax.set_ylabel(table.keys[0])
     suptitle(
         fig,
         scenario.title,
-        f"{outcome_label(outcome) if outcome != 'triggered' else 'P(' + words['triggered'] + ')'}"
-        f"\nover {table.keys[0]} × {table.keys[1]} — {what}",
+        (
+            f"P(triggered): {scenario.trigger.label}"
+            if outcome == "triggered"
+            else outcome_label(outcome)
+        )
+        + f"\nover {table.keys[0]} × {table.keys[1]}\n{what}",
     )
     return fig
 

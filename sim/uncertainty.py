@@ -10,6 +10,7 @@ coordinates ``u`` in [0, 1) and are mapped to values by each distribution's quan
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,12 +45,14 @@ def baseline(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def apply(scenario: Scenario, point: Mapping[str, float] | Sequence[float]) -> Scenario:
+def apply(
+    scenario: Scenario, point: Mapping[str, float] | Sequence[float] | np.ndarray
+) -> Scenario:
     """The scenario with each assumption set to its value at ``point`` (a mapping by key, or
     values in the order of :func:`keys`). The result has no uncertainties left."""
     if not isinstance(point, Mapping):
         point = dict(zip(keys(scenario), point, strict=True))
-    overrides = {key: plain_number(value) for key, value in point.items()}
+    overrides: dict[str, Any] = {key: plain_number(value) for key, value in point.items()}
     overrides["uncertainties"] = {}
     return scenario.with_overrides(overrides)
 

@@ -49,10 +49,12 @@ def test_shipped_cases_load_and_cover_the_brief() -> None:
     assert len(held) >= 2
     assert {p.key for p in shared.params} == {"tolerance_scale", "rules.major_weight"}
     for case in cases:
-        # single-window scenarios: every case is written without phases or observations
-        text = (case.folder / "scenario.yaml").read_text(encoding="utf-8")
-        assert "phases:" not in text and "observations:" not in text
         assert case.scenario.start is not None, case.name
+        # the phased agreement is written in phases, and its outcome names the phase
+        phased = case.scenario.phases is not None
+        assert phased == (case.name == "gaza_2025"), case.name
+        if phased:
+            assert case.outcome.phase in {p.name for p in case.scenario.phases or ()}
 
 
 @pytest.mark.parametrize("folder", CASE_DIRS, ids=lambda p: p.name)

@@ -1,4 +1,4 @@
-"""The ``ceasefire`` command line (SPEC §9), called in-process through ``sim.cli.main``.
+"""The ``ceasefire`` command line, called in-process through ``sim.cli.main``.
 
 Every test runs in its own ``tmp_path`` (``chdir``), so the default output folder is
 ``tmp_path/results``. One test runs the installed console script end to end.
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Cli
 
 import sim
-from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -65,30 +65,20 @@ ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<res
 
 
 @pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
+def here(here: Path) -> Path:
+    """The shared working directory, with this module's scenario file."""
     Path("small.yaml").write_text(SMALL, encoding="utf-8")
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``ceasefire ARGS`` in-process; return (exit code, stdout, stderr)."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+    return here
 
 
 def result_folders(name: str = "small") -> list[Path]:
     return sorted(p for p in (Path("results") / name).glob("*") if p.is_dir())
 
 
-def run_folder(capsys: pytest.CaptureFixture[str], *args: str) -> Path:
+def run_folder(cli: Cli, *args: str) -> Path:
     """``ceasefire run small.yaml ARGS``; returns the single new result folder."""
     before = set(result_folders())
-    code, _out, err = cli(capsys, "run", "small.yaml", "--quiet", *args)
+    code, _out, err = cli("run", "small.yaml", "--quiet", *args)
     assert code == 0, err
     new = set(result_folders()) - before
     assert len(new) == 1, new
@@ -119,11 +109,9 @@ def assert_one_error_line(err: str) -> str:
 # --------------------------------------------------------------------------- validate
 
 
-def test_validate_ok_prints_one_summary_line_per_file(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_validate_ok_prints_one_summary_line_per_file(here: Path, cli: Cli) -> None:
     Path("other.yaml").write_text(SMALL.replace("name: small", "name: other"), encoding="utf-8")
-    code, out, err = cli(capsys, "validate", "small.yaml", "other.yaml")
+    code, out, err = cli("validate", "small.yaml", "other.yaml")
     assert code == 0
     assert err == ""
     lines = out.splitlines()
@@ -153,10 +141,10 @@ def test_validate_ok_prints_one_summary_line_per_file(
     ids=["out-of-range", "unknown-key", "dangling-reference", "yaml-syntax", "empty"],
 )
 def test_validate_bad_file_one_line_exit_2(
-    here: Path, capsys: pytest.CaptureFixture[str], text: str, where: str, key: str
+    here: Path, cli: Cli, text: str, where: str, key: str
 ) -> None:
     Path("bad.yaml").write_text(text, encoding="utf-8")
-    code, out, err = cli(capsys, "validate", "bad.yaml")
+    code, out, err = cli("validate", "bad.yaml")
     assert code == 2
     assert out == ""
     line = assert_one_error_line(err)
@@ -167,31 +155,31 @@ def test_validate_bad_file_one_line_exit_2(
         assert m["rest"].startswith(f"{key}: ")
 
 
-def test_validate_missing_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _out, err = cli(capsys, "validate", "nothere.yaml")
+def test_validate_missing_file(here: Path, cli: Cli) -> None:
+    code, _out, err = cli("validate", "nothere.yaml")
     assert code == 2
     assert ERROR_LINE.match(assert_one_error_line(err))
 
 
-def test_validate_good_and_bad(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_good_and_bad(here: Path, cli: Cli) -> None:
     Path("bad.yaml").write_text(SMALL + "colour: red\n", encoding="utf-8")
-    code, out, err = cli(capsys, "validate", "bad.yaml", "small.yaml")
+    code, out, err = cli("validate", "bad.yaml", "small.yaml")
     assert code == 2
     assert len(out.splitlines()) == 1 and out.startswith("small.yaml: ok")
     assert assert_one_error_line(err).startswith("bad.yaml:22:1: colour: unknown key")
 
 
-def test_validate_warns_about_supercritical(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_warns_about_supercritical(here: Path, cli: Cli) -> None:
     Path("boom.yaml").write_text(SUPERCRITICAL, encoding="utf-8")
-    code, out, err = cli(capsys, "validate", "boom.yaml")
+    code, out, err = cli("validate", "boom.yaml")
     assert code == 0
     assert len(out.splitlines()) == 1
     assert "warning" in err and "supercritical" in err
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_validate_project_scenarios(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "validate", str(path))
+def test_validate_project_scenarios(path: Path, cli: Cli) -> None:
+    code, out, err = cli("validate", str(path))
     assert code == 0, err
     assert len(out.splitlines()) == 1
     assert "ok" in out
@@ -204,10 +192,10 @@ def test_project_has_scenarios() -> None:
 # --------------------------------------------------------------------------- run
 
 
-def test_run_writes_result_folder(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_writes_result_folder(here: Path, cli: Cli) -> None:
     runs, seed = 300, 5
     argv = ["run", "small.yaml", "--runs", str(runs), "--seed", str(seed), "--quiet"]
-    code, out, err = cli(capsys, *argv)
+    code, out, err = cli(*argv)
     assert code == 0, err
     folders = result_folders()
     assert len(folders) == 1
@@ -291,30 +279,30 @@ def test_run_writes_result_folder(here: Path, capsys: pytest.CaptureFixture[str]
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_run_no_plots(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = run_folder(capsys, "--runs", "50", "--seed", "1", "--no-plots")
+def test_run_no_plots(here: Path, cli: Cli) -> None:
+    folder = run_folder(cli, "--runs", "50", "--seed", "1", "--no-plots")
     assert not (folder / "figures").exists()
     assert not list(folder.rglob("*.png"))
     assert (folder / "runs.csv").is_file()
 
 
-def test_run_twice_never_overwrites(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first = run_folder(capsys, "--runs", "50", "--seed", "1", "--no-plots")
+def test_run_twice_never_overwrites(here: Path, cli: Cli) -> None:
+    first = run_folder(cli, "--runs", "50", "--seed", "1", "--no-plots")
     before = tree(first)
-    second = run_folder(capsys, "--runs", "50", "--seed", "2", "--no-plots")
+    second = run_folder(cli, "--runs", "50", "--seed", "2", "--no-plots")
     assert second != first
     assert len(result_folders()) == 2
     assert tree(first) == before
 
 
-def test_run_out_existing_dir_is_refused(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_out_existing_dir_is_refused(here: Path, cli: Cli) -> None:
     out = Path("mine")
     out.mkdir()
     (out / "notes.txt").write_text("keep me", encoding="utf-8")
     before = tree(out)
     listing = sorted(p.name for p in here.iterdir())
     code, _stdout, err = cli(
-        capsys, "run", "small.yaml", "--runs", "50", "--seed", "1", "--no-plots", "--out", "mine"
+        "run", "small.yaml", "--runs", "50", "--seed", "1", "--no-plots", "--out", "mine"
     )
     assert code == 2
     assert "mine" in assert_one_error_line(err)
@@ -322,9 +310,8 @@ def test_run_out_existing_dir_is_refused(here: Path, capsys: pytest.CaptureFixtu
     assert sorted(p.name for p in here.iterdir()) == listing  # nothing else written
 
 
-def test_run_out_new_dir(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_out_new_dir(here: Path, cli: Cli) -> None:
     code, _, err = cli(
-        capsys,
         "run",
         "small.yaml",
         "--runs",
@@ -341,12 +328,10 @@ def test_run_out_new_dir(here: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert not Path("results").exists()
 
 
-def test_same_seed_same_bytes_different_seed_different(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    a = run_folder(capsys, "--runs", "300", "--seed", "7", "--no-plots")
-    b = run_folder(capsys, "--runs", "300", "--seed", "7", "--no-plots")
-    c = run_folder(capsys, "--runs", "300", "--seed", "8", "--no-plots")
+def test_same_seed_same_bytes_different_seed_different(here: Path, cli: Cli) -> None:
+    a = run_folder(cli, "--runs", "300", "--seed", "7", "--no-plots")
+    b = run_folder(cli, "--runs", "300", "--seed", "7", "--no-plots")
+    c = run_folder(cli, "--runs", "300", "--seed", "8", "--no-plots")
     assert (a / "runs.csv").read_bytes() == (b / "runs.csv").read_bytes()
     assert (a / "runs.csv").read_bytes() != (c / "runs.csv").read_bytes()
     sa = json.loads((a / "summary.json").read_text(encoding="utf-8"))
@@ -354,39 +339,35 @@ def test_same_seed_same_bytes_different_seed_different(
     assert sa["outcomes"] == sb["outcomes"]
 
 
-def test_workers_do_not_change_results(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_workers_do_not_change_results(here: Path, cli: Cli) -> None:
     runs = "4321"  # three chunks of at most 2,000 runs
-    one = run_folder(capsys, "--runs", runs, "--seed", "11", "--no-plots", "--workers", "1")
-    two = run_folder(capsys, "--runs", runs, "--seed", "11", "--no-plots", "--workers", "2")
+    one = run_folder(cli, "--runs", runs, "--seed", "11", "--no-plots", "--workers", "1")
+    two = run_folder(cli, "--runs", runs, "--seed", "11", "--no-plots", "--workers", "2")
     assert (one / "runs.csv").read_bytes() == (two / "runs.csv").read_bytes()
     assert len((one / "runs.csv").read_text(encoding="utf-8").splitlines()) == 4322
 
 
-def test_seed_recorded_when_none_given(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    a = run_folder(capsys, "--runs", "100", "--no-plots")
+def test_seed_recorded_when_none_given(here: Path, cli: Cli) -> None:
+    a = run_folder(cli, "--runs", "100", "--no-plots")
     seed = json.loads((a / "summary.json").read_text(encoding="utf-8"))["seed"]
     assert isinstance(seed, int) and seed >= 0
-    b = run_folder(capsys, "--runs", "100", "--no-plots", "--seed", str(seed))
+    b = run_folder(cli, "--runs", "100", "--no-plots", "--seed", str(seed))
     assert (a / "runs.csv").read_bytes() == (b / "runs.csv").read_bytes()
 
 
-def test_run_uses_scenario_monte_carlo_defaults(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_run_uses_scenario_monte_carlo_defaults(here: Path, cli: Cli) -> None:
     Path("small.yaml").write_text(SMALL + "monte_carlo: {runs: 30, seed: 5}\n", encoding="utf-8")
-    a = run_folder(capsys, "--no-plots")
+    a = run_folder(cli, "--no-plots")
     summary = json.loads((a / "summary.json").read_text(encoding="utf-8"))
     assert (summary["runs"], summary["seed"]) == (30, 5)
-    b = run_folder(capsys, "--no-plots", "--runs", "40")  # the command line wins
+    b = run_folder(cli, "--no-plots", "--runs", "40")  # the command line wins
     summary = json.loads((b / "summary.json").read_text(encoding="utf-8"))
     assert (summary["runs"], summary["seed"]) == (40, 5)
 
 
-def test_resolved_scenario_reproduces_the_run(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_resolved_scenario_reproduces_the_run(here: Path, cli: Cli) -> None:
     a = run_folder(
-        capsys,
+        cli,
         "--runs",
         "200",
         "--seed",
@@ -397,18 +378,14 @@ def test_resolved_scenario_reproduces_the_run(
     )
     manifest = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["scenario"]["parties"]["gov"]["violation_prob"] == 0.5  # --set applied
-    code, _, err = cli(
-        capsys, "run", str(a / "scenario.yaml"), "--no-plots", "--quiet", "--out", "again"
-    )
+    code, _, err = cli("run", str(a / "scenario.yaml"), "--no-plots", "--quiet", "--out", "again")
     assert code == 0, err
     assert (a / "runs.csv").read_bytes() == Path("again/runs.csv").read_bytes()
 
 
-def test_run_supercritical_stops_with_clear_error(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_run_supercritical_stops_with_clear_error(here: Path, cli: Cli) -> None:
     Path("boom.yaml").write_text(SUPERCRITICAL, encoding="utf-8")
-    code, _out, err = cli(capsys, "run", "boom.yaml", "--runs", "20", "--seed", "1", "--no-plots")
+    code, _out, err = cli("run", "boom.yaml", "--runs", "20", "--seed", "1", "--no-plots")
     assert code == 2
     assert "max_events" in assert_one_error_line(err)
     assert not Path("results").exists()
@@ -432,12 +409,10 @@ BAD_ARGS = {
 
 
 @pytest.mark.parametrize("extra", BAD_ARGS.values(), ids=BAD_ARGS.keys())
-def test_run_bad_values_exit_2_write_nothing(
-    here: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
-) -> None:
+def test_run_bad_values_exit_2_write_nothing(here: Path, cli: Cli, extra: list[str]) -> None:
     listing = sorted(p.name for p in here.iterdir())
-    code, out, err = cli(capsys, "run", "small.yaml", "--runs", "20", "--seed", "1", *extra)
-    code2, _, _ = cli(capsys, "run", "small.yaml", *extra)  # with the flag last, too
+    code, out, err = cli("run", "small.yaml", "--runs", "20", "--seed", "1", *extra)
+    code2, _, _ = cli("run", "small.yaml", *extra)  # with the flag last, too
     assert (code, code2) == (2, 2)
     assert out == ""
     line = assert_one_error_line(err)
@@ -451,17 +426,17 @@ def test_run_bad_values_exit_2_write_nothing(
         assert "parties.gov.violation_prob" in line and "--set" in line
 
 
-def test_run_missing_scenario_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _out, err = cli(capsys, "run", "nothere.yaml", "--runs", "10")
+def test_run_missing_scenario_file(here: Path, cli: Cli) -> None:
+    code, _out, err = cli("run", "nothere.yaml", "--runs", "10")
     assert code == 2
     line = assert_one_error_line(err)
     assert line.startswith("nothere.yaml:1:1: ")
     assert not Path("results").exists()
 
 
-def test_run_bad_scenario_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_bad_scenario_file(here: Path, cli: Cli) -> None:
     Path("bad.yaml").write_text(SMALL.replace("tolerance: 4", "tolerance: -4"), encoding="utf-8")
-    code, _, err = cli(capsys, "run", "bad.yaml", "--runs", "10")
+    code, _, err = cli("run", "bad.yaml", "--runs", "10")
     assert code == 2
     assert assert_one_error_line(err).startswith("bad.yaml:10:5: parties.gov.tolerance: ")
     assert not Path("results").exists()
@@ -497,14 +472,14 @@ def parse_trace(text: str, parties: list[str]) -> dict[str, Any]:
     }
 
 
-def test_trace_matches_run_rows(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_matches_run_rows(here: Path, cli: Cli) -> None:
     seed, runs = 13, 40
-    folder = run_folder(capsys, "--runs", str(runs), "--seed", str(seed), "--no-plots")
+    folder = run_folder(cli, "--runs", str(runs), "--seed", str(seed), "--no-plots")
     rows = read_csv(folder / "runs.csv")
     parties = list(sim.load_scenario("small.yaml").parties)
     seen = Counter()
     for i in range(runs):
-        code, out, err = cli(capsys, "trace", "small.yaml", "--seed", str(seed), "--run", str(i))
+        code, out, err = cli("trace", "small.yaml", "--seed", str(seed), "--run", str(i))
         assert code == 0, err
         t = parse_trace(out, parties)
         row = rows[i]
@@ -522,36 +497,33 @@ def test_trace_matches_run_rows(here: Path, capsys: pytest.CaptureFixture[str]) 
     assert seen["cancelled_collapse"] and seen["deliveries"] and seen["violations"], seen
 
 
-def test_trace_ends_with_outcome_and_collapse(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = cli(capsys, "trace", "small.yaml", "--seed", "1", "--run", "0")
+def test_trace_ends_with_outcome_and_collapse(here: Path, cli: Cli) -> None:
+    code, out, err = cli("trace", "small.yaml", "--seed", "1", "--run", "0")
     assert code == 0, err
     last = out.strip().splitlines()[-1]
     assert last.startswith(("outcome: ", "collapse declared by "))
     assert "Small test ceasefire" in out.splitlines()[0]
 
 
-def test_trace_without_seed_needs_one(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "trace", "small.yaml", "--run", "0")
+def test_trace_without_seed_needs_one(here: Path, cli: Cli) -> None:
+    code, out, err = cli("trace", "small.yaml", "--run", "0")
     assert code == 2
     assert out == ""
     assert "--seed" in assert_one_error_line(err)
 
 
-def test_trace_uses_scenario_seed(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_uses_scenario_seed(here: Path, cli: Cli) -> None:
     Path("seeded.yaml").write_text(SMALL + "monte_carlo: {seed: 99}\n", encoding="utf-8")
-    code, default, err = cli(capsys, "trace", "seeded.yaml", "--run", "3")
+    code, default, err = cli("trace", "seeded.yaml", "--run", "3")
     assert code == 0, err
-    code, explicit, err = cli(capsys, "trace", "seeded.yaml", "--run", "3", "--seed", "99")
+    code, explicit, err = cli("trace", "seeded.yaml", "--run", "3", "--seed", "99")
     assert code == 0, err
     assert default == explicit
 
 
-def test_trace_applies_overrides(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, base, _ = cli(capsys, "trace", "small.yaml", "--seed", "4", "--run", "0")
+def test_trace_applies_overrides(here: Path, cli: Cli) -> None:
+    _, base, _ = cli("trace", "small.yaml", "--seed", "4", "--run", "0")
     code, quiet, err = cli(
-        capsys,
         "trace",
         "small.yaml",
         "--seed",
@@ -575,8 +547,8 @@ def test_trace_applies_overrides(here: Path, capsys: pytest.CaptureFixture[str])
 # --------------------------------------------------------------------------- schema
 
 
-def test_schema_prints_json(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "schema")
+def test_schema_prints_json(here: Path, cli: Cli) -> None:
+    code, out, err = cli("schema")
     assert code == 0, err
     schema = json.loads(out)
     assert schema == json.loads(json.dumps(sim.json_schema()))
@@ -608,3 +580,64 @@ def test_console_script_end_to_end(here: Path) -> None:
     assert not (folders[0] / "figures").exists()
     for code in CODES:
         assert code in proc.stdout
+
+
+# --------------------------------------------------------------------------- what users trip on
+
+
+@pytest.mark.parametrize("name", ["x.jpg", "x.JPEG", "x.eps", "x"])
+def test_trace_plot_takes_only_png_svg_pdf(here: Path, cli: Cli, name: str) -> None:
+    code, out, err = cli("trace", "small.yaml", "--seed", "1", "--run", "0", "--plot", name)
+    assert code == 2 and not out
+    assert "unsupported figure format" in err and "(use .png, .svg or .pdf)" in err
+    assert not Path(name).exists()
+
+
+def test_python_m_sim_cli_help_works(here: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ceasefire")
+
+
+def test_misspelt_party_in_set_is_named_with_a_suggestion(here: Path, cli: Cli) -> None:
+    code, out, err = cli("run", "small.yaml", "--runs", "10", "--set", "parties.gv.tolerance=5")
+    assert code == 2 and not out
+    assert err.strip() == (
+        "--set: parties.gv.tolerance: 'gv' is not a party of this scenario (known: gov, reb); "
+        "did you mean 'gov'? (from --set parties.gv.tolerance)"
+    )
+    assert not Path("results").exists()
+
+
+def test_all_problems_are_printed_one_per_line(here: Path, cli: Cli) -> None:
+    Path("bad.yaml").write_text(
+        SMALL.replace("tolerance: 4", "tolerence: 4").replace("0.2\n", "1.5\n", 1),
+        encoding="utf-8",
+    )
+    code, _out, err = cli("validate", "bad.yaml")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2
+    assert all(ERROR_LINE.match(line) for line in lines)
+    assert "did you mean 'tolerance'?" in err
+
+
+def test_exponent_is_a_number_on_the_command_line(here: Path, cli: Cli) -> None:
+    code, _out, err = cli(
+        "run", "small.yaml", "--runs", "20", "--seed", "1", "--no-plots", "--quiet",
+        "--set", "parties.reb.violation_prob=1e-3",
+    )  # fmt: skip
+    assert code == 0, err
+
+
+def test_control_characters_never_reach_the_terminal(here: Path, cli: Cli) -> None:
+    Path("evil.yaml").write_text(
+        SMALL.replace("Small test ceasefire", '"Evil \\e[2J title \\a"'), encoding="utf-8"
+    )
+    code, out, err = cli("run", "evil.yaml", "--runs", "20", "--seed", "1", "--no-plots")
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert "Evil \\x1b[2J title \\x07" in out
+    code, out, err = cli("run", "small.yaml", "--set", "parties.gov.x\x1b[2J=1")
+    assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err

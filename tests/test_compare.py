@@ -14,13 +14,13 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from conftest import Cli
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from scipy import stats
 
 import sim
 from sim import plots
-from sim.cli import main
 from sim.compare import compare, normal_sf, paired_test, two_proportion_test
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,18 +28,6 @@ FLAGSHIP = ROOT / "scenarios" / "geneva_2016.yaml"
 AID = ROOT / "scenarios" / "geneva_2016_aid_day_one.yaml"
 VARIANTS = sorted((ROOT / "scenarios").glob("geneva_2016_*.yaml"))
 RUNS, SEED = 300, 4
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 # --------------------------------------------------------------------------- statistics
@@ -145,10 +133,8 @@ def test_compare_figures_plot_the_summaries(variants) -> None:
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_compare_writes_the_table_and_figures(here: Path, capsys) -> None:
-    code, out, err = cli(
-        capsys, "compare", FLAGSHIP, AID, "--runs", RUNS, "--seed", SEED, "--quiet"
-    )
+def test_cli_compare_writes_the_table_and_figures(here: Path, cli: Cli) -> None:
+    code, out, err = cli("compare", FLAGSHIP, AID, "--runs", RUNS, "--seed", SEED, "--quiet")
     assert code == 0, err
     (folder,) = (here / "results" / "compare").iterdir()
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -172,16 +158,16 @@ def test_cli_compare_writes_the_table_and_figures(here: Path, capsys) -> None:
     assert rows[0]["p_value"] == "" and float(rows[1]["p_value"]) < 0.05
     assert "geneva_2016_aid_day_one" in out and "pp" in out and "wrote results/compare/" in out
     # a second comparison goes to a new folder
-    assert cli(capsys, "compare", FLAGSHIP, AID, "--runs", 50, "--quiet", "--no-plots")[0] == 0
+    assert cli("compare", FLAGSHIP, AID, "--runs", 50, "--quiet", "--no-plots")[0] == 0
     folders = sorted((here / "results" / "compare").iterdir())
     assert len(folders) == 2
     assert not (folders[1] / "figures").exists()
 
 
-def test_cli_compare_result_folders_and_files(here: Path, capsys) -> None:
+def test_cli_compare_result_folders_and_files(here: Path, cli: Cli) -> None:
     args = ("--runs", RUNS, "--seed", SEED, "--quiet")
-    assert cli(capsys, "run", FLAGSHIP, "--out", "base", "--no-plots", *args)[0] == 0
-    code, _, err = cli(capsys, "compare", "base", FLAGSHIP, "--out", "cmp", "--no-plots", *args)
+    assert cli("run", FLAGSHIP, "--out", "base", "--no-plots", *args)[0] == 0
+    code, _, err = cli("compare", "base", FLAGSHIP, "--out", "cmp", "--no-plots", *args)
     assert code == 0, err
     data = json.loads((here / "cmp" / "comparison.json").read_text(encoding="utf-8"))
     first, second = data["table"]
@@ -202,22 +188,22 @@ def test_cli_compare_result_folders_and_files(here: Path, capsys) -> None:
         ([FLAGSHIP, "empty_dir"], "not a result folder"),
     ],
 )
-def test_cli_compare_errors_write_nothing(here: Path, capsys, inputs, message) -> None:
+def test_cli_compare_errors_write_nothing(here: Path, cli: Cli, inputs, message) -> None:
     (here / "bad.yaml").write_text(
         "name: bad\ntitle: Bad\nwindow_days: -1\nparties: {}\n", encoding="utf-8"
     )
     (here / "empty_dir").mkdir()
     before = sorted(p.name for p in here.rglob("*"))
-    code, out, err = cli(capsys, "compare", *inputs, "--runs", 20)
+    code, out, err = cli("compare", *inputs, "--runs", 20)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert out == ""
     assert sorted(p.name for p in here.rglob("*")) == before
 
 
-def test_cli_compare_never_overwrites(here: Path, capsys) -> None:
+def test_cli_compare_never_overwrites(here: Path, cli: Cli) -> None:
     (here / "out").mkdir()
-    code, _, err = cli(capsys, "compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
+    code, _, err = cli("compare", FLAGSHIP, AID, "--runs", 20, "--out", "out")
     assert code == 2 and "already exists" in err
     assert list((here / "out").iterdir()) == []
 
@@ -267,3 +253,88 @@ def test_few_discordant_pairs_use_the_exact_binomial_mcnemar() -> None:
     _, z, p_normal = paired_test(many, ~many)  # 50 discordant: normal approximation
     assert z == pytest.approx(30 / np.sqrt(50))
     assert p_normal < 1e-4
+
+
+# --------------------------------------------------------------------------- labels and scales
+
+
+def test_labels_say_what_differs() -> None:
+    from sim.compare import labels_by_difference
+
+    def facets(name: str, engine: str = "simpy", seed: int = 1, **overrides: object) -> dict:
+        return {"name": name, "overrides": overrides, "engine": engine, "seed": seed, "runs": 10}
+
+    got = labels_by_difference(
+        [
+            facets("geneva_2016"),
+            facets("geneva_2016", **{"humanitarian.success_prob": 0.6}),
+            facets("geneva_2016", engine="fast", seed=7),
+            facets("other"),
+            facets("other"),
+        ]
+    )
+    assert got == [
+        "geneva_2016",
+        "geneva_2016 (humanitarian.success_prob=0.6)",
+        "geneva_2016 (engine fast, seed 7)",
+        "other",
+        "other #2",
+    ]
+
+
+def test_mixed_inputs_state_each_inputs_runs_seed_and_engine(here: Path, cli: Cli) -> None:
+    args = ("--runs", "200", "--seed", "3", "--no-plots", "--quiet")
+    assert cli("run", FLAGSHIP, *args, "--out", "plain")[0] == 0
+    code, _, err = cli(
+        "run", FLAGSHIP, *args, "--out", "aid", "--set", "humanitarian.success_prob=0.6"
+    )
+    assert code == 0, err
+    code, _, err = cli("run", FLAGSHIP, "--runs", "400", "--seed", "9", "--engine", "fast",
+                       "--no-plots", "--quiet", "--out", "fast")  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli("compare", "plain", "aid", "fast", AID, "--runs", "100", "--seed", "1",
+                         "--no-plots", "--quiet", "--out", "cmp")  # fmt: skip
+    assert code == 0, err
+    head = out.split("P(triggered)")[0]
+    assert "geneva_2016 (humanitarian.success_prob=0.6)" in head
+    assert "geneva_2016 (engine fast, seed 9, 400 runs)" in head
+    assert "#2" not in out
+    assert "result folder fast: 400 runs, seed 9, engine fast" in head
+    assert "result folder plain: 200 runs, seed 3, engine simpy" in head
+    assert f"scenario file {AID}: 100 runs, seed 1, engine simpy" in head
+    assert "common random numbers" not in out  # only one scenario file ran here
+
+
+def test_outcome_panels_share_one_scale_within_100_percent(variants) -> None:
+    fig = plots.compare_outcome_figure(variants)
+    limits = {ax.get_xlim() for ax in fig.axes}
+    assert len(limits) == 1
+    ((lo, hi),) = limits
+    assert lo == 0 and hi <= 1.0
+    for ax in fig.axes:  # every value label sits on a white box over the reference line
+        for text in ax.texts:
+            if text.get_gid() and text.get_gid().startswith("value:"):
+                assert text.get_zorder() > 1
+                assert text.get_bbox_patch() is None or text.get_bbox_patch().get_facecolor()[
+                    :3
+                ] == (1, 1, 1)
+
+
+def test_panels_only_for_outcomes_some_scenario_can_produce() -> None:
+    data = {
+        "name": "plain",
+        "title": "No aid",
+        "parties": {
+            "gov": {"side": "a", "violation_prob": 0.3, "tolerance": 2},
+            "reb": {"side": "b", "violation_prob": 0.2},
+        },
+    }
+    one = sim.scenario_from_dict(data)
+    two = one.with_overrides({"parties.reb.violation_prob": 0.4})
+    comparison = sim.compare.compare_results(
+        [sim.simulate(s, runs=100, seed=1, progress=False) for s in (one, two)]
+    )
+    fig = plots.compare_outcome_figure(comparison)
+    titles = [" ".join(ax.get_title().split()) for ax in fig.axes]
+    assert titles == ["went ahead: the next step", "cancelled: ceasefire collapsed"]
+    assert comparison.entries[1].label == "plain (parties.reb.violation_prob=0.4)"

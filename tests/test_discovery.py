@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import Cli
 
 import sim
 from sim import discovery
-from sim.cli import main
 
 DECISIVE = "humanitarian.success_prob"
 KNOWN_YAML = """\
@@ -130,21 +130,15 @@ def test_missing_sklearn_says_what_to_install(
 
 
 @pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
+def here(here: Path) -> Path:
+    """The shared working directory, with this module's scenario file."""
     Path("known.yaml").write_text(KNOWN_YAML, encoding="utf-8")
-    return tmp_path
+    return here
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_writes_the_folder(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_folder(here: Path, cli: Cli) -> None:
     argv = ("discover", "known.yaml", "--samples", "150", "--runs", "200", "--quiet")
-    code, out, err = cli(capsys, *argv, "--threshold", "0.5")
+    code, out, err = cli(*argv, "--threshold", "0.5")
     assert code == 0, err
     (folder,) = (here / "results" / "known").iterdir()
     assert folder.name.startswith("discover-")
@@ -178,20 +172,20 @@ def test_cli_writes_the_folder(here: Path, capsys: pytest.CaptureFixture[str]) -
     ],
 )
 def test_cli_errors_are_one_line_and_write_nothing(
-    here: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+    here: Path, cli: Cli, argv: tuple[str, ...], message: str
 ) -> None:
     Path("taken").mkdir()
-    code, _out, err = cli(capsys, "discover", "known.yaml", "--runs", "10", *argv)
+    code, _out, err = cli("discover", "known.yaml", "--runs", "10", *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not Path("results").exists() and not any(Path("taken").iterdir())
 
 
 def test_cli_without_sklearn_exits_2_naming_the_extra(
-    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    here: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    code, out, err = cli(capsys, "discover", "known.yaml", "--runs", "10")
+    code, out, err = cli("discover", "known.yaml", "--runs", "10")
     assert code == 2 and not out
     assert err.strip() == (
         "ceasefire: error: scenario discovery needs scikit-learn: "

@@ -1,4 +1,4 @@
-"""Every engine against closed-form answers (SPEC §2–7).
+"""Every engine against closed-form answers (the model of docs/model.md).
 
 Every test builds a scenario whose behaviour has an exact analytic answer, simulates it at a
 fixed seed and compares. Tolerances are never hand-picked: a proportion or a mean may differ
@@ -747,7 +747,7 @@ def test_violence_condition_and_rule_order(
     """Strain in the last quiet_days is compound Poisson: minor count + w × major count.
 
     P(cancelled_violence) = P(strain > max_strain) (= P(Poisson(Σμ·q) > max_strain) when all
-    minor). When access fails in every run, violence still comes first (SPEC §7 order).
+    minor). When access fails in every run, violence still comes first (the order of docs/model.md).
     """
     parties = {
         "a": {"side": "A", "violation_prob": 0.3, "major_share": major_share},

@@ -25,6 +25,7 @@ from matplotlib.patches import Rectangle
 import sim
 from sim import plots
 from sim.cli import main
+from sim.plots import FIGURES, outcome_figure, survival_figure
 from sim.stats import wilson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,7 +387,7 @@ def test_cli_trace_plot_writes_once(tmp_path: Path, capsys, monkeypatch) -> None
     assert out.read_bytes() == first
     # an unknown format is a usage error before anything is simulated or written
     assert main([*args[:-1], str(tmp_path / "run3.nope")]) == 2
-    assert "unknown figure format" in capsys.readouterr().err
+    assert "unsupported figure format" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["run3.png"]
 
 
@@ -407,3 +408,57 @@ def test_a_changed_scenario_says_so_in_every_title() -> None:
     assert results.manifest()["overrides"] == tweaked.overrides
     plain = sim.simulate(base, runs=300, seed=1, engine="fast", progress=False)
     assert "with " not in plots.outcome_figure(plain).get_suptitle()
+
+
+# --------------------------------------------------------------------------- what is shown
+
+
+NO_AID = {
+    "name": "no_aid",
+    "title": "No aid, no violence condition",
+    "trigger": {"label": "Political talks open"},
+    "parties": {
+        "gov": {"side": "a", "violation_prob": 0.3, "tolerance": 2},
+        "reb": {"side": "b", "violation_prob": 0.2},
+    },
+}
+
+
+def _texts(fig: Figure) -> str:
+    parts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    legends = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().texts]
+    legends += [t.get_text() for leg in fig.legends for t in leg.texts]
+    return "\n".join(parts + legends)
+
+
+def test_outcomes_the_scenario_cannot_produce_are_not_drawn() -> None:
+    r = sim.simulate(sim.scenario_from_dict(NO_AID), runs=300, seed=2, progress=False)
+    fig = outcome_figure(r)
+    bars = {p.get_gid() for p in fig.axes[0].patches if p.get_gid()}
+    assert bars == {"outcome:triggered", "outcome:cancelled_collapse"}
+    survival = survival_figure(r)
+    ends = {p.get_gid() for p in survival.axes[0].patches if p.get_gid()}
+    assert ends == {"end:triggered"}
+    for f in (fig, survival):
+        text = " ".join(_texts(f).split())
+        assert "aid did not get through" not in text and "too violent" not in text
+        assert "Political talks open started" not in text
+        assert "went ahead: Political talks open" in text
+
+
+def test_integrated_results_say_so_in_every_title() -> None:
+    scenario = sim.load_scenario(ROOT / "scenarios" / "uncertain_geneva_2016.yaml")
+    r = sim.simulate(scenario, runs=100, seed=3, integrate=True, progress=False)
+    note = f"parameters integrated over {len(scenario.uncertainties)} uncertain assumptions"
+    for make in FIGURES.values():
+        fig = make(r)
+        assert note in " ".join(fig.get_suptitle().split()), make.__name__
+
+
+def test_long_titles_are_wrapped_to_the_figure() -> None:
+    from sim.plots.style import suptitle
+
+    fig = Figure(figsize=(6, 4))
+    suptitle(fig, "T", "over " + "parties.government.retaliation.half_life_hours × " * 3)
+    width = max(len(line) for line in fig.get_suptitle().splitlines())
+    assert width <= 6 * 12

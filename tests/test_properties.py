@@ -283,7 +283,7 @@ def test_per_run_invariants(data: dict[str, Any], runs: int, seed: int, engine: 
     lo_w, hi_w = min(1.0, w), max(1.0, w)
     assert (total >= base + lo_w * blamed - 1e-9).all()
     assert (total <= base + hi_w * blamed + 1e-9).all()
-    # strain only accumulates; the final strain decides who walked away (SPEC §5)
+    # strain only accumulates; the final strain decides who walked away (docs/model.md)
     assert (np.diff(c.strain_daily, axis=2) >= 0).all()
     final = c.strain_daily[:, :, -1]
     sides = list(scn.sides)

@@ -1,4 +1,4 @@
-"""Scenario loading and validation through the API (SPEC §8, §10).
+"""Scenario loading and validation through the API.
 
 Every rejected input must raise one :class:`sim.ScenarioError` whose text is
 ``FILE:LINE:COL: key.path: message`` naming where the problem was written. The tests run in
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,12 +47,6 @@ def gov(extra: str) -> str:
     )
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def write(name: str, text: str) -> str:
     Path(name).write_text(text, encoding="utf-8")
     return name
@@ -60,9 +55,11 @@ def write(name: str, text: str) -> str:
 def error_of(path: str | Path) -> str:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    text = str(info.value)
-    assert "\n" not in text, "a scenario error must be one line"
-    return text
+    lines = str(info.value).splitlines()
+    assert len(lines) == len(info.value.problems), "one line per problem"
+    for line in lines:
+        assert re.match(r"^.+?:\d+:\d+: ", line), f"not FILE:LINE:COL: {line!r}"
+    return lines[0]
 
 
 def assert_error(text: str, file: str, line: int, col: int, key: str, *fragments: str) -> None:
@@ -527,10 +524,88 @@ def test_error_is_a_value_error_with_parts(here: Path) -> None:
     assert (err.location.file, err.location.line, err.location.column) == ("bad.yaml", 6, 5)
 
 
-def test_first_error_in_file_order_is_reported(here: Path) -> None:
+def test_every_error_is_listed_in_file_order(here: Path) -> None:
     text = gov("side: a\nviolation_prob: 2\nmajor_share: 3") + "window_days: -1\n"
     err = error_of(write("bad.yaml", text))
-    assert_error(err, "bad.yaml", 6, 5, "parties.gov.violation_prob", "more error")
+    assert_error(err, "bad.yaml", 6, 5, "parties.gov.violation_prob", "less than 1")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("bad.yaml")
+    lines = str(info.value).splitlines()
+    assert [line.split(": ")[0] for line in lines] == [
+        "bad.yaml:6:5",
+        "bad.yaml:7:5",
+        "bad.yaml:11:1",
+    ]
+    assert [line.split(": ")[1] for line in lines] == [
+        "parties.gov.violation_prob",
+        "parties.gov.major_share",
+        "window_days",
+    ]
+
+
+def test_reference_errors_are_all_listed(here: Path) -> None:
+    text = gov("side: a\nviolation_prob: 0.2\ntargets: [zz]") + (
+        "guarantors:\n  g: {clients: [nobody]}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    keys = [p.key for p in info.value.problems]
+    assert keys == ["parties.gov.targets.0", "guarantors.g.clients.0"]
+
+
+def test_many_errors_are_capped(here: Path) -> None:
+    from sim.errors import MAX_SHOWN
+
+    extra = "".join(f"bogus{i}: 1\n" for i in range(MAX_SHOWN + 5))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", BASE + extra))
+    lines = str(info.value).splitlines()
+    assert len(lines) == MAX_SHOWN + 1
+    assert lines[-1] == "bad.yaml: 5 more errors not shown"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "suggestion"),
+    [
+        (gov("side: a\nviolation_prb: 0.2"), 6, "parties.gov.violation_prb", "violation_prob"),
+        (BASE + "windw_days: 3\n", 10, "windw_days", "window_days"),
+        (BASE + "trigger: {quiet_day: 2}\n", 10, "trigger.quiet_day", "quiet_days"),
+        (
+            gov("side: a\nviolation_prob: 0.2\nretaliation: {bost: 1}"),
+            7,
+            "parties.gov.retaliation.bost",
+            "boost",
+        ),
+        (gov("side: a\nviolation_prob: 0.2\ntargets: [bb]"), 7, "parties.gov.targets.0", "b"),
+    ],
+    ids=["party-key", "top-level", "trigger", "retaliation", "side-name"],
+)
+def test_unknown_names_suggest_the_closest(
+    here: Path, text: str, line: int, key: str, suggestion: str
+) -> None:
+    err = error_of(write("bad.yaml", text))
+    assert err.startswith(f"bad.yaml:{line}:"), err
+    assert f"{key}: " in err
+    assert f"did you mean '{suggestion}'?" in err
+
+
+def test_exponent_without_a_dot_is_a_number(here: Path) -> None:
+    s = load_scenario(write("s.yaml", BASE.replace("violation_prob: 0.1", "violation_rate: 1e-3")))
+    assert s.parties["reb"].violation_rate == pytest.approx(0.001)
+    err = error_of(write("q.yaml", BASE.replace("0.1", "'0.1'")))
+    assert "numbers are written without quotes" in err
+
+
+@pytest.mark.parametrize("bad", ["\x1b[2J", "\r", "\x07", "\u2028"])
+def test_control_characters_are_escaped_in_errors(here: Path, bad: str) -> None:
+    s = load_scenario(write("s.yaml", BASE))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides({f"parties.x{bad}y.side": "c"})
+    text = str(info.value)
+    assert bad not in text
+    assert repr(bad)[1:-1] in text
+    err = error_of(write("k.yaml", BASE + f'"col{bad}our": red\n'))
+    assert bad not in err and "\n" not in err
 
 
 def test_absolute_path_outside_cwd_is_shown_in_full(tmp_path: Path) -> None:
@@ -852,7 +927,8 @@ def test_bad_override_names_key_and_set(here: Path) -> None:
         s.with_overrides({"parties.gov.violation_prob": 2})
     text = str(info.value)
     assert "parties.gov.violation_prob: " in text
-    assert "--set" in text
+    assert "(from with_overrides parties.gov.violation_prob)" in text
+    assert "--set" not in text
     assert "less than 1" in text
     assert s.parties["gov"].violation_prob == 0.2
 
@@ -874,18 +950,28 @@ def test_bad_overrides_name_key_and_set(here: Path, override: dict[str, Any], ke
         s.with_overrides(override)
     text = str(info.value)
     assert f"{key}: " in text
-    assert "--set" in text
+    assert "with_overrides" in text
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides(override, origin="--set")
+    assert "(from --set " in str(info.value)
 
 
-def test_override_creating_incomplete_party_says_it_came_from_set(here: Path) -> None:
-    """`--set parties.nobody.side=x` creates a party without violation_prob/rate: the error
-    must name the key path and say that it came from --set (it is not in the file)."""
-    s = load_scenario(write("s.yaml", BASE))
+def test_override_of_an_unknown_party_says_it_is_not_a_party(here: Path) -> None:
+    """`--set parties.goverment.tolerance=5`: a misspelt party is not a new party; the error
+    says so, names where the change came from and suggests the right name."""
+    s = load_scenario(write("s.yaml", BASE.replace("gov:", "government:")))
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides({"parties.goverment.tolerance": 5}, origin="--set")
+    text = str(info.value)
+    assert text.startswith("--set: parties.goverment.tolerance: 'goverment' is not a party")
+    assert "did you mean 'government'?" in text
+    assert "required key" not in text and "s.yaml" not in text
     with pytest.raises(ScenarioError) as info:
         s.with_overrides({"parties.nobody.side": "x"})
-    text = str(info.value)
-    assert "parties.nobody" in text
-    assert "--set" in text, text
+    assert str(info.value).startswith("with_overrides: parties.nobody.side: 'nobody' is not")
+    # a complete new party is still allowed, part by part
+    made = s.with_overrides({"parties.new.side": "c", "parties.new.violation_prob": 0.1})
+    assert made.sides == ("a", "b", "c")
 
 
 @pytest.mark.parametrize("key", ["", "a..b", "name.x", "parties.gov.violation_prob.3"])

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import Cli
 
 import sim
 from sim import sensitivity
-from sim.cli import main
 
 DECISIVE = "humanitarian.success_prob"
 INERT = "parties.a.retaliation.half_life_hours"
@@ -195,21 +195,15 @@ def test_missing_salib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
+def here(here: Path) -> Path:
+    """The shared working directory, with this module's scenario file."""
     Path("known.yaml").write_text(KNOWN_YAML, encoding="utf-8")
-    return tmp_path
+    return here
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_writes_the_folder(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_folder(here: Path, cli: Cli) -> None:
     argv = ("sensitivity", "known.yaml", "--samples", "16", "--runs", "300", "--quiet")
-    code, out, err = cli(capsys, *argv)
+    code, out, err = cli(*argv)
     assert code == 0, err
     (folder,) = (here / "results" / "known").iterdir()
     assert folder.name.startswith("sensitivity-")
@@ -233,9 +227,8 @@ def test_cli_writes_the_folder(here: Path, capsys: pytest.CaptureFixture[str]) -
     assert f"wrote {folder.relative_to(here)}/" in out
 
 
-def test_cli_morris_without_plots(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_morris_without_plots(here: Path, cli: Cli) -> None:
     code, _out, err = cli(
-        capsys,
         *("sensitivity", "known.yaml", "--method", "morris", "--samples", "4", "--runs", "100"),
         *("--out", "m", "--no-plots", "--quiet"),
     )
@@ -256,20 +249,20 @@ def test_cli_morris_without_plots(here: Path, capsys: pytest.CaptureFixture[str]
     ],
 )
 def test_cli_errors_are_one_line_and_write_nothing(
-    here: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+    here: Path, cli: Cli, argv: tuple[str, ...], message: str
 ) -> None:
     Path("taken").mkdir()
-    code, _out, err = cli(capsys, "sensitivity", "known.yaml", "--runs", "10", *argv)
+    code, _out, err = cli("sensitivity", "known.yaml", "--runs", "10", *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not Path("results").exists() and not any(Path("taken").iterdir())
 
 
 def test_cli_without_salib_exits_2_naming_the_extra(
-    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    here: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "SALib", None)
-    code, out, err = cli(capsys, "sensitivity", "known.yaml", "--runs", "10")
+    code, out, err = cli("sensitivity", "known.yaml", "--runs", "10")
     assert code == 2 and not out
     assert err.strip() == (
         "ceasefire: error: sensitivity analysis needs SALib: pip install 'ceasefire-sim[analysis]'"

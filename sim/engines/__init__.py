@@ -1,4 +1,4 @@
-"""Engines: the same model (SPEC §2–7), simulated in two ways, identical run by run.
+"""Engines: the same model (docs/model.md), simulated in two ways, identical run by run.
 
 Both engines simulate run ``i`` under ``seed`` from the random streams keyed by
 (seed, i, mechanism) (:mod:`sim.streams`) with the rules of :mod:`sim.engines.rules`, so

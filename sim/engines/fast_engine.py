@@ -22,7 +22,7 @@ from .. import streams
 from ..errors import RunawayError
 from ..records import Columns
 from . import rules
-from .params import PER_SET, STATIC, Params, Tables
+from .params import PER_SET, STATIC, Params, Tables, parameter_sets
 
 OK, RUNAWAY, NOT_FINITE = 0, 1, 2
 
@@ -270,8 +270,7 @@ def run_batch(
 
     ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
     the set of run ``runs[i]`` (``--integrate``: one set per run)."""
-    tables = p.tables() if tables is None else tables
-    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
+    tables, which = parameter_sets(p, len(runs), tables, which)
     cols = Columns.empty(p.shape, len(runs))
     n = len(p.sources)
     count, major, attributed = (np.zeros((len(runs), n), np.int32) for _ in range(3))

@@ -224,6 +224,15 @@ PER_SET = (
 """Tables with one entry per parameter set (``--integrate``: one set per run)."""
 
 
+def parameter_sets(
+    p: Params, runs: int, tables: Tables | None, which: np.ndarray | None
+) -> tuple[Tables, np.ndarray]:
+    """The tables and each run's parameter set (defaults: ``p``'s own, set 0 for all)."""
+    tables = p.tables() if tables is None else tables
+    which = np.zeros(runs, np.int64) if which is None else np.asarray(which, np.int64)
+    return tables, which
+
+
 def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
     """Complete ``rates[..., source, day]`` (with its spare last column): mark constant rates
     (stored as −rate in the last column: the inversion then needs no walk over days), the

@@ -172,6 +172,22 @@ def next_event(
 
 
 @jit
+def excite(
+    anchor: float,
+    x: float,
+    target: float,
+    now: float,
+    boost: float,
+    rates: np.ndarray,
+    beta: float,
+) -> tuple[float, float]:
+    """A party's side is attacked at ``now``: move its state there under the values so far and
+    add ``boost`` to its excitation; (excitation, target still to go)."""
+    x, left = rebase(anchor, x, target, now, rates, beta)
+    return x + boost, left
+
+
+@jit
 def provoke(
     anchor: float,
     x: float,
@@ -182,26 +198,9 @@ def provoke(
     beta: float,
     end: float,
 ) -> tuple[float, float, float]:
-    """A party's side is attacked at ``now``: move its state there, add ``boost`` to its
-    excitation and solve its next time again; (excitation, target still to go, time)."""
-    x, left = rebase(anchor, x, target, now, rates, beta)
-    x += boost
+    """:func:`excite`, then solve the party's next time: (excitation, target to go, time)."""
+    x, left = excite(anchor, x, target, now, boost, rates, beta)
     return x, left, solve(now, x, left, rates, beta, end)
-
-
-@jit
-def excite(
-    anchor: float,
-    x: float,
-    target: float,
-    now: float,
-    boost: float,
-    rates: np.ndarray,
-    beta: float,
-) -> tuple[float, float]:
-    """:func:`provoke` without solving the time: (excitation, target still to go)."""
-    x, left = rebase(anchor, x, target, now, rates, beta)
-    return x + boost, left
 
 
 @jit

@@ -1,4 +1,4 @@
-"""The reference engine: SPEC §2–7 as SimPy processes, one run at a time.
+"""The reference engine: the model (docs/model.md) as SimPy processes, one run at a time.
 
 One run is a SimPy :class:`~simpy.Environment` with three processes:
 
@@ -9,7 +9,7 @@ One run is a SimPy :class:`~simpy.Environment` with three processes:
   hazard changed;
 * **convoys** — humanitarian convoys at ``d + 0.5`` of every day from ``first_day``, after
   one permission draw at the start of the window;
-* **window** — at ``t = window_days`` applies the trigger's conditions (SPEC §7).
+* **window** — at ``t = window_days`` applies the trigger's conditions.
 
 The *trigger* is a SimPy event: the window process succeeds it with the outcome, or a
 collapse succeeds it early with ``cancelled_collapse``; the run stops when it fires.
@@ -34,7 +34,7 @@ from ..outcomes import OUTCOMES
 from ..records import Columns, Run, TraceEvent
 from . import rules
 from .fast_engine import _load_phase, not_finite_message, runaway_message
-from .params import Params, Tables
+from .params import Params, Tables, parameter_sets
 
 # The cheap rules run as plain Python here (their compiled form costs more to call than to
 # run); the inversion and the streams are called compiled. Either way the arithmetic is the
@@ -310,7 +310,7 @@ class _Run:
             day += 1
 
     def phases(self) -> Generator[simpy.Event, Any, None]:
-        """Each phase: enter it, wait for its end, check its gate (SPEC §7 and §11)."""
+        """Each phase: enter it, wait for its end, check its gate."""
         p, env = self.p, self.env
         if self.enter():
             return
@@ -446,8 +446,7 @@ def run_batch(
 
     ``tables`` (default ``p.tables()``) may hold several parameter sets, ``which[i]`` being
     the set of run ``runs[i]`` (``--integrate``: one set per run)."""
-    tables = p.tables() if tables is None else tables
-    which = np.zeros(len(runs), np.int64) if which is None else np.asarray(which, np.int64)
+    tables, which = parameter_sets(p, len(runs), tables, which)
     cache: dict[tuple[int, int], _Static] = {}
     records = []
     for run, q in zip(np.asarray(runs).tolist(), which.tolist(), strict=True):

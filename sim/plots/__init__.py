@@ -14,7 +14,12 @@ Modules: :mod:`.style` (colours, titles, axes), :mod:`.run` (a run's results),
 (the phase funnel and survival over the phases, for scenarios with phases).
 """
 
-from .compare import COMPARE_FIGURES, compare_outcome_figure, compare_survival_figure
+from .compare import (
+    COMPARE_FIGURES,
+    compare_outcome_figure,
+    compare_survival_figure,
+    save_comparison,
+)
 from .phases import PHASE_CAPTIONS, PHASE_FIGURES, funnel_figure, phase_survival_figure
 from .run import (
     CAPTIONS,
@@ -30,7 +35,19 @@ from .run import (
     survival_figure,
     violations_figure,
 )
-from .style import COLOURS, GREY, INCIDENT, INK, PALETTE, colour, outcome_labels, outcome_words
+from .style import (
+    COLOURS,
+    GREY,
+    INCIDENT,
+    INK,
+    PALETTE,
+    colour,
+    integration_note,
+    outcome_labels,
+    outcome_words,
+    shown_outcomes,
+    went_ahead,
+)
 from .trace import trace_figure, trace_strain
 
 __all__ = [
@@ -52,15 +69,19 @@ __all__ = [
     "deliveries_figure",
     "figures_for",
     "funnel_figure",
+    "integration_note",
     "outcome_figure",
     "outcome_labels",
     "outcome_words",
     "phase_survival_figure",
     "save_atomic",
+    "save_comparison",
     "save_figures",
+    "shown_outcomes",
     "strain_figure",
     "survival_figure",
     "trace_figure",
     "trace_strain",
     "violations_figure",
+    "went_ahead",
 ]

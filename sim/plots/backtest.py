@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -119,7 +120,7 @@ def cases_figure(data: dict[str, Any]) -> Figure:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("forecast probability (stacked: best outcome to worst)")
-    handles = [Patch(color=COLOURS[code], label=_LABELS[code]) for code in ORDER]
+    handles: list[Artist] = [Patch(color=COLOURS[code], label=_LABELS[code]) for code in ORDER]
     handles.append(
         ax.plot([], [], marker="o", ls="", mfc="none", mec=INK, mew=2, label="what happened")[0]
     )

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..compare import Comparison
 from ..scenario import OUTCOMES
 from ..stats import wilson
-
-if TYPE_CHECKING:
-    from ..compare import Comparison
 from .style import (
     COLOURS,
     INK,
@@ -32,27 +30,33 @@ from .style import (
 
 
 def _compare_title(fig: Figure, comparison: Comparison, what: str) -> None:
-    c = comparison
-    how = (
-        f"{c.runs:,} runs each, seed {c.seed} (common random numbers)"
-        if c.runs is not None
-        else "from result folders"
+    suptitle(fig, f"Comparison of {len(comparison.entries)} scenarios: {what}", comparison.how())
+
+
+def _shown(comparison: Comparison) -> tuple[str, ...]:
+    """Outcomes any compared scenario can produce (or did)."""
+    entries = comparison.entries
+    return tuple(
+        code
+        for code in OUTCOMES
+        if any(code in e.scenario.possible_outcomes or e.count(code) > 0 for e in entries)
     )
-    if c.runs is not None and any(e.kind == "folder" for e in c.entries):
-        how += "; result folders as saved"
-    suptitle(fig, f"Comparison of {len(c.entries)} scenarios: {what}", how)
 
 
 def compare_outcome_figure(comparison: Comparison) -> Figure:
-    """Each outcome's probability per scenario (one panel per outcome) with 95% intervals;
-    the dotted line is the first scenario's value."""
+    """Each outcome's probability per scenario (one panel per outcome the scenarios can
+    produce, on one common scale) with 95% intervals; the dotted line is the first
+    scenario's value."""
     entries = comparison.entries
     n = len(entries)
+    codes = _shown(comparison)
     words = outcome_words(short(entries[0].scenario.trigger.label, 34))
-    fig = Figure(figsize=(11, 1.6 + 0.42 * n), layout="constrained")
-    axes = fig.subplots(1, len(OUTCOMES), sharey=True)
+    fig = Figure(figsize=(2.2 + 2.3 * len(codes), 1.6 + 0.42 * n), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(codes), sharey=True, sharex=True))
     y = np.arange(n)[::-1]
-    for ax, code in zip(axes, OUTCOMES, strict=True):
+    top = max(max(e.ci(code)[1] for e in entries) for code in codes)
+    right = min(1.0, max(0.05, top * 1.3 + 0.04))
+    for ax, code in zip(axes, codes, strict=True):
         p = np.array([e.p(code) for e in entries])
         ci = np.array([e.ci(code) for e in entries])
         ax.barh(
@@ -65,23 +69,47 @@ def compare_outcome_figure(comparison: Comparison) -> Figure:
             error_kw={"ecolor": INK, "linewidth": 1},
             gid=f"compare:{code}",
         )
-        ax.axvline(p[0], color=INK, linestyle=":", linewidth=1)
-        right = max(ci[:, 1].max(), 0.05)
+        ax.axvline(p[0], color=INK, linestyle=":", linewidth=1, zorder=0.5, gid=f"ref:{code}")
         for yi, pi, hi in zip(y, p, ci[:, 1], strict=True):
-            ax.text(hi + right * 0.04, yi, f"{pi:.1%}", va="center", fontsize=8)
-        ax.set_xlim(0, right * 1.4)
+            inside = hi + right * 0.2 > right  # no room to the right: write it on the bar
+            ax.text(
+                pi - right * 0.02 if inside else hi + right * 0.03,
+                yi,
+                f"{pi:.1%}",
+                va="center",
+                ha="right" if inside else "left",
+                fontsize=8,
+                color="white" if inside else INK,
+                zorder=4,
+                bbox=None
+                if inside
+                else {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9},
+                gid=f"value:{code}",
+            )
+        ax.set_xlim(0, right)
         ax.set_title(textwrap.fill(words[code], 26), fontsize=9)
         percent(ax, "x")
         ax.xaxis.get_major_locator().set_params(nbins=3)
         tidy(ax)
         ax.tick_params(axis="y", length=0)
-    axes[0].set_yticks(y, [e.label for e in entries], fontsize=8.5)
+    axes[0].set_yticks(y, [_wrap(e.label) for e in entries], fontsize=8.5)
     _compare_title(
         fig,
         comparison,
-        f"outcome probabilities, 95% intervals (dotted: {textwrap.shorten(entries[0].label, 30)})",
+        f"outcome probabilities, 95% intervals (dotted: {_clip(entries[0].label, 40)})",
     )
     return fig
+
+
+def _clip(label: str, width: int) -> str:
+    """``label`` cut to ``width`` characters (with an ellipsis), even without spaces."""
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _wrap(label: str, width: int = 34) -> str:
+    """A scenario label on at most two lines."""
+    lines = textwrap.wrap(label, width, max_lines=2, placeholder=" …", break_long_words=False)
+    return "\n".join(lines) or label
 
 
 def compare_survival_figure(comparison: Comparison) -> Figure:
@@ -107,7 +135,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
             marker="o",
             markersize=3,
             linewidth=1.6,
-            label=f"{e.label}: {surv[-1]:.1%} at day {days[-1]:g}",
+            label=f"{_clip(e.label, 60)}: {surv[-1]:.1%} at day {days[-1]:g}",
             gid=f"survival:{e.label}",
         )
     if start is not None:
@@ -120,7 +148,8 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     ax.set_ylim(max(0.0, low - 0.15) if low > 0.3 else 0, 1.02)
     ax.set_ylabel("P(ceasefire still holding)")
     percent(ax)
-    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8)
+    wide = max(len(str(t.get_label())) for t in ax.get_lines()) > 45
+    fig.legend(loc="outside lower center", ncols=1 if wide else 2, frameon=False, fontsize=8)
     tidy(ax)
     _compare_title(fig, comparison, "survival of the ceasefire")
     return fig
@@ -131,3 +160,16 @@ COMPARE_FIGURES: dict[str, Callable[[Comparison], Figure]] = {
     "survival": compare_survival_figure,
 }
 """The figures ``ceasefire compare`` writes, by file stem."""
+
+
+def save_comparison(
+    comparison: Comparison,
+    path: str | Path,
+    *,
+    plots: bool = True,
+    command: list[str] | None = None,
+) -> Path:
+    """``comparison.save`` with every figure of :data:`COMPARE_FIGURES` (unless ``plots``
+    is false): the folder ``ceasefire compare`` writes."""
+    figures = COMPARE_FIGURES if plots else None
+    return comparison.save(path, figures=figures, command=command)

@@ -5,21 +5,22 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import UsageError
 from ..results import Results
-from ..scenario import OUTCOMES, Scenario
+from ..scenario import Scenario
 from ..stats import wilson
 from .style import (
     COLOURS,
     INK,
     PALETTE,
+    bar_width,
     colour,
     date_at,
     dates,
@@ -29,38 +30,43 @@ from .style import (
     percent,
     results_title,
     short,
+    shown_outcomes,
     side_tolerances,
     tidy,
     time_axis,
+    went_ahead,
 )
 
 # --------------------------------------------------------------------------- per-run figures
 
 
 def outcome_figure(results: Results) -> Figure:
-    """The four outcomes as bars with Wilson 95% intervals."""
+    """The outcomes the scenario can produce as bars with Wilson 95% intervals."""
     probs = results.outcome_probabilities()
     labels = outcome_labels(results)
+    codes = shown_outcomes(results)
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    x = np.arange(len(OUTCOMES))
-    p = np.array([probs[c][0] for c in OUTCOMES])
-    lo = np.array([probs[c][1] for c in OUTCOMES])
-    hi = np.array([probs[c][2] for c in OUTCOMES])
+    x = np.arange(len(codes))
+    p = np.array([probs[c][0] for c in codes])
+    lo = np.array([probs[c][1] for c in codes])
+    hi = np.array([probs[c][2] for c in codes])
     bars = ax.bar(
         x,
         p,
-        color=[COLOURS[c] for c in OUTCOMES],
+        color=[COLOURS[c] for c in codes],
         width=0.65,
         yerr=np.vstack([p - lo, hi - p]),
         capsize=5,
         ecolor=INK,
     )
-    for bar, code in zip(bars, OUTCOMES, strict=True):
+    for bar, code in zip(bars, codes, strict=True):
         bar.set_gid(f"outcome:{code}")
     for xi, pi, hii in zip(x, p, hi, strict=True):
-        ax.text(xi, hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in OUTCOMES], fontsize=8.5)
+        ax.text(float(xi), hii + 0.015, f"{pi:.1%}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(x, [textwrap.fill(labels[c], 22) for c in codes], fontsize=8.5)
+    pad = max(0, 3 - len(codes)) / 2  # few bars stay bar-shaped, centred
+    ax.set_xlim(-0.6 - pad, len(codes) - 0.4 + pad)
     ax.set_ylabel("probability (95% interval)")
     ax.set_ylim(0, min(1.0, max(hi) + 0.12))
     percent(ax)
@@ -99,19 +105,22 @@ def survival_figure(results: Results) -> Figure:
     probs = results.outcome_probabilities()
     trigger = short(scenario.trigger.label)
     words = {
-        "triggered": f"{trigger} started",
+        "triggered": went_ahead(trigger),
         "cancelled_access": "cancelled, aid did not get through",
         "cancelled_violence": "cancelled, too violent",
     }
     end = date_at(scenario, w)
     bar_w = w * 0.035
     bottom = 0.0
+    shown = shown_outcomes(results)
     for code in ("triggered", "cancelled_access", "cancelled_violence"):
+        if code not in shown:
+            continue
         p = probs[code][0]
         ax.bar(
             date_at(scenario, w + bar_w / 2 + w * 0.005),
             p,
-            width=timedelta(days=bar_w) if scenario.start else bar_w,
+            width=bar_width(scenario, bar_w),
             bottom=bottom,
             color=COLOURS[code],
             edgecolor="white",
@@ -149,7 +158,8 @@ def survival_figure(results: Results) -> Figure:
     time_axis(ax, scenario)
     ax.set_xlim(date_at(scenario, 0), date_at(scenario, w * 1.05))
     handles, labels = ax.get_legend_handles_labels()
-    order = [1, 0, 4, 3, 2]  # the curve and its band, then the end bar from the top down
+    # the curve and its band, then the end bar from the top down
+    order = [1, 0, *range(len(handles) - 1, 1, -1)]
     fig.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],
@@ -177,7 +187,7 @@ def collapse_figure(results: Results) -> Figure:
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     left = dates(scenario, edges[:-1])
-    width = timedelta(hours=hours) if scenario.start else hours / 24
+    width = bar_width(scenario, hours / 24)
     bottom = np.zeros(edges.size - 1)
     labels = _actor_labels(scenario)
     for k, (actor, counts) in enumerate(by_actor.items()):
@@ -268,7 +278,7 @@ def violations_figure(results: Results) -> Figure:
         ax.set_title(party if side == party else f"{party} ({side})", fontsize=9.5)
         ax.set_xlabel("violations in the run", fontsize=9)
         ax.set_xlim(-0.7, max(values.max(initial=0), 3) + 0.7)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         tidy(ax)
     axes[0].set_ylabel("share of runs")
     axes[0].set_ylim(0, top * 1.35 or 1)
@@ -357,7 +367,7 @@ def deliveries_figure(results: Results) -> Figure:
     )
     for v, sh in zip(values, share, strict=True):
         if sh > 0:
-            ax.text(v, sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
+            ax.text(float(v), sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
     if h is not None:
         ax.axvline(required - 0.5, color=INK, linestyle="--", linewidth=1, gid="required")
         ax.text(
@@ -375,7 +385,7 @@ def deliveries_figure(results: Results) -> Figure:
     else:
         ax.set_xlabel("convoys delivered in the run (no humanitarian convoys in this scenario)")
     ax.set_xlim(-0.7, max(values.max(initial=0), required, 3) + 0.7)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(share.max(initial=0), 0.05) * 1.25)
     ax.set_ylabel("share of runs")
     percent(ax)

@@ -14,7 +14,9 @@ from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
 from matplotlib.figure import Figure
 
 from ..results import Results
-from ..scenario import Scenario
+from ..scenario import OUTCOMES, Scenario
+from ..scenario import outcome_words as outcome_words
+from ..scenario import went_ahead as went_ahead
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 COLOURS = {
@@ -43,14 +45,12 @@ def outcome_labels(results: Results) -> dict[str, str]:
     return outcome_words(results.scenario.trigger.label)
 
 
-def outcome_words(trigger_label: str) -> dict[str, str]:
-    """The outcome codes in words for a trigger called ``trigger_label``."""
-    return {
-        "triggered": f"{trigger_label} started",
-        "cancelled_collapse": "cancelled: ceasefire collapsed",
-        "cancelled_violence": "cancelled: too violent at the end",
-        "cancelled_access": "cancelled: aid did not get through",
-    }
+def shown_outcomes(results: Results) -> tuple[str, ...]:
+    """The outcomes worth showing: those the scenario can produce, and any that occurred
+    (a scenario without aid has no ``cancelled_access`` row, bar or legend entry)."""
+    counts = results.outcome_counts()
+    possible = results.scenario.possible_outcomes
+    return tuple(c for c in OUTCOMES if c in possible or counts[c] > 0)
 
 
 def short(label: str, width: int = 40) -> str:
@@ -59,18 +59,32 @@ def short(label: str, width: int = 40) -> str:
 
 
 def suptitle(fig: Figure, title: str, what: str) -> None:
-    fig.suptitle(f"{textwrap.shorten(title, 100)}\n{what}", fontsize=10)
+    """The scenario title and what the figure shows, each line wrapped to the figure's width
+    (a long key path or scenario name never runs off the edges)."""
+    width = max(40, int(fig.get_figwidth() * 12))
+    lines = [textwrap.shorten(title, width)]
+    for line in what.split("\n"):
+        lines += textwrap.wrap(line, width, break_long_words=True) or [""]
+    fig.suptitle("\n".join(lines), fontsize=10)
 
 
 def results_title(fig: Figure, results: Results, what: str) -> None:
     """Scenario title; what the figure shows, runs and seed; and any changes made to the
     scenario (``--set`` or ``with_overrides``), so a variant's figures say so."""
     what = f"{what} — {results.runs:,} runs, seed {results.seed}"
+    if results.integrated:
+        what += f"; {integration_note(results)}"
     changes = results.scenario.overrides
     if changes:
         said = ", ".join(f"{k}={_value(v)}" for k, v in changes.items())
         what += "\n" + textwrap.shorten(f"with {said}", 120, placeholder=" …")
     suptitle(fig, results.scenario.title, what)
+
+
+def integration_note(results: Results) -> str:
+    """How ``--integrate`` results were made, in words (for headers, titles and reports)."""
+    n = len(results.scenario.uncertainties)
+    return f"parameters integrated over {n} uncertain assumption{'s' * (n != 1)}"
 
 
 def _value(v: object) -> str:
@@ -92,6 +106,11 @@ def dates(scenario: Scenario, days: Sequence[float] | np.ndarray) -> Any:
     if start is None:
         return np.asarray(days, dtype=float)
     return [start + timedelta(days=float(t)) for t in days]
+
+
+def bar_width(scenario: Scenario, days: float) -> Any:
+    """A bar width of ``days`` on a time axis (a ``timedelta`` when it shows dates)."""
+    return timedelta(days=days) if scenario.start else days
 
 
 def date_at(scenario: Scenario, day: float) -> Any:

@@ -28,6 +28,7 @@ from .style import (
     suptitle,
     tidy,
     time_axis,
+    went_ahead,
 )
 
 # --------------------------------------------------------------------------- one run
@@ -143,8 +144,8 @@ def trace_figure(
                     facecolors=COLOURS["triggered"] if ok else COLOURS["cancelled_collapse"],
                     edgecolors="none",
                 )
-    for gid, (ts, ys, style) in groups.items():
-        top.scatter(dates(scenario, ts), ys, gid=gid, zorder=3, **style)
+    for gid, (when, heights, style) in groups.items():
+        top.scatter(dates(scenario, when), heights, gid=gid, zorder=3, **style)
     kinds = {"violation": "violations", "attack": "attacks", "incident": "incidents"}
     top.set_yticks(
         [y_of[r] for r in rows],
@@ -299,7 +300,7 @@ def trace_figure(
         why = f"{actor} walked away {_when(scenario, record.collapse_time)}"
     else:
         why = {
-            "triggered": f"{short(scenario.trigger.label)} started",
+            "triggered": went_ahead(short(scenario.trigger.label)),
             "cancelled_violence": "too violent at the end",
             "cancelled_access": "aid did not get through",
         }[outcome]
