@@ -19,11 +19,14 @@ distribution. The public API:
 ===========================  ====================================================
 """
 
-from .engines import ENGINES
-from .errors import RunawayError, ScenarioError, UsageError
-from .results import Results
-from .runner import simulate, trace_run
-from .scenario import OUTCOMES, Scenario, json_schema, load_scenario, scenario_from_dict
+from .console import startup
+
+with startup():  # as the ``ceasefire`` command, Ctrl-C or SIGTERM now gives one line
+    from .engines import ENGINES
+    from .errors import RunawayError, ScenarioError, UsageError
+    from .results import Results
+    from .runner import simulate, trace_run
+    from .scenario import OUTCOMES, Scenario, json_schema, load_scenario, scenario_from_dict
 
 __all__ = [
     "ENGINES",

@@ -1,5 +1,5 @@
 """``python -m sim`` is the ``ceasefire`` command."""
 
-from .cli import entry
+from .console import entry
 
 entry()

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from . import scoring
 from .cases import Case, SharedPrior, apply_shared, load_cases
 from .errors import RunawayError, ScenarioError
-from .folders import default_folder, new_folder, refuse_existing, write_json
+from .folders import check_output, default_folder, new_folder, write_json
 from .runner import simulate
 from .scenario import OUTCOMES
 
@@ -413,7 +413,7 @@ def command(args: argparse.Namespace, argv: Sequence[str], prog: str = "ceasefir
     check_arguments(args.engine, args.runs, 1, args.seed)
     cases, shared = load_cases(list(args.dirs))
     out = args.out if args.out is not None else default_folder("backtest")
-    refuse_existing(out)
+    check_output(out)
     data = run_backtest(
         cases,
         shared,

@@ -1,23 +1,34 @@
 """The ``ceasefire`` command line: a thin layer over the Python API.
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr, nothing written);
-1 internal error; 130 interrupted.
+1 internal error; 128 + the signal's number when stopped by Ctrl-C (130), SIGTERM (143) or
+SIGHUP (129), with nothing half-written (see :mod:`sim.console`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-import yaml
-
-from .engines import ENGINES
-from .errors import CeasefireError, RunawayError, ScenarioError, UsageError, WorkerError, printable
-from .folders import default_folder, refuse_existing
+from . import limits, runner
+from .console import interrupted
+from .engines import ENGINES, Params
+from .errors import (
+    CeasefireError,
+    RunawayError,
+    ScenarioError,
+    UsageError,
+    WorkerError,
+    printable,
+)
+from .folders import check_output, default_folder
 from .runner import simulate, trace_run
 from .scenario import OUTCOMES, Scenario, json_schema, load_scenario
 from .source import load_value
@@ -59,14 +70,38 @@ _positive = _integer(1, "a positive integer")
 _non_negative = _integer(0, "an integer ≥ 0")
 
 
+def _runs(text: str) -> int:
+    """An argparse type: a number of runs, 1..:data:`limits.MAX_RUNS`."""
+    value = _positive(text)
+    if value > limits.MAX_RUNS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} runs is more than this tool simulates (at most {limits.MAX_RUNS:,})"
+        )
+    return value
+
+
+def _workers(text: str) -> int:
+    """An argparse type: a number of worker processes, 1..:func:`limits.max_workers`."""
+    value = _positive(text)
+    if value > limits.max_workers():
+        raise argparse.ArgumentTypeError(
+            f"{value:,} worker processes is more than this machine can run usefully "
+            f"(at most {limits.max_workers()}: {limits.WORKERS_PER_CORE} per CPU core)"
+        )
+    return value
+
+
 def _override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
-    try:
+    try:  # the scenario reader: safe, and bounded in depth like a file
         value = load_value(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise argparse.ArgumentTypeError(f"cannot read the value of '{text}'") from None
+    except ScenarioError as exc:
+        shown = printable(text, limit=200)
+        raise argparse.ArgumentTypeError(
+            f"cannot read the value of '{shown}' ({exc.message})"
+        ) from None
     return key.strip(), value
 
 
@@ -77,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command",
         required=True,
         parser_class=_Parser,
-        metavar="{validate,run,trace,compare,sweep,sensitivity,discover,backtest,fit,events,schema}",
+        metavar="{validate,run,trace,check,compare,sweep,sensitivity,discover,backtest,fit,events,schema}",
     )
 
     p = sub.add_parser("validate", help="check scenario files")
@@ -102,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "terminal.",
     )
     scenario_args(p)
-    p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
+    p.add_argument("--runs", type=_runs, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument(
         "--out",
@@ -121,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw each run's assumptions from the scenario's uncertainties",
     )
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("trace", help="tell the story of one run")
@@ -136,18 +171,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "check",
+        help="score the scenario against what monitors recorded (its observations)",
+        description="Simulate the scenario, apply its observation models and score every "
+        "recorded count against its predictive distribution (randomised PIT, CRPS, 50/90%% "
+        "coverage); write check.json and a fan figure per series.",
+    )
+    _file_and_overrides(p)
+    p.add_argument("--runs", type=_positive, help="number of runs (default: the scenario's)")
+    p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
+    p.add_argument("--engine", choices=list(ENGINES), default="fast", help="engine (default: fast)")
+    p.add_argument(
+        "--integrate",
+        action="store_true",
+        help="draw each run's assumptions (observation keys included) from the uncertainties",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default results/<name>/check-<timestamp>/); never overwritten",
+    )
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
         "compare",
         help="compare scenarios (common random numbers) or result folders",
         description="Compare scenario files (run with the same seed and runs: common random "
         "numbers) and/or result folders of `ceasefire run`; the first is the reference.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="scenario file or result folder")
-    p.add_argument("--runs", type=_positive, help="runs per scenario (default: the first's)")
+    p.add_argument("--runs", type=_runs, help="runs per scenario (default: the first's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the first's)")
     p.add_argument(
         "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
     )
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--out",
         type=Path,
@@ -273,13 +333,13 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
     _file_and_overrides(p)
     p.add_argument(
         "--runs",
-        type=_positive,
+        type=_runs,
         default=default_runs,
         help=f"runs per point (default {default_runs:,})",
     )
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument("--engine", choices=list(ENGINES), default="fast", help="engine (default: fast)")
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -306,16 +366,18 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
 def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     """The scenario, seed and (checked) output folder of an experiment command."""
     from .experiments import check_outcome
+    from .observations import engine_scenario
     from .runner import fresh_seed
 
-    scenario = _load(args)
+    # the outcomes do not depend on observation keys: leave them out of the design
+    scenario = engine_scenario(_load(args))
     check_outcome(scenario, args.outcome)
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     seed = fresh_seed() if seed is None else seed
     out = args.out if args.out is not None else default_folder(scenario.name)
     if args.out is None:
         out = out.with_name(f"{args.folder}-{out.name}")
-    refuse_existing(out)
+    check_output(out)
     return scenario, seed, out
 
 
@@ -447,7 +509,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     scenario = _load(args)
     out = args.out if args.out is not None else default_folder(scenario.name)
-    refuse_existing(out)
+    check_output(out)
+    if not args.summary_only:
+        check_row_memory(scenario, args.runs or scenario.monte_carlo.runs, args.integrate)
     results = simulate(
         scenario,
         args.runs,
@@ -464,6 +528,24 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def check_row_memory(
+    scenario: Scenario, runs: int, integrate: bool = False, summary_only: bool = True
+) -> None:
+    """Refuse, before simulating, per-run rows that would not fit in memory."""
+    shape = Params.from_scenario(scenario).shape
+    if integrate:
+        shape = replace(shape, assumptions=tuple(scenario.uncertainties))
+    runner.check_row_memory(shape, runs, summary_only)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
 def report(results: Any) -> str:
     """The table ``ceasefire run`` prints."""
     from .plots import integration_note, outcome_labels, shown_outcomes
@@ -473,7 +555,7 @@ def report(results: Any) -> str:
     width = max(len(c) for c in OUTCOMES)
     rate = results.runs / results.elapsed if results.elapsed else float("nan")
     lines = [
-        f"{s.title} ({s.name})",
+        f"{printable(s.title, limit=200)} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
         f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
         *([integration_note(results)] if results.integrated else []),
@@ -509,8 +591,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise UsageError("--seed is required (the scenario has no monte_carlo.seed)")
     plot = args.plot
     if plot is not None:
-        if plot.exists():
-            raise UsageError(f"{plot}: already exists; files are never overwritten")
+        check_output(plot)
         if plot.suffix.lower() not in TRACE_FORMATS:
             raise UsageError(
                 f"{plot}: unsupported figure format '{plot.suffix}' (use .png, .svg or .pdf)"
@@ -525,12 +606,38 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import check
+
+    scenario = _load(args)
+    out = args.out
+    if out is None:
+        out = default_folder(scenario.name)
+        out = out.with_name(f"check-{out.name}")
+    check_output(out)
+    result = check.check(
+        scenario,
+        args.runs,
+        args.seed,
+        engine=args.engine,
+        integrate=args.integrate,
+        progress=False if args.quiet else None,
+    )
+    folder = check.save(result, out, plots=not args.no_plots, command=[PROG, *argv])
+    print(check.text(result))
+    _wrote(folder)
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .compare import compare
     from .plots import COMPARE_FIGURES
 
     out = args.out if args.out is not None else default_folder("compare")
-    refuse_existing(out)
+    check_output(out)
+    files = [load_scenario(f) for f in args.inputs if Path(f).is_file()]
+    for scenario in files:  # each is simulated with its per-run rows, one at a time
+        check_row_memory(scenario, args.runs or files[0].monte_carlo.runs, summary_only=False)
     comparison = compare(
         args.inputs,
         args.runs,
@@ -548,6 +655,9 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not sys.warnoptions:  # library warnings (matplotlib's glyphs, layout) are not output
+        warnings.simplefilter("ignore")
+        logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
@@ -559,6 +669,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "trace":
             return cmd_trace(args)
+        if args.command == "check":
+            return cmd_check(args, argv)
         if args.command == "compare":
             return cmd_compare(args, argv)
         if args.command == "sweep":
@@ -595,16 +707,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CeasefireError as exc:
         say(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        say(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
     except BrokenPipeError:
         return 0
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 
-def entry() -> NoReturn:  # pragma: no cover - console script
-    sys.exit(main())
+def entry() -> NoReturn:  # pragma: no cover - console script (older installs)
+    from .console import entry
+
+    entry()
 
 
 __all__ = ["OUTCOMES", "build_parser", "main"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from scipy import stats
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
 from .frames import comparison_html
+from .result_folder import BadFile, read_json, read_result_folder
 from .results import Results, library_versions
 from .runner import fresh_seed, simulate
 from .scenario import OUTCOMES, Scenario, load_scenario
@@ -377,34 +377,18 @@ class _Input:
 
 def _folder_overrides(path: Path) -> dict[str, Any]:
     """The ``--set`` changes recorded in a result folder's ``manifest.json`` (none if absent)."""
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # bounded like every file of a result folder (size, depth, finite numbers)
+        manifest = read_json(path / "manifest.json")
+    except BadFile:
         return {}
     overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
     return dict(overrides) if isinstance(overrides, dict) else {}
 
 
 def read_folder(path: Path) -> tuple[Scenario, dict[str, Any]]:
-    """The resolved scenario and summary of a result folder written by ``ceasefire run``."""
-    summary_file, scenario_file = path / "summary.json", path / "scenario.yaml"
-    if not summary_file.is_file() or not scenario_file.is_file():
-        raise UsageError(
-            f"{path}: not a result folder (it needs summary.json and scenario.yaml, as "
-            "`ceasefire run` writes them)"
-        )
-    try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        runs = int(summary["runs"])
-        for code in OUTCOMES:
-            o = summary["outcomes"][code]
-            int(o["count"]), float(o["p"]), [float(x) for x in o["ci95"]]
-        [(float(d), float(s)) for d, s in summary["survival"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{summary_file}: not a readable summary ({exc})") from None
-    if runs < 1:
-        raise UsageError(f"{summary_file}: runs must be positive")
-    return load_scenario(scenario_file), summary
+    """The resolved scenario and summary of a result folder written by ``ceasefire run``
+    (validated: see :mod:`sim.result_folder`)."""
+    return read_result_folder(path)
 
 
 def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:

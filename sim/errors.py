@@ -12,12 +12,18 @@ MAX_SHOWN = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def printable(text: str, *, newlines: bool = False) -> str:
+def printable(text: str, *, newlines: bool = False, limit: int | None = None) -> str:
     """``text`` safe for a terminal: control characters (ANSI escapes, carriage returns,
-    bells, and newlines unless ``newlines``) are shown escaped, as ``\\x1b`` or ``\\n``."""
+    bells, and newlines unless ``newlines``) are shown escaped, as ``\\x1b`` or ``\\n``;
+    with ``limit``, cut to that many characters with ``…`` (echoed user text)."""
+    if limit is not None and len(text) > limit:
+        text = text[: 4 * limit]
     if not newlines:
         text = text.replace("\n", "\\n")
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,10 @@ class ScenarioError(CeasefireError, ValueError):
 
 class UsageError(CeasefireError, ValueError):
     """A bad command-line or API argument (not a scenario problem)."""
+
+
+class SaveError(UsageError):
+    """Results could not be written (a full disk, no permission); nothing was left behind."""
 
 
 class RunawayError(CeasefireError, RuntimeError):

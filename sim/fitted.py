@@ -186,7 +186,7 @@ def text(result: Fit) -> str:
 def command(args: Any, argv: Sequence[str]) -> int:
     """``ceasefire fit FILE --events EVENTS.csv [--fit KEY ...] [--span A:B] [--out DIR]``."""
     from .events import parse_span, read_events
-    from .folders import default_folder, refuse_existing
+    from .folders import check_output, default_folder
     from .scenario import load_scenario
 
     scenario = load_scenario(args.file)
@@ -200,7 +200,7 @@ def command(args: Any, argv: Sequence[str]) -> int:
     if out is None:
         out = default_folder(scenario.name)
         out = out.with_name(f"fit-{out.name}")
-    refuse_existing(out)
+    check_output(out)
     events = read_events(args.events, scenario, span)
     keys = args.fit if args.fit else default_keys(scenario, events)
     keys = check_keys(scenario, events, keys)

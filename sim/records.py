@@ -225,6 +225,15 @@ def csv_columns(cols: Columns, shape: Shape, first_run: int = 0) -> list[list[st
     return out
 
 
+def row_bytes(shape: Shape) -> int:
+    """Memory one run's row takes: its arrays (from :data:`FIELDS`) and, at about 12 bytes a
+    cell, its line of ``runs.csv`` (built in memory when saved)."""
+    arrays = sum(
+        np.dtype(f.dtype).itemsize * math.prod(shape.size(a) for a in f.axes) for f in FIELDS
+    )
+    return arrays + 12 * len(csv_header(shape))
+
+
 def fields_table() -> str:
     """The markdown table of per-run fields (docs/model.md shows it)."""
     lines = ["| field | per | runs.csv | meaning |", "|---|---|---|---|"]

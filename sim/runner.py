@@ -16,17 +16,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import parallel, streams, uncertainty
+from . import limits, parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
 from .errors import UsageError
 from .progress import progress_bar
-from .records import Columns, Run, TraceEvent
+from .records import Columns, Run, Shape, TraceEvent, row_bytes
 from .results import Results
 from .scenario import Scenario
 from .tally import Tally
 
-MAX_RUNS = 10**12
+MAX_RUNS = limits.MAX_RUNS
 """Runs beyond this are refused (a typo, not a plan)."""
 
 
@@ -48,6 +48,18 @@ def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if seed >= 2**64:
         raise UsageError(f"seed must be below 2**64, got {seed}")
+
+
+def check_row_memory(shape: Shape, runs: int, summary_only: bool = True) -> None:
+    """Refuse, before simulating, per-run rows that would not fit in memory."""
+    per_run = row_bytes(shape)
+    need, budget = per_run * runs, limits.memory_budget()
+    if need > budget:
+        use = "--summary-only (memory independent of runs; no runs.csv) or " * summary_only
+        raise UsageError(
+            f"{runs:,} runs would keep about {need / 2**30:.1f} GiB of per-run rows (more than "
+            f"{budget / 2**30:.1f} GiB): use {use}at most {budget // per_run:,} runs"
+        )
 
 
 def draw_theta(scenario: Scenario, seed: int, runs: np.ndarray) -> np.ndarray:
@@ -136,6 +148,8 @@ def simulate(
     size = ENGINES[engine].chunk
     shape = replace(params.shape, assumptions=uncertainty.keys(scenario) if integrate else ())
     tally = Tally(shape)
+    if keep_runs:
+        check_row_memory(shape, runs)
     cols = Columns.empty(shape, runs) if keep_runs else None
     started = time.perf_counter()
     bar = progress_bar(total=runs, unit="run", progress=progress)

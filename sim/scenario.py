@@ -13,7 +13,7 @@ import difflib
 import html
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import limits
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
 from .outcomes import OUTCOMES
@@ -63,9 +64,38 @@ def outcome_words(trigger_label: str) -> dict[str, str]:
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 DailyProbability = Annotated[float, Strict(), Field(ge=0, lt=1, allow_inf_nan=False)]
-Rate = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+
+
+def _at_most(name: str, what: str) -> Any:
+    """A validator bounding a number by ``limits.<name>``, read when validating (tests of
+    the engines' own guards may raise it)."""
+
+    def check(value: float) -> float:
+        bound = getattr(limits, name)
+        if value > bound:
+            raise ValueError(f"must be at most {bound:,.0f}{what}: larger is not a ceasefire")
+        return value
+
+    return AfterValidator(check)
+
+
+Rate = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False), _at_most("MAX_RATE", "")]
 Count = Annotated[int, Strict(), Field(ge=0)]
-Identifier = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Identifier = Annotated[
+    str, Strict(), Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=limits.MAX_NAME_CHARS)
+]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value  # a folded (>) title's newline
+
+
+Label = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(max_length=limits.MAX_TEXT_CHARS),
+]
+"""A label or title: shown in tables, traces and figures, so of bounded length."""
 Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
 
 K = TypeVar("K")
@@ -123,14 +153,16 @@ class Retaliation(_Model):
 
     boost: Rate = 0.0
     """Added to the party's excitation X by each hostile event against its side."""
-    half_life_hours: Annotated[Number, Field(gt=0)] = 24.0
+    half_life_hours: Annotated[Number, Field(gt=0), _at_most("MAX_HALF_LIFE_HOURS", " hours")] = (
+        24.0
+    )
     """Time for an excitation to halve."""
 
 
 class Party(_Model):
     """An armed party to the ceasefire."""
 
-    label: str | None = None
+    label: Label | None = None
     side: Identifier
     violation_prob: Schedule[DailyProbability] | None = None
     """P(at least one violation on a day), absent excitation and pressure."""
@@ -147,7 +179,7 @@ class Party(_Model):
 class Spoiler(_Model):
     """An armed group left out of the deal: a Poisson process of attacks on one side."""
 
-    label: str | None = None
+    label: Label | None = None
     attack_prob: DailyProbability | None = None
     attack_rate: Rate | None = None
     major_share: Probability = 0.2
@@ -161,7 +193,7 @@ class Spoiler(_Model):
 class Guarantor(_Model):
     """An outside power guaranteeing its client parties (all of one side)."""
 
-    label: str | None = None
+    label: Label | None = None
     clients: Annotated[tuple[Identifier, ...], Field(min_length=1)]
     pressure: Probability = 0.0
     """Scales its clients' base hazard by ``1 - pressure``."""
@@ -188,7 +220,7 @@ class Humanitarian(_Model):
 class Trigger(_Model):
     """The conditional next step the deal promises at the end of the window."""
 
-    label: str = "the next step"
+    label: Label = "the next step"
     quiet_days: Count | None = None
     """Days at the end of the window whose strain is checked; null = the whole window."""
     max_strain: Annotated[Number, Field(ge=0)] | None = None
@@ -209,8 +241,8 @@ class Gate(_Model):
 class Extension(_Model):
     """What a failed gate does instead of cancelling: prolong the phase and check again."""
 
-    extend_days: Annotated[int, Strict(), Field(ge=1)]
-    times: Annotated[int, Strict(), Field(ge=1)]
+    extend_days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
+    times: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
 
 
 PHASE_KEYS = {
@@ -234,10 +266,10 @@ SetValue = (
 class Phase(_Model):
     """A step of a phased agreement: its days, the values in force, its gate."""
 
-    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$")]
-    label: str | None = None
+    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_]+$", max_length=limits.MAX_NAME_CHARS)]
+    label: Label | None = None
     """What starts when the phase is entered."""
-    days: Annotated[int, Strict(), Field(ge=1)]
+    days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
     set: FrozenDict[str, SetValue] = Field(default_factory=dict)
     """Values in force during this phase only: ``{key.path: number or per-day list}``."""
     gate: Gate = Gate()
@@ -247,26 +279,59 @@ class Phase(_Model):
 class MonteCarlo(_Model):
     """Default run settings (overridable from the command line and the API)."""
 
-    runs: Annotated[int, Strict(), Field(ge=1)] = 10_000
+    runs: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_RUNS)] = 10_000
     seed: Count | None = None
-    max_events: Annotated[int, Strict(), Field(ge=1)] = 100_000
+    max_events: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_EVENTS)] = 100_000
     """Per-run cap on hostile events: a runaway (supercritical) run fails with a clear error."""
 
 
-class SourceRef(_Model):
+class ObservedPoint(_Model):
+    """One recorded value: a count on one day, or a total over days ``[a, b)``."""
+
+    day: Count | None = None
+    days: tuple[Count, Count] | None = None
+    """``[a, b)``: the total over days a..b-1."""
+    count: Count
+    source: str
+    """Where the value was published (a URL or a reference)."""
+
+
+class Observation(_Model):
+    """How a monitor's published counts relate to the model's events (see
+    :mod:`sim.observations`)."""
+
     label: str
+    """Whose count of what (say so when it is one side's count of the other's breaches)."""
+    counts: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    """Actors whose hostile events it counts: parties, spoilers, guarantors."""
+    per_event: Rate
+    """Mean reported items per model event."""
+    background: Rate = 0.0
+    """Mean reported items per day with no model event behind them."""
+    dispersion: Rate = 0.0
+    """Negative binomial over-dispersion: var = m + dispersion·m² (0: Poisson)."""
+    after_collapse: Rate | None = None
+    """Mean reported items per day once the run's ceasefire has collapsed (null: such runs are
+    left out of that day's distribution)."""
+    data: Annotated[tuple[ObservedPoint, ...], Field(min_length=1)]
+
+
+class SourceRef(_Model):
+    label: Label
     url: str | None = None
 
 
 class Scenario(_Model):
     """A validated, immutable ceasefire scenario."""
 
-    name: Annotated[str, Strict(), Field(pattern=r"^[a-z0-9_-]+$")]
-    title: str
+    name: Annotated[
+        str, Strict(), Field(pattern=r"^[a-z0-9_-]+$", max_length=limits.MAX_NAME_CHARS)
+    ]
+    title: Label
     description: str | None = None
     sources: tuple[SourceRef, ...] = ()
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
-    window_days: Annotated[int, Strict(), Field(ge=1)] = 7
+    window_days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)] = 7
     rules: Rules = Rules()
     parties: FrozenDict[Identifier, Party]
     spoilers: FrozenDict[Identifier, Spoiler] = Field(default_factory=dict)
@@ -278,6 +343,8 @@ class Scenario(_Model):
     """Uncertain assumptions: ``{key.path: distribution}`` (see :mod:`sim.uncertainty`)."""
     phases: tuple[Phase, ...] | None = None
     """A phased agreement (see :mod:`sim.phases`); without it, one window and its trigger."""
+    observations: FrozenDict[Identifier, Observation] = Field(default_factory=dict)
+    """What monitors reported, and how their counts relate to the model's events."""
 
     @model_validator(mode="before")
     @classmethod
@@ -287,7 +354,14 @@ class Scenario(_Model):
         if phased and "window_days" not in data:
             days = [p.get("days") for p in data["phases"] if isinstance(p, dict)]
             if days and all(isinstance(d, int) and not isinstance(d, bool) for d in days):
-                data = {**data, "window_days": sum(days)}
+                total = sum(d for d in days if isinstance(d, int))
+                if total > limits.MAX_WINDOW_DAYS:
+                    raise ReferenceError_(
+                        ("phases",),
+                        f"the phases last {total:,} days in total "
+                        f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                    )
+                data = {**data, "window_days": total}
         return data
 
     def model_post_init(self, _context: Any) -> None:
@@ -339,6 +413,16 @@ class Scenario(_Model):
     def sides(self) -> tuple[str, ...]:
         """The sides, in order of first appearance among the parties."""
         return tuple(dict.fromkeys(p.side for p in self.parties.values()))
+
+    @property
+    def horizon(self) -> int:
+        """Days a run can last at most: the window, or the phases with every extension."""
+        if self.phases is None:
+            return self.window_days
+        return sum(
+            p.days + (0 if isinstance(p.on_fail, str) else p.on_fail.extend_days * p.on_fail.times)
+            for p in self.phases
+        )
 
     @property
     def quiet_days(self) -> int:
@@ -417,7 +501,11 @@ class Scenario(_Model):
     def branching_ratio(self) -> float:
         """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation."""
         m = self.branching_matrix()
-        return float(max(abs(np.linalg.eigvals(m)))) if m.size else 0.0
+        if not m.size:
+            return 0.0
+        if not np.isfinite(m).all():  # validation bounds make this unreachable from files
+            return math.inf
+        return float(max(abs(np.linalg.eigvals(m))))
 
     def warnings(self) -> list[str]:
         """Legal but suspicious settings, for ``ceasefire validate``."""
@@ -558,7 +646,33 @@ def _exactly_one(
         found.append(ReferenceError_(path, f"give exactly one of {a} or {b} ({what})"))
 
 
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+"""The window (``start`` to ``start + window_days``) must fall within these years, so every
+date a trace, figure or report shows is representable."""
+
+
+def _check_dates(s: Scenario) -> None:
+    if s.start is None:
+        return
+    days = s.window_days + sum(
+        p.on_fail.extend_days * p.on_fail.times
+        for p in s.phases or ()
+        if isinstance(p.on_fail, Extension)
+    )
+    try:
+        end = s.start + timedelta(days=days)
+    except OverflowError:
+        end = datetime.max
+    if s.start.year < FIRST_YEAR or end.year > LAST_YEAR:
+        raise ReferenceError_(
+            ("start",),
+            f"the window ({s.window_days} days from start) must fall between the years "
+            f"{FIRST_YEAR} and {LAST_YEAR}",
+        )
+
+
 def _check_references(s: Scenario) -> None:
+    _check_dates(s)
     problems = _reference_problems(s)
     if problems:
         raise ReferenceErrors(problems)
@@ -655,6 +769,40 @@ def _reference_problems(s: Scenario) -> list[ReferenceError_]:
         bad(("humanitarian", "first_day"), f"must be within the window (0..{s.window_days - 1})")
     if s.trigger.quiet_days is not None and s.trigger.quiet_days > s.window_days:
         bad(("trigger", "quiet_days"), f"must be within the window (0..{s.window_days})")
+    found += _observation_problems(s)
+    return found
+
+
+def _observation_problems(s: Scenario) -> list[ReferenceError_]:
+    """What is wrong in ``s.observations``: unknown actors, days outside the runs' days."""
+    found: list[ReferenceError_] = []
+
+    def bad(path: KeyPath, message: str) -> None:
+        found.append(ReferenceError_(path, message))
+
+    actors = [*s.parties, *s.spoilers, *s.guarantors]
+    horizon = s.horizon
+    for name, obs in s.observations.items():
+        for i, actor in enumerate(obs.counts):
+            if actor not in actors:
+                bad(("observations", name, "counts", i), _unknown("actor", actor, actors))
+            elif actor in obs.counts[:i]:
+                bad(("observations", name, "counts", i), f"lists '{actor}' twice")
+        for i, point in enumerate(obs.data):
+            where: KeyPath = ("observations", name, "data", i)
+            _exactly_one(found, where, point, "day", "days")
+            if point.day is not None and point.day >= horizon:
+                last = horizon - 1
+                bad((*where, "day"), f"day {point.day} is outside the runs' days (0..{last})")
+            if point.days is not None:
+                a, b = point.days
+                if a >= b:
+                    bad((*where, "days"), f"needs a < b, got [{a}, {b}]")
+                elif b > horizon:
+                    bad(
+                        (*where, "days"),
+                        f"[{a}, {b}) reaches past the runs' last day (b at most {horizon})",
+                    )
     return found
 
 
@@ -667,6 +815,16 @@ def _check_phases(s: Scenario) -> None:
         raise ReferenceError_(
             ("window_days",), f"is {s.window_days} but the phases last {total} days in total"
         )
+    longest = total
+    for i, phase in enumerate(phases):
+        if isinstance(phase.on_fail, Extension):
+            longest += phase.on_fail.extend_days * phase.on_fail.times
+            if longest > limits.MAX_WINDOW_DAYS:
+                raise ReferenceError_(
+                    ("phases", i, "on_fail"),
+                    f"with every extension the agreement could last {longest:,} days "
+                    f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                )
     seen: set[str] = set()
     for i, phase in enumerate(phases):
         if phase.name in seen:
@@ -749,7 +907,7 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
     if cached is not None:
         return cast(tuple[Scenario, ...], cached)
     base = scenario.model_dump(mode="python", exclude_none=True)
-    for key in ("phases", "uncertainties", "extends"):
+    for key in ("phases", "uncertainties", "extends", "observations"):
         base.pop(key, None)
     out = []
     start = 0
@@ -960,6 +1118,7 @@ def _validate(
             others=problems[1:],
         )
 
+    _canonical_uncertainties(source, fail)
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
@@ -988,6 +1147,40 @@ def _validate(
     return scenario
 
 
+OBSERVATION_KEYS = ("per_event", "background", "dispersion", "after_collapse")
+"""What of an observation may be uncertain (the check applies each run's values)."""
+
+
+def _canonical_uncertainties(source: Source, fail: Any) -> None:
+    """Write every uncertainty's key path in one spelling (``violation_prob.00`` is
+    ``violation_prob.0``) and refuse two keys that name the same value; a bad key path is
+    reported at its line in the file."""
+    block = source.data.get("uncertainties")
+    if not isinstance(block, dict):
+        return
+    canonical: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, dist in block.items():
+        try:
+            name = format_path(split_path(key)) if isinstance(key, str) else key
+        except ScenarioError as exc:
+            raise fail(("uncertainties", key), exc.message) from None
+        if name in canonical:
+            first = source.positions.get(("uncertainties", spelled[name]))
+            where = f" (line {first.line})" if first and first.line else ""
+            raise fail(("uncertainties", key), f"names the same value as '{spelled[name]}'{where}")
+        canonical[name] = dist
+        spelled[name] = key
+    if list(canonical) == list(block):
+        return
+    renamed = {key: name for name, key in spelled.items() if name != key}
+    for path in [p for p in source.positions if p[:1] == ("uncertainties",) and len(p) > 1]:
+        if path[1] in renamed:
+            new_path: KeyPath = ("uncertainties", renamed[path[1]], *path[2:])
+            source.positions[new_path] = source.positions.pop(path)
+    source.data["uncertainties"] = canonical
+
+
 STRUCTURAL = (
     "window_days",
     "humanitarian.first_day",
@@ -1004,6 +1197,8 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
     ):
         return "cannot be uncertain: it shapes the simulation (make variants with extends)"
     path = split_path(key)
+    if path[0] == "observations" and (len(path) != 3 or path[2] not in OBSERVATION_KEYS):
+        return f"only {', '.join(OBSERVATION_KEYS)} of an observation can be uncertain"
     parent = lookup(scenario.model_dump(), path[:-1])
     if not (isinstance(parent, dict) and path[-1] in parent) and not (
         isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)

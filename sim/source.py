@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .errors import Location, ScenarioError
 
 KeyPath = tuple[str | int, ...]
@@ -26,23 +28,6 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 Pair = tuple[yaml.Node, yaml.Node]
-
-
-class ScenarioLoader(yaml.SafeLoader):
-    """YAML's safe loader, reading ``1e-3`` as a number as YAML 1.2 does (YAML 1.1 needs a
-    dot and a signed exponent, ``1.0e-3``, and would read ``1e-3`` as text)."""
-
-
-ScenarioLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-
-
-def load_value(text: str) -> Any:
-    """One value written on the command line (``--set key=VALUE``), read as scenario YAML."""
-    return yaml.load(text, Loader=ScenarioLoader)
 
 
 @dataclass
@@ -73,6 +58,45 @@ def _loc(file: str, mark: yaml.Mark | None) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:  # a PyYAML or libyaml mark
+        self.mark = mark
+
+
+_FLOAT_1_2 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading ``1e-3`` as a number as YAML 1.2 does (YAML 1.1 needs a
+    dot and a signed exponent, ``1.0e-3``, and would read ``1e-3`` as text), and refusing to
+    compose nesting deeper than :data:`limits.MAX_DEPTH` (PyYAML composes recursively: deep
+    nesting would exhaust the stack)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > limits.MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+
+
+def load_value(text: str) -> Any:
+    """One value written on the command line (``--set key=VALUE``), read as scenario YAML
+    (with the same limits as a file; raises :class:`~sim.errors.ScenarioError`)."""
+    return parse_yaml(text, "--set")[0]
+
+
+def _too_deep() -> str:
+    return f"nested too deeply (more than {limits.MAX_DEPTH} levels, or a recursive alias)"
+
+
 class _Walker:
     """Turns a composed YAML node tree into plain data, recording positions."""
 
@@ -81,9 +105,36 @@ class _Walker:
         self.file = file
         self.positions: Positions = {}
         self.count = 0
+        self.open: set[int] = set()  # nodes being walked: an alias to one is a cycle
+
+    def _tick(self, node: yaml.Node, path: KeyPath) -> None:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            raise ScenarioError(
+                "document too large (too many nodes or aliases)",
+                location=_loc(self.file, node.start_mark),
+                key=format_path(path),
+            )
+
+    def _construct(self, node: yaml.Node, path: KeyPath) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # 2016-02-30, +99:00, 10**5000
+            why = "a UTC offset is within ±24:00" if "offset" in str(exc) else str(exc)[:200]
+            raise ScenarioError(
+                f"invalid value {node.value!r}"[:120] + f" ({why})",
+                location=_loc(self.file, node.start_mark),
+                key=format_path(path),
+            ) from None
 
     def _key(self, key_node: yaml.Node, path: KeyPath) -> str:
-        key = self.loader.construct_object(key_node, deep=True)
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ScenarioError(
+                "keys must be text, got a mapping or list",
+                location=_loc(self.file, key_node.start_mark),
+                key=format_path(path),
+            )
+        key = self._construct(key_node, path)
         if not isinstance(key, str):
             raise ScenarioError(
                 f"keys must be text, got {key!r} (quote it)",
@@ -92,13 +143,24 @@ class _Walker:
             )
         return key
 
-    def _pairs(self, node: yaml.MappingNode) -> tuple[list[Pair], list[Pair]]:
+    def _pairs(
+        self, node: yaml.MappingNode, path: KeyPath, merging: tuple[int, ...] = ()
+    ) -> tuple[list[Pair], list[Pair]]:
         """The (merged, explicit) key/value pairs of a mapping; ``<<`` merge keys resolved.
 
         Explicit keys win over merged ones (YAML merge-key rules)."""
+        if id(node) in merging or len(merging) > limits.MAX_DEPTH:
+            raise ScenarioError(
+                "'<<' merges a mapping into itself (a recursive alias)"
+                if id(node) in merging
+                else _too_deep(),
+                location=_loc(self.file, node.start_mark),
+                key=format_path(path),
+            )
         merged: list[Pair] = []
         explicit: list[Pair] = []
         for key_node, value_node in node.value:
+            self._tick(key_node, path)
             if key_node.tag != _MERGE:
                 explicit.append((key_node, value_node))
                 continue
@@ -111,18 +173,29 @@ class _Walker:
                         "'<<' merges a mapping or a list of mappings",
                         location=_loc(self.file, src.start_mark),
                     )
-                inner_merged, inner_explicit = self._pairs(src)
+                inner_merged, inner_explicit = self._pairs(src, path, (*merging, id(node)))
                 merged += inner_explicit + inner_merged
         return merged, explicit
 
     def walk(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.count += 1
-        if self.count > _MAX_NODES:
+        self._tick(node, path)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self._construct(node, path)
+        if id(node) in self.open or len(path) > limits.MAX_DEPTH:
             raise ScenarioError(
-                "document too large (too many nodes or aliases)",
+                "an alias refers to a mapping or list that contains it (a recursive alias)"
+                if id(node) in self.open
+                else _too_deep(),
                 location=_loc(self.file, node.start_mark),
                 key=format_path(path),
             )
+        self.open.add(id(node))
+        try:
+            return self._walk_collection(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _walk_collection(self, node: yaml.Node, path: KeyPath) -> Any:
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             expected = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
             if node.tag != expected:
@@ -132,7 +205,7 @@ class _Walker:
                     key=format_path(path),
                 )
         if isinstance(node, yaml.MappingNode):
-            merged, explicit = self._pairs(node)
+            merged, explicit = self._pairs(node, path)
             out: dict[str, Any] = {}
             seen: set[str] = set()
             for from_merge, pairs in ((True, merged), (False, explicit)):
@@ -158,15 +231,21 @@ class _Walker:
                 self.positions[at] = _loc(self.file, item.start_mark)
                 items.append(self.walk(item, at))
             return items
-        return self.loader.construct_object(node, deep=True)
+        return self._construct(node, path)  # pragma: no cover - collections only
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Safely parse one YAML document; return the data and its key positions."""
     try:
-        loader = ScenarioLoader(text)
-    except yaml.reader.ReaderError as exc:  # a control character in the text
-        raise ScenarioError(f"invalid YAML: {exc.reason}", location=Location(file)) from None
+        if _CLoader is not None:
+            _check_depth(text)
+        loader = ScenarioLoader(text) if _CLoader is None else _CLoader(text)
+    except _TooDeep as exc:
+        raise ScenarioError(_too_deep(), location=_loc(file, exc.mark)) from None
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL
+        raise _reader_error(exc, text, file) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, file) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -174,14 +253,70 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
         walker = _Walker(loader, file)
         walker.positions[()] = _loc(file, node.start_mark)
         return walker.walk(node, ()), walker.positions
+    except _TooDeep as exc:
+        raise ScenarioError(_too_deep(), location=_loc(file, exc.mark)) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioError(f"invalid YAML: {problem}", location=_loc(file, mark)) from None
+        raise _syntax_error(exc, file) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid YAML: {exc}", location=Location(file)) from None
     finally:
         loader.dispose()
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    return ScenarioError(f"invalid YAML: {problem}", location=_loc(file, mark))
+
+
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """:class:`ScenarioLoader` on libyaml's parser (depth is checked on its events first)."""
+
+
+_FastLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
+_CLoader: type[yaml.SafeLoader] | None = (
+    _FastLoader if getattr(yaml, "__with_libyaml__", False) else None
+)
+"""libyaml's parser when installed: about five times faster on large files (the size cap
+keeps even the pure-Python parser within seconds)."""
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than :data:`limits.MAX_DEPTH` from the event stream (iterative,
+    so it cannot exhaust the stack), before libyaml composes the document recursively."""
+    assert _CLoader is not None
+    parser = _CLoader(text)
+    depth = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > limits.MAX_DEPTH:
+                    raise _TooDeep(event.start_mark)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.StreamEndEvent):
+                break
+    finally:
+        parser.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ScenarioError:
+    """A character YAML does not allow (NUL, other control characters), at its position."""
+    if _CLoader is not None:  # libyaml counts bytes of UTF-8
+        before = text.encode("utf-8")[: exc.position].decode("utf-8", "ignore")
+    else:
+        before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    char = exc.character
+    shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+    return ScenarioError(
+        f"invalid YAML: character {shown} is not allowed in a scenario file",
+        location=Location(file, line, column),
+    )
 
 
 def deep_merge(
@@ -215,23 +350,72 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
+class _Unreadable(Exception):
+    """Why a file cannot be read as a scenario (worded to follow its name)."""
+
+
+def read_file(path: Path) -> str:
+    """The text of a scenario file: a regular file of at most :data:`limits.MAX_FILE_BYTES`.
+
+    Devices (``/dev/zero``), FIFOs, sockets and directories are refused before reading, and
+    the size is capped before parsing, so no input can hang or exhaust memory here.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: opening a FIFO does not wait for a writer
+    except FileNotFoundError:
+        raise _Unreadable("no such file") from None
+    except IsADirectoryError:
+        raise _Unreadable("is a directory, not a scenario file") from None
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    cap = limits.MAX_FILE_BYTES
+    too_large = f"file too large (a scenario is a few kilobytes; at most {_size(cap)})"
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _Unreadable("is a directory, not a scenario file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable("not a regular file (a device, FIFO or socket), not a scenario file")
+        if info.st_size > cap:
+            raise _Unreadable(too_large)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= cap:
+            chunk = os.read(fd, cap + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > cap:
+        raise _Unreadable(too_large)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Unreadable("not UTF-8 text") from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def read_source(
+    path: str | Path, _chain: tuple[Path, ...] = (), _via: Location | None = None
+) -> Source:
     """Read a scenario file, following ``extends`` (relative to the file) with deep merge."""
     path = Path(path)
     name = display_path(path)
-    resolved = path.resolve()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", location=Location(name)) from None
-    except IsADirectoryError:
-        raise ScenarioError(
-            "is a directory, not a scenario file", location=Location(name)
-        ) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("not UTF-8 text", location=Location(name)) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read: {exc.strerror}", location=Location(name)) from None
+        text = read_file(path)
+    except _Unreadable as exc:
+        if _via is not None:  # name the ``extends`` line of the file that points here
+            raise ScenarioError(f"{name}: {exc}", location=_via, key="extends") from None
+        raise ScenarioError(str(exc), location=Location(name)) from None
+    resolved = path.resolve()
     data, positions = parse_yaml(text, name)
     if data is None:
         raise ScenarioError("empty scenario file", location=Location(name))
@@ -245,15 +429,29 @@ def read_source(path: str | Path, _chain: tuple[Path, ...] = ()) -> Source:
         return Source(data, positions, chain)
     parent_ref = data.pop("extends")
     ext_loc = positions.pop(("extends",))
-    if not isinstance(parent_ref, str) or not parent_ref.strip():
+    if not isinstance(parent_ref, str) or not parent_ref.strip() or "\0" in parent_ref:
         raise ScenarioError("must be a file path", location=ext_loc, key="extends")
     parent_path = path.parent / parent_ref
-    if not parent_path.exists():
+    try:
+        exists, parent_resolved = parent_path.exists(), parent_path.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        raise ScenarioError(
+            f"cannot read {parent_ref!r}: {getattr(exc, 'strerror', None) or exc}",
+            location=ext_loc,
+            key="extends",
+        ) from None
+    if not exists:
         raise ScenarioError(f"no such file: {parent_path}", location=ext_loc, key="extends")
-    if parent_path.resolve() in chain:
-        cycle = " -> ".join(p.name for p in (*chain, parent_path.resolve()))
+    if parent_resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, parent_resolved))
         raise ScenarioError(f"'extends' cycle: {cycle}", location=ext_loc, key="extends")
-    parent = read_source(parent_path, chain)
+    if len(chain) >= limits.MAX_EXTENDS:
+        raise ScenarioError(
+            f"'extends' chain longer than {limits.MAX_EXTENDS} files",
+            location=ext_loc,
+            key="extends",
+        )
+    parent = read_source(parent_path, chain, ext_loc)
     merged, merged_pos = deep_merge(parent.data, data, parent.positions, positions)
     merged_pos[()] = positions[()]
     return Source(merged, merged_pos, (*parent.files, resolved))

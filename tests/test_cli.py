@@ -200,7 +200,7 @@ def test_run_writes_result_folder(here: Path, cli: Cli) -> None:
     folders = result_folders()
     assert len(folders) == 1
     folder = folders[0]
-    assert re.fullmatch(r"\d{8}-\d{6}(-\d+)?", folder.name), folder.name
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", folder.name), folder.name
     assert str(folder) in out
     for c in CODES:
         assert c in out  # the printed table

@@ -22,11 +22,12 @@ SMALL = {
     "sweep": {"--runs": "50"},
     "sensitivity": {"--runs": "50"},
     "discover": {"--runs": "50", "--samples": "60"},
+    "check": {"--runs": "200"},
 }
-PLOTS = {"run", "compare", "sweep", "sensitivity", "discover"}
+PLOTS = {"run", "compare", "sweep", "sensitivity", "discover", "check"}
 
 
-SUBCOMMANDS = "validate|run|trace|compare|sweep|sensitivity|discover|schema"
+SUBCOMMANDS = "validate|run|trace|check|compare|sweep|sensitivity|discover|schema"
 
 
 def quoted_commands() -> list[tuple[str, str, str]]:

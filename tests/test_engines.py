@@ -10,6 +10,7 @@ sides), and that a variant changes only the runs its change touches.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import subprocess
 import sys
@@ -245,7 +246,12 @@ def test_a_runaway_scenario_exits_2_from_the_command_line(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("engine", list(sim.ENGINES))
-def test_an_infinite_hazard_is_an_error_not_a_hang(engine: str) -> None:
+def test_an_infinite_hazard_is_an_error_not_a_hang(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation refuses such rates; the engines guard anyway (caps lifted to reach them)."""
+    monkeypatch.setattr(sim.limits, "MAX_RATE", math.inf)
+    monkeypatch.setattr(sim.limits, "MAX_HALF_LIFE_HOURS", math.inf)
     huge = sim.scenario_from_dict(
         {**BOOM, "parties": {n: {"side": n, "violation_rate": 1e300,
                                  "retaliation": {"boost": 1e300}} for n in "xy"}}

@@ -39,6 +39,8 @@ SCALARS = {
 
 def _known(path: tuple[str | int, ...]) -> bool:
     head = path[0]
+    if head == "observations":  # applied after simulating (sim.observations): nothing to write
+        return True
     if head == "parties" and len(path) >= 3:
         if path[2] == "retaliation":
             return len(path) == 4 and path[3] in RETALIATION_KEYS
@@ -77,6 +79,8 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
         path = split_path(key)
         head, name = path[0], path[1] if len(path) > 1 else None
         field = path[-1] if not isinstance(path[-1], int) else path[-2]
+        if head == "observations":
+            continue
         if head == "parties":
             i = p.parties.index(str(name))
             if field == "violation_prob":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
+import logging
+import math
 import textwrap
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +15,22 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import UsageError
+from .. import limits
 from ..results import Results
 from ..scenario import Scenario
 from ..stats import wilson
 from .style import (
     COLOURS,
+    GREY,
     INK,
     PALETTE,
     bar_width,
+    clip,
     colour,
     date_at,
     dates,
     draw_tolerances,
+    fit_texts,
     legend_patch,
     outcome_labels,
     percent,
@@ -34,6 +40,7 @@ from .style import (
     side_tolerances,
     tidy,
     time_axis,
+    top_names,
     went_ahead,
 )
 
@@ -182,6 +189,11 @@ def collapse_figure(results: Results) -> Figure:
     scenario = results.scenario
     hours = _collapse_bin_hours(scenario.window_days)
     edges, by_actor = results.collapse_histogram(hours)
+    shown, others = top_names({a: float(c.sum()) for a, c in by_actor.items()})
+    if others:
+        merged = {a: by_actor[a] for a in shown}
+        merged[f"{len(others)} others"] = np.sum([by_actor[a] for a in others], axis=0)
+        by_actor = merged
     n = results.runs
     total = sum(int(c.sum()) for c in by_actor.values())
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
@@ -203,7 +215,7 @@ def collapse_figure(results: Results) -> Figure:
             color=colour(k),
             edgecolor="white",
             linewidth=0.6,
-            label=f"{labels[actor]}: {counts.sum() / n:.1%} of runs",
+            label=f"{labels.get(actor, actor)}: {counts.sum() / n:.1%} of runs",
             gid=f"collapse:{actor}",
         )
         bottom = bottom + share
@@ -239,9 +251,9 @@ def collapse_figure(results: Results) -> Figure:
 def _actor_labels(scenario: Scenario) -> dict[str, str]:
     out = {}
     for name, p in scenario.parties.items():
-        out[name] = f"{name} ({p.side})" if p.side != name else name
+        out[name] = f"{clip(name)} ({clip(p.side)})" if p.side != name else clip(name)
     for name in scenario.guarantors:
-        out[name] = f"{name} (guarantor, {scenario.guarantor_side(name)})"
+        out[name] = f"{clip(name)} (guarantor, {clip(scenario.guarantor_side(name))})"
     return out
 
 
@@ -250,9 +262,17 @@ def violations_figure(results: Results) -> Figure:
     scenario = results.scenario
     parties = list(scenario.parties)
     stats = results.summary()["violations"]
+    if len(parties) > limits.MAX_FIGURE_ACTORS:
+        return _violations_summary_figure(results, stats)
     n = results.runs
-    fig = Figure(figsize=(max(7.5, 3.2 * len(parties)), 3.8), layout="constrained")
-    axes = fig.subplots(1, len(parties), sharey=True, squeeze=False)[0]
+    ncols = min(len(parties), 4)
+    nrows = math.ceil(len(parties) / ncols)
+    fig = Figure(figsize=(max(7.5, 3.2 * ncols), 3.8 * nrows), layout="constrained")
+    grid = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(parties) :]:
+        ax.set_visible(False)
+    axes = axes[: len(parties)]
     top = 0.0
     for k, (ax, party) in enumerate(zip(axes, parties, strict=True)):
         counts = results.violation_distribution(party)
@@ -275,15 +295,55 @@ def violations_figure(results: Results) -> Figure:
         )
         top = max(top, share.max(initial=0))
         side = scenario.parties[party].side
-        ax.set_title(party if side == party else f"{party} ({side})", fontsize=9.5)
+        ax.set_title(
+            clip(party) if side == party else f"{clip(party)} ({clip(side)})", fontsize=9.5
+        )
         ax.set_xlabel("violations in the run", fontsize=9)
         ax.set_xlim(-0.7, max(values.max(initial=0), 3) + 0.7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         tidy(ax)
-    axes[0].set_ylabel("share of runs")
+    for row in grid:
+        row[0].set_ylabel("share of runs")
     axes[0].set_ylim(0, top * 1.35 or 1)
     percent(axes[0])
     results_title(fig, results, "Violations per party")
+    return fig
+
+
+def _violations_summary_figure(results: Results, stats: dict[str, dict[str, float]]) -> Figure:
+    """Past a dozen parties: the mean and 90% range of violations per run of the parties
+    that violate most, and one bar for the average of all the others (fixed size)."""
+    scenario = results.scenario
+    shown, others = top_names({p: stats[p]["mean"] for p in scenario.parties})
+    rows = [(f"{clip(p, 30)} ({clip(scenario.parties[p].side, 20)})", stats[p]) for p in shown]
+    fig = Figure(figsize=(7.5, 1.5 + 0.32 * (len(rows) + 1)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    means = np.array([st["mean"] for _, st in rows])
+    lo = np.array([st["p5"] for _, st in rows])
+    hi = np.array([st["p95"] for _, st in rows])
+    ax.barh(y, means, color=PALETTE[0], height=0.6, gid="violations:mean")
+    ax.errorbar(
+        means,
+        y,
+        xerr=[means - np.minimum(lo, means), np.maximum(hi, means) - means],
+        fmt="none",
+        ecolor=INK,
+        capsize=3,
+        linewidth=1,
+    )
+    labels = [name for name, _ in rows]
+    if others:
+        avg = float(np.mean([stats[p]["mean"] for p in others]))
+        ax.barh([len(rows)], [avg], color=GREY, height=0.6, gid="violations:others")
+        labels.append(f"average of the {len(others)} other parties")
+    ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("violations per run (mean; bars: 90% of runs)", fontsize=9)
+    tidy(ax)
+    results_title(
+        fig, results, f"Violations per party ({len(shown)} of {len(scenario.parties)} shown)"
+    )
     return fig
 
 
@@ -295,8 +355,11 @@ def strain_figure(results: Results) -> Figure:
     """Strain on each side at the end of each day: median, 50% and 90% bands, and each
     tolerance of that side's parties and guarantors."""
     scenario = results.scenario
-    sides = scenario.sides
     q = results.strain_quantiles(STRAIN_QS)
+    all_sides = scenario.sides
+    shown, hidden = top_names({s: float(q[i, -1, -1]) for i, s in enumerate(all_sides)})
+    q = q[[all_sides.index(s) for s in shown]]
+    sides = tuple(shown)
     days = np.arange(q.shape[1])
     xs = dates(scenario, days)
     tolerances = {s: side_tolerances(scenario, s) for s in sides}
@@ -306,8 +369,14 @@ def strain_figure(results: Results) -> Figure:
         + [1.0]
     )
     ymax = top * 1.18
-    fig = Figure(figsize=(max(7.5, 3.8 * len(sides)), 4.2), layout="constrained")
-    axes = fig.subplots(1, len(sides), sharey=True, squeeze=False)[0]
+    ncols = min(len(sides), 4)
+    nrows = math.ceil(len(sides) / ncols)
+    fig = Figure(figsize=(max(7.5, 3.8 * ncols), 0.4 + 3.8 * nrows), layout="constrained")
+    grid = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(sides) :]:
+        ax.set_visible(False)
+    axes = axes[: len(sides)]
     ylim = ymax
     for s, (ax, side) in enumerate(zip(axes, sides, strict=True)):
         c = colour(s)
@@ -319,13 +388,14 @@ def strain_figure(results: Results) -> Figure:
         )
         ax.plot(xs, q[s, :, 2], color=c, marker="o", markersize=3, gid=f"median:{side}")
         ylim = max(ylim, draw_tolerances(ax, side, tolerances[side], ymax))
-        ax.set_title(f"strain on {side}", fontsize=9.5)
+        ax.set_title(f"strain on {clip(side)}", fontsize=9.5)
         time_axis(ax, scenario, label=False)
         ax.set_xlabel("end of each day", fontsize=9)
         tidy(ax)
     axes[0].set_ylim(0, ylim)
     weight = scenario.rules.major_weight
-    axes[0].set_ylabel(f"strain (minor 1, major {weight:g})", fontsize=9)
+    for row in grid:
+        row[0].set_ylabel(f"strain (minor 1, major {weight:g})", fontsize=9)
     handles = [
         Line2D([], [], color=INK, marker="o", markersize=3, label="median"),
         legend_patch(INK, 0.35, "50% of runs"),
@@ -333,7 +403,12 @@ def strain_figure(results: Results) -> Figure:
         Line2D([], [], color=INK, linestyle="--", linewidth=1, label="tolerance"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False, fontsize=8.5)
-    results_title(fig, results, "Strain on each side (attributed hostile events)")
+    results_title(
+        fig,
+        results,
+        "Strain on each side (attributed hostile events)"
+        + (f"; the {len(shown)} most strained of {len(all_sides)} sides" if hidden else ""),
+    )
     return fig
 
 
@@ -441,24 +516,49 @@ def save_figures(results: Results, folder: str | Path, dpi: int = 150) -> list[P
     paths = []
     for stem, make in figures_for(results).items():
         path = folder / f"{stem}.png"
-        make(results).savefig(path, dpi=dpi)
+        with quiet():
+            save_figure(make(results), path, dpi=dpi)
         paths.append(path)
     return paths
 
 
+MAX_FIGURE_INCHES = (40.0, 40.0)
+"""Largest figure drawn (width, height; 6000 pixels at 150 dpi): a bound on drawing time."""
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 150, **kwargs: object) -> None:
+    """``fig.savefig`` with the last guards: texts cut (:func:`~.style.fit_texts`), the size
+    capped at :data:`MAX_FIGURE_INCHES`, and matplotlib's warnings kept off stderr."""
+    width, height = fig.get_size_inches()
+    cap_w, cap_h = MAX_FIGURE_INCHES
+    if width > cap_w or height > cap_h:
+        scale = min(cap_w / width, cap_h / height)
+        fig.set_size_inches(width * scale, height * scale)
+    with quiet():
+        fit_texts(fig).savefig(path, dpi=dpi, **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep matplotlib's warnings (missing glyphs, layout not applied) and log messages off
+    stderr: what the command prints is ours to control."""
+    log = logging.getLogger("matplotlib")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
+
+
 def save_atomic(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Save ``fig`` to ``path`` (format from the suffix) without ever overwriting: written to
-    a temporary name beside it and renamed into place."""
+    a temporary name beside it and moved into place (see :func:`sim.folders.new_file`)."""
+    from ..folders import new_file
+
     path = Path(path)
-    if path.exists():
-        raise UsageError(f"{path}: already exists; files are never overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or None)
-        if path.exists():
-            raise UsageError(f"{path}: already exists; files are never overwritten")
-        os.rename(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with new_file(path) as tmp:
+        save_figure(fig, tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or None)
     return path

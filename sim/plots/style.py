@@ -13,6 +13,8 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
 from matplotlib.figure import Figure
 
+from .. import limits
+from ..errors import printable
 from ..results import Results
 from ..scenario import OUTCOMES, Scenario
 from ..scenario import outcome_words as outcome_words
@@ -45,6 +47,42 @@ def outcome_labels(results: Results) -> dict[str, str]:
     return outcome_words(results.scenario.trigger.label)
 
 
+def clip(text: str, width: int | None = None) -> str:
+    """User text as a figure shows it: control characters escaped (no missing glyphs), cut
+    to ``width`` characters (default :data:`~sim.limits.MAX_LABEL_CHARS`) with an ellipsis,
+    so no label can make matplotlib lay out a megabyte of text."""
+    width = limits.MAX_LABEL_CHARS if width is None else width
+    text = printable(text[: 4 * width], limit=width)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fit_texts(fig: Figure, width: int = 4 * limits.MAX_LABEL_CHARS) -> Figure:
+    """Cut every text of ``fig`` longer than ``width`` characters a line (or of more than a
+    dozen lines), and escape control characters: the last guard before drawing."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        if not text:
+            continue
+        lines = text.split("\n")
+        fitted = "\n".join(clip(line, width) for line in lines[:12])
+        if fitted != text:
+            t.set_text(fitted)
+    return fig
+
+
+def top_names(values: dict[str, float], n: int | None = None) -> tuple[list[str], list[str]]:
+    """The ``n`` names (default :data:`~sim.limits.MAX_FIGURE_ACTORS`) with the largest values,
+    in their original order, and the others: figures draw the first one by one and sum up
+    the rest, so they stay readable and bounded however many parties there are."""
+    n = limits.MAX_FIGURE_ACTORS if n is None else n
+    if len(values) <= n:
+        return list(values), []
+    keep = set(sorted(values, key=lambda k: -values[k])[: n - 1])
+    return [k for k in values if k in keep], [k for k in values if k not in keep]
+
+
 def shown_outcomes(results: Results) -> tuple[str, ...]:
     """The outcomes worth showing: those the scenario can produce, and any that occurred
     (a scenario without aid has no ``cancelled_access`` row, bar or legend entry)."""
@@ -55,6 +93,7 @@ def shown_outcomes(results: Results) -> tuple[str, ...]:
 
 def short(label: str, width: int = 40) -> str:
     """A label without parenthetical remarks, shortened to ``width`` characters."""
+    label = clip(label, 4 * width)
     return textwrap.shorten(re.sub(r"\s*\([^)]*\)", "", label) or label, width)
 
 
@@ -62,7 +101,7 @@ def suptitle(fig: Figure, title: str, what: str) -> None:
     """The scenario title and what the figure shows, each line wrapped to the figure's width
     (a long key path or scenario name never runs off the edges)."""
     width = max(40, int(fig.get_figwidth() * 12))
-    lines = [textwrap.shorten(title, width)]
+    lines = [textwrap.shorten(clip(title, limits.MAX_TEXT_CHARS), width)]
     for line in what.split("\n"):
         lines += textwrap.wrap(line, width, break_long_words=True) or [""]
     fig.suptitle("\n".join(lines), fontsize=10)
@@ -76,7 +115,7 @@ def results_title(fig: Figure, results: Results, what: str) -> None:
         what += f"; {integration_note(results)}"
     changes = results.scenario.overrides
     if changes:
-        said = ", ".join(f"{k}={_value(v)}" for k, v in changes.items())
+        said = ", ".join(f"{clip(k)}={clip(_value(v))}" for k, v in changes.items())
         what += "\n" + textwrap.shorten(f"with {said}", 120, placeholder=" …")
     suptitle(fig, results.scenario.title, what)
 
