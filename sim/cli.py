@@ -248,8 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=_positive,
         metavar="N",
-        help="Sobol base samples, a power of 2 (N·(k+2) points; default 256), or Morris "
-        "trajectories (N·(k+1) points; default 32)",
+        help="Sobol base samples, a power of 2 (N·(k+3) points; default 256), or Morris "
+        "trajectories (N·(k+2) points; default 32); k assumptions and the noise-floor dummy",
+    )
+    p.add_argument("--runs-per-point", dest="runs", type=_positive, help="same as --runs")
+    p.add_argument(
+        "--floor",
+        type=float,
+        metavar="LEVEL",
+        help="advise how many runs per point would bring the noise floor under LEVEL",
     )
 
     p = sub.add_parser(
@@ -426,13 +433,14 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     scenario, seed, out = _experiment_setup(args)
     samples = args.samples or sensitivity.DEFAULT_SAMPLES[args.method]
-    sensitivity.check(scenario, args.method, samples)
+    sensitivity.check(scenario, args.method, samples, args.floor)
     sensitivity.require_salib()
     result = sensitivity.analyse(
         scenario,
         args.method,
         samples,
         outcome=args.outcome,
+        target_floor=args.floor,
         runs=args.runs,
         seed=seed,
         engine=args.engine,

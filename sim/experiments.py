@@ -136,15 +136,23 @@ def phase_funnel(ended: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def evaluate_task(
-    scenario: Scenario, keys: Sequence[str], values: np.ndarray, runs: int, seed: int, engine: str
+    scenario: Scenario,
+    keys: Sequence[str],
+    values: np.ndarray,
+    runs: int,
+    seed: int | np.ndarray,
+    engine: str,
 ) -> list[tuple[Any, ...]]:
-    """Simulate the points ``values`` (``[n, keys]``) of ``scenario``: one task of work."""
+    """Simulate the points ``values`` (``[n, keys]``) of ``scenario``: one task of work.
+    ``seed``: one for every point, or one per point."""
     base = scenario.model_copy(update={"uncertainties": {}})
+    values = np.atleast_2d(values)
+    seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (values.shape[0],))
     out = []
-    for row in np.atleast_2d(values):
+    for row, point_seed in zip(values, seeds, strict=True):
         point = {k: plain_number(v) for k, v in zip(keys, row, strict=True)}
         params = Params.from_scenario(base.with_overrides(point) if point else base)
-        out.append(_summarise(params, engine, seed, runs))
+        out.append(_summarise(params, engine, int(point_seed), runs))
     return out
 
 
@@ -168,8 +176,10 @@ def evaluate(
     workers: int = 1,
     dask: Any = None,
     progress: bool | None = None,
+    seeds: np.ndarray | Sequence[int] | None = None,
 ) -> PointTable:
-    """Simulate every point (row of ``values``, one column per key) with the same seed.
+    """Simulate every point (row of ``values``, one column per key) with the same seed, or with
+    its own of ``seeds`` (one per point; the table still records ``seed``).
 
     ``dask`` is a scheduler address, ``"local"`` for a local cluster of ``workers``
     processes, or a client from :func:`dask_session`; otherwise points run here
@@ -181,20 +191,28 @@ def evaluate(
         raise UsageError(f"each point needs {len(keys)} values, got {values.shape[1]}")
     check_arguments(engine, runs, workers, seed)
     check_points(scenario, keys, values)
-    tasks = [values[i : i + POINTS_PER_TASK] for i in range(0, len(values), POINTS_PER_TASK)]
-    args = (runs, seed, engine)
+    if seeds is None:
+        per_point = np.full(len(values), seed, dtype=np.int64)
+    else:
+        per_point = np.asarray(seeds, dtype=np.int64)
+        if per_point.shape != (len(values),) or (per_point < 0).any():
+            raise UsageError(f"seeds must be {len(values)} non-negative integers, one per point")
+    tasks = [
+        (values[i : i + POINTS_PER_TASK], per_point[i : i + POINTS_PER_TASK])
+        for i in range(0, len(values), POINTS_PER_TASK)
+    ]
     started = time.perf_counter()
     bar = progress_bar(total=len(values), unit="point", progress=progress)
     results: list[tuple[Any, ...]] = []
     with bar:
         if dask is not None:
-            stream = _on_dask(dask, workers, scenario, keys, tasks, args)
+            stream = _on_dask(dask, workers, scenario, keys, tasks, (runs, engine))
         elif workers > 1 and len(tasks) > 1:
             stream = parallel.ordered(
-                evaluate_task, [(scenario, keys, t, *args) for t in tasks], workers
+                evaluate_task, [(scenario, keys, v, runs, s, engine) for v, s in tasks], workers
             )
         else:
-            stream = (evaluate_task(scenario, keys, t, *args) for t in tasks)
+            stream = (evaluate_task(scenario, keys, v, runs, s, engine) for v, s in tasks)
         for done in stream:
             results += done
             bar.update(len(done))
@@ -261,7 +279,7 @@ def _on_dask(
     workers: int,
     scenario: Scenario,
     keys: tuple[str, ...],
-    tasks: list[np.ndarray],
+    tasks: list[tuple[np.ndarray, np.ndarray]],
     args: tuple[Any, ...],
 ) -> Iterator[list[Any]]:
     """Tasks on a Dask cluster (an address, ``"local"``, or an open client), in order."""
@@ -270,7 +288,10 @@ def _on_dask(
             yield from _on_dask(client, workers, scenario, keys, tasks, args)
         return
     remote = dask.scatter(scenario, broadcast=True, hash=False)
-    futures = [dask.submit(evaluate_task, remote, keys, t, *args, pure=False) for t in tasks]
+    runs, engine = args
+    futures = [
+        dask.submit(evaluate_task, remote, keys, v, runs, s, engine, pure=False) for v, s in tasks
+    ]
     for future in futures:
         yield future.result()
 

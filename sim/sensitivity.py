@@ -3,9 +3,10 @@ most for the outcome?
 
 The assumptions are the scenario's ``uncertainties``. A design of points in unit coordinates
 (Sobol' or Morris, sampled by SALib) is mapped to values by each distribution's quantile
-function (:func:`sim.uncertainty.values`), every point is simulated with the same seed and runs
-(common random numbers, :func:`sim.experiments.evaluate`), and SALib apportions the variation of
-two outputs among the assumptions:
+function (:func:`sim.uncertainty.values`), the points that SALib compares (one base sample or
+trajectory) are simulated with the same seed and runs (common random numbers,
+:func:`sim.experiments.evaluate`), and SALib apportions the variation of two outputs among the
+assumptions:
 
 - ``p_triggered``: P(triggered), the chance that the next step starts (or the probability of
   the outcome chosen with ``outcome``: e.g. ``cancelled_collapse``, ``passed:jic``);
@@ -18,6 +19,10 @@ confidence half-width. Morris gives ``mu_star`` (the mean absolute elementary ef
 the output moves when the assumption goes across its distribution), its 95% half-width, and
 ``sigma`` (how much that effect depends on the other assumptions). Both work in unit
 coordinates, so an assumption's effect is measured over its whole distribution.
+
+Every index is reported beside its Monte Carlo noise floor, measured with a dummy assumption
+that only changes the random numbers (:mod:`sim.noise_floor`): the points where the dummy moves
+run with a second seed. An index at or below the floor is not distinguishable from zero.
 
 A tornado complements them: each assumption at the low and at the high end of its distribution,
 the others at the scenario's own values (the baseline).
@@ -40,6 +45,17 @@ from .errors import ScenarioError, UsageError
 from .experiments import PointTable, check_outcome, dask_session, evaluate, outcome_label
 from .folders import new_folder, write_json
 from .frames import text_html
+from .noise_floor import (
+    DUMMY,
+    FLOOR_MEASURES,
+    SCALING,
+    SCALING_WORDS,
+    distinguishable,
+    floors,
+    fresh_points,
+    point_seeds,
+    runs_for_floor,
+)
 from .plots.style import GREY, INK, PALETTE, percent, short, suptitle, tidy
 from .scenario import Scenario
 from .uncertainty import baseline as scenario_baseline
@@ -49,7 +65,8 @@ from .uncertainty import values as unit_to_values
 
 METHODS = ("sobol", "morris")
 DEFAULT_SAMPLES = {"sobol": 256, "morris": 32}
-"""Default ``samples``: Sobol' base samples N (points: N·(k+2)); Morris trajectories (N·(k+1))."""
+"""Default ``samples``: Sobol' base samples N (points: N·(k+3) with the noise-floor dummy);
+Morris trajectories (N·(k+2))."""
 MORRIS_LEVELS = 4
 TORNADO_FACTOR = 10
 """The tornado's few points get this many times the runs of the design's points."""
@@ -89,15 +106,19 @@ class Sensitivity:
     method: str
     samples: int
     keys: tuple[str, ...]
-    unit: np.ndarray  # [points, k] design in unit coordinates
+    unit: np.ndarray  # [points, k + 1] design in unit coordinates (the dummy last)
     table: PointTable  # the design points
     indices: dict[str, dict[str, Any] | None]  # output -> {"S1": [...], ...}; None: constant
+    dummy: dict[str, dict[str, float] | None]  # output -> the dummy assumption's measures
     tornado: PointTable  # baseline, then (low, high) for each assumption
     tornado_values: np.ndarray  # [k, 2] low and high value of each assumption
     baseline: dict[str, float]
     seed: int
     sample_seed: int
+    seeds: np.ndarray  # [points] the seed of each point (sim.noise_floor.point_seeds)
+    fresh: np.ndarray  # [points] bool: the dummy has moved (the second seed of its pair)
     elapsed: float
+    target_floor: float | None = None  # the floor the user wants advice for (``--floor``)
     outcome: str = "triggered"
     """The outcome whose probability is the output ``p_triggered`` (``--outcome``)."""
 
@@ -118,6 +139,26 @@ class Sensitivity:
 
     def measures(self) -> tuple[str, ...]:
         return ("S1", "S1_conf", "ST", "ST_conf") if self.method == "sobol" else MORRIS_MEASURES
+
+    def floor(self, output: str = "p_triggered") -> dict[str, float] | None:
+        """The noise floor of each index measure of ``output`` (None when it is constant)."""
+        dummy = self.dummy[output]
+        return None if dummy is None else floors(self.method, dummy)
+
+    def above_floor(self, output: str = "p_triggered") -> dict[str, list[bool]] | None:
+        """For each index measure, whether each assumption's index is distinguishable from zero
+        (above the noise floor)."""
+        idx, floor = self.indices[output], self.floor(output)
+        if idx is None or floor is None:
+            return None
+        return {m: [distinguishable(v, floor[m]) for v in idx[m]] for m in floor}
+
+    def advice(self, output: str = "p_triggered") -> dict[str, int] | None:
+        """About how many runs per point would bring each floor under :attr:`target_floor`."""
+        floor = self.floor(output)
+        if floor is None or self.target_floor is None:
+            return None
+        return {m: runs_for_floor(f, self.runs, self.target_floor, m) for m, f in floor.items()}
 
     def ranking(self, output: str = "p_triggered") -> list[str]:
         """Assumptions from the most to the least influential (by ST, or mu_star)."""
@@ -143,13 +184,28 @@ class Sensitivity:
         base_h, ends_h = self.tornado_p("holding_days")
         ci = self.tornado.ci95(self.outcome)
         indices: dict[str, Any] = {}
+        noise: dict[str, Any] = {}
         for out, idx in self.indices.items():
-            if idx is None:
-                indices[out] = None
+            above, floor, dummy = self.above_floor(out), self.floor(out), self.dummy[out]
+            if idx is None or above is None or floor is None or dummy is None:
+                indices[out] = noise[out] = None
                 continue
             indices[out] = {
                 key: {m: _num(idx[m][j]) for m in self.measures()}
+                | {f"{m}_distinguishable": above[m][j] for m in above}
                 for j, key in enumerate(self.keys)
+            }
+            advice = self.advice(out)
+            noise[out] = {
+                "floor": {m: _num(f) for m, f in floor.items()},
+                "dummy": {m: _num(dummy[m]) for m in self.measures()},
+                "above_floor": {
+                    m: [k for k, a in zip(self.keys, above[m], strict=True) if a] for m in above
+                },
+                "scaling": {m: SCALING_WORDS[SCALING[m]] for m in floor},
+                "advice": None
+                if advice is None
+                else {"target": self.target_floor, "runs_per_point": advice},
             }
         dists = self.scenario.uncertainties
         return {
@@ -175,6 +231,15 @@ class Sensitivity:
             },
             "measures": _MEASURE_NOTES[self.method],
             "indices": indices,
+            "noise_floor": {
+                "note": _FLOOR_NOTE,
+                "dummy": DUMMY,
+                "seeds": "each base sample (Sobol') or trajectory (Morris) has two seeds derived "
+                "from seed: one for its points where the dummy has not moved, one for those where "
+                "it has (points.csv lists each point's)",
+                "dummy_points": int(self.fresh.sum()),
+                "outputs": noise,
+            },
             "ranking": {out: self.ranking(out) for out in OUTPUTS},
             "tornado": {
                 "note": "each assumption at the low and high end of its distribution, the "
@@ -219,6 +284,16 @@ _MEASURE_NOTES = {
 }
 
 
+_FLOOR_NOTE = (
+    "Monte Carlo noise floor: the upper end of the 95% interval of the index of a dummy "
+    "assumption that only changes the random numbers (the points where it moves are simulated "
+    "with other seeds; its true index is 0). An index at or below the floor is not "
+    "distinguishable from zero (<measure>_distinguishable false). scaling: how the floor falls "
+    "with more runs per point; advice: about how many runs per point would bring it under the "
+    "target (--floor)."
+)
+
+
 def _num(x: float) -> float | None:
     x = float(x)
     return None if math.isnan(x) else x
@@ -246,13 +321,16 @@ def _take(table: PointTable, rows: slice) -> PointTable:
 
 
 def problem(scenario: Scenario) -> dict[str, Any]:
-    """The SALib problem: the uncertain assumptions in unit coordinates."""
-    names = list(uncertain_keys(scenario))
+    """The SALib problem: the uncertain assumptions in unit coordinates, and last the dummy
+    assumption that measures the noise floor (:mod:`sim.noise_floor`)."""
+    names = [*uncertain_keys(scenario), DUMMY]
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
 
-def check(scenario: Scenario, method: str, samples: int) -> None:
-    """Fail early (before simulating) on an unusable scenario or design."""
+def check(scenario: Scenario, method: str, samples: int, target_floor: float | None = None) -> None:
+    """Fail early (before simulating) on an unusable scenario, design or target floor."""
+    if target_floor is not None and not (math.isfinite(target_floor) and target_floor > 0):
+        raise UsageError(f"--floor must be a positive number, not {target_floor}")
     if method not in METHODS:
         raise UsageError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     k = len(scenario.uncertainties)
@@ -300,19 +378,25 @@ def analyse(
     progress: bool | None = None,
     tornado_runs: int | None = None,
     outcome: str = "triggered",
+    target_floor: float | None = None,
 ) -> Sensitivity:
     """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
     uncertain assumptions, plus a tornado; all points simulated with common random numbers.
 
-    ``samples``: Sobol' base samples N, a power of 2 (N·(k+2) points), or Morris trajectories
-    (N·(k+1) points); default :data:`DEFAULT_SAMPLES`. ``outcome`` (an outcome code,
+    ``samples``: Sobol' base samples N, a power of 2 (N·(k+3) points), or Morris trajectories
+    (N·(k+2) points); default :data:`DEFAULT_SAMPLES`. ``outcome`` (an outcome code,
     ``reached:<phase>`` or ``passed:<phase>``) replaces P(triggered) by P(outcome). The
     tornado's 2k+1 points get
     ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
     small effects need the precision).
+
+    The design has one more column, a dummy assumption that only changes the random numbers:
+    its indices give the noise floor of every index (:mod:`sim.noise_floor`).
+    ``target_floor``: a floor for which :meth:`Sensitivity.advice` says how many runs per
+    point would be needed.
     """
     samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else int(samples)
-    check(scenario, method, samples)
+    check(scenario, method, samples, target_floor)
     check_outcome(scenario, outcome)
     require_salib()
     keys = uncertain_keys(scenario)
@@ -328,7 +412,10 @@ def analyse(
         from SALib.sample import morris as morris_sample
 
         unit = morris_sample.sample(prob, samples, num_levels=MORRIS_LEVELS, seed=sample_seed)
-    design = unit_to_values(scenario, np.clip(unit, 0.0, TOP))
+    k = len(keys)
+    fresh = fresh_points(method, unit)
+    design = unit_to_values(scenario, np.clip(unit[:, :k], 0.0, TOP))
+    seeds = point_seeds(method, unit, seed)
 
     base = scenario_baseline(scenario)
     dists = scenario.uncertainties
@@ -347,7 +434,9 @@ def analyse(
             torn.append(row)
     with dask_session(dask, workers) as client:  # one cluster for both experiments
         common = {"seed": seed, "engine": engine, "workers": workers, "dask": client}
-        points = evaluate(scenario, keys, design, runs=runs, progress=progress, **common)
+        points = evaluate(
+            scenario, keys, design, runs=runs, progress=progress, seeds=seeds, **common
+        )
         tornado = evaluate(
             scenario,
             keys,
@@ -356,10 +445,12 @@ def analyse(
             progress=progress,
             **common,
         )
-    indices = {
+    both = {
         out: _indices(method, prob, unit, _output(points, out, outcome), design_seed(seed, 2))
         for out in OUTPUTS
     }
+    indices = {out: _split(res, k)[0] for out, res in both.items()}
+    dummy = {out: _split(res, k)[1] for out, res in both.items()}
     return Sensitivity(
         scenario=scenario,
         method=method,
@@ -368,14 +459,27 @@ def analyse(
         unit=unit,
         table=points,
         indices=indices,
+        dummy=dummy,
         tornado=tornado,
         tornado_values=low_high,
         baseline={k: float(v) for k, v in zip(keys, base_row, strict=True)},
         seed=seed,
         sample_seed=sample_seed,
+        seeds=seeds,
+        fresh=fresh,
         elapsed=points.elapsed + tornado.elapsed,
         outcome=outcome,
+        target_floor=target_floor,
     )
+
+
+def _split(
+    res: dict[str, list[float]] | None, k: int
+) -> tuple[dict[str, list[float]] | None, dict[str, float] | None]:
+    """The measures of the ``k`` assumptions, and those of the dummy (the last column)."""
+    if res is None:
+        return None, None
+    return {m: v[:k] for m, v in res.items()}, {m: v[k] for m, v in res.items()}
 
 
 def _indices(
@@ -401,10 +505,10 @@ def _indices(
 
 
 def text(sens: Sensitivity) -> str:
-    """The ranking tables ``ceasefire sensitivity`` prints."""
+    """The ranking tables ``ceasefire sensitivity`` prints, each index with the noise floor."""
     s = sens.scenario
     t = sens.table
-    width = max(24, *(len(k) for k in sens.keys))
+    width = max(24, *(len(k) for k in sens.keys), len(DUMMY))
     rate = sens.total_runs / sens.elapsed if sens.elapsed else float("nan")
     lines = [
         f"{s.title} ({s.name}): {sens.method} sensitivity over {len(sens.keys)} assumptions",
@@ -415,41 +519,91 @@ def text(sens: Sensitivity) -> str:
     ]
     base_p, ends_p = sens.tornado_p("p_triggered")
     p_label = outcome_label(sens.outcome)
+    sobol = sens.method == "sobol"
+    measures = FLOOR_MEASURES[sens.method]
     for out, label in sens.labels().items():
         lines += ["", f"{label}:"]
-        idx = sens.indices[out]
-        if idx is None:
+        idx, dummy, floor, above = (
+            sens.indices[out],
+            sens.dummy[out],
+            sens.floor(out),
+            sens.above_floor(out),
+        )
+        if idx is None or dummy is None or floor is None or above is None:
             y = _output(t, out, sens.outcome)
             lines.append(f"  the same at every point ({y[0]:.4g}): nothing to apportion")
             continue
-        if sens.method == "sobol":
-            head = f"  {'#':>2}  {'assumption':<{width}}  {'S1':>16}  {'ST':>16}"
+        if sobol:
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'S1':>16}     {'ST':>16}   "
         else:
-            head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}  {'sigma':>7}"
+            head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}     {'sigma':>7}"
         if out == "p_triggered":
             head += f"  tornado: {p_label} at the low → high end"
         lines.append(head)
+
+        def cells(m: dict[str, Any], mark: dict[str, bool] | None = None) -> str:
+            def flag(name: str) -> str:
+                return "   " if mark is None or mark[name] else " ≈0"
+
+            if sobol:
+                return (
+                    f"{m['S1']:7.3f} ± {m['S1_conf']:<6.3f}{flag('S1')}  "
+                    f"{m['ST']:7.3f} ± {m['ST_conf']:<6.3f}{flag('ST')}"
+                )
+            return (
+                f"{m['mu_star']:8.4f} ± {m['mu_star_conf']:<7.4f}{flag('mu_star')}  "
+                f"{m['sigma']:7.4f}"
+            )
+
         for rank, key in enumerate(sens.ranking(out), 1):
             j = sens.keys.index(key)
-            if sens.method == "sobol":
-                cells = (
-                    f"{idx['S1'][j]:7.3f} ± {idx['S1_conf'][j]:<6.3f}  "
-                    f"{idx['ST'][j]:7.3f} ± {idx['ST_conf'][j]:<6.3f}"
-                )
-            else:
-                cells = f"{idx['mu_star'][j]:8.4f} ± {idx['mu_star_conf'][j]:<7.4f}  "
-                cells += f"{idx['sigma'][j]:7.4f}"
-            row = f"  {rank:>2}  {key:<{width}}  {cells}"
+            row = f"  {rank:>2}  {key:<{width}}  " + cells(
+                {m: idx[m][j] for m in idx}, {m: above[m][j] for m in measures}
+            )
             if out == "p_triggered":
                 lo, hi = sens.tornado_values[j]
                 row += f"  {ends_p[j, 0]:6.1%} → {ends_p[j, 1]:6.1%}  (at {lo:.4g} → {hi:.4g})"
             lines.append(row.rstrip())
+        lines.append(f"      {DUMMY:<{width}}  {cells(dummy)}".rstrip())
+        if sobol:
+            row = f"{floor['S1']:7.3f}{'':12}{floor['ST']:7.3f}"
+        else:
+            row = f"{floor['mu_star']:8.4f}"
+        lines.append(f"      {'noise floor':<{width}}  {row}")
+        main = measures[-1]
+        n_above = sum(above[main])
+        lines.append(
+            f"  above the noise floor ({main}): {n_above} of {len(sens.keys)} assumptions"
+            + ("" if n_above == len(sens.keys) else "; ≈0: not distinguishable from zero")
+        )
+        advice = sens.advice(out)
+        if advice is not None and sens.target_floor is not None:
+            lines.append(_advice_line(advice, floor, sens.runs, sens.target_floor))
     lines.append(f"\nbaseline (the scenario's own values): {p_label} {base_p:.1%}")
-    if sens.method == "sobol":
+    if sobol:
         lines.append("S1: variance share of the assumption alone; ST: with its interactions; ± 95%")
     else:
         lines.append("mu_star: mean |effect| of moving the assumption across its distribution")
+    lines.append(
+        f"noise floor: the upper end of the 95% interval of the dummy {DUMMY}, which changes "
+        "only the random numbers (true index 0); it falls as "
+        + ", ".join(f"{SCALING_WORDS[SCALING[m]]} ({m})" for m in measures)
+    )
     return "\n".join(lines)
+
+
+def _advice_line(advice: dict[str, int], floor: dict[str, float], runs: int, target: float) -> str:
+    """The runs per point needed to bring the main floor (ST or mu*) under ``target``."""
+    main = list(advice)[-1]
+    if floor[main] <= target:
+        head = f"  the noise floor ({main}) is already under {target:g} at {runs:,} runs per point"
+    else:
+        head = (
+            f"  about {advice[main]:,} runs per point would bring the noise floor ({main}) "
+            f"under {target:g}"
+        )
+    rest = [f"{m}: {n:,}" for m, n in advice.items() if m != main]
+    return head + (f" ({', '.join(rest)})" if rest else "")
 
 
 # --------------------------------------------------------------------------- figures
@@ -481,7 +635,7 @@ def indices_figure(sens: Sensitivity) -> Figure:
         ax.set_title(sens.labels()[out], fontsize=9.5, loc="left")
         tidy(ax)
         if idx is None:
-            y = _output(sens.table, out)
+            y = _output(sens.table, out, sens.outcome)
             ax.text(
                 0.5,
                 0.5,
@@ -503,33 +657,39 @@ def indices_figure(sens: Sensitivity) -> Figure:
         b = np.array([idx[second][j] for j in order])
         a_err = np.array([idx[f"{first}_conf"][j] for j in order])
         b_err = np.array([idx["ST_conf"][j] for j in order]) if sobol else np.zeros(k)
-        ax.barh(
-            y + h / 2,
-            a,
-            height=h,
-            color=PALETTE[0],
-            xerr=a_err,
-            capsize=2.5,
-            error_kw={"ecolor": INK, "linewidth": 0.9},
-            label=names[first],
-            gid=f"{out}:{first}",
-        )
-        ax.barh(
-            y - h / 2,
-            b,
-            height=h,
-            color=PALETTE[1] if sobol else PALETTE[5],
-            xerr=b_err if sobol else None,
-            capsize=2.5,
-            error_kw={"ecolor": INK, "linewidth": 0.9},
-            label=names[second],
-            gid=f"{out}:{second}",
-        )
+        floor = sens.floor(out) or {}
+        above = sens.above_floor(out) or {}
+        colours = {first: PALETTE[0], second: PALETTE[1] if sobol else PALETTE[5]}
+        for measure, x, err, dy in ((first, a, a_err, h / 2), (second, b, b_err, -h / 2)):
+            bars = ax.barh(
+                y + dy,
+                x,
+                height=h,
+                color=colours[measure],
+                xerr=err if measure != "sigma" else None,
+                capsize=2.5,
+                error_kw={"ecolor": INK, "linewidth": 0.9},
+                label=names[measure],
+                gid=f"{out}:{measure}",
+            )
+            if measure in above:
+                for bar, j in zip(bars.patches, order, strict=True):
+                    if not above[measure][j]:  # not distinguishable from zero: hatched, pale
+                        bar.set(facecolor="white", edgecolor=colours[measure], hatch="/////")
+                        bar.set_gid(f"{out}:{measure}:below_floor")
+                ax.axvline(
+                    floor[measure],
+                    color=colours[measure],
+                    linestyle="--" if measure == first else ":",
+                    linewidth=1.2,
+                    label=f"noise floor of {_SHORT[measure]}",
+                    gid=f"{out}:{measure}:floor",
+                )
         ax.set_yticks(y, [_label(sens.keys[j]) for j in order], fontsize=8.5)
         ax.tick_params(axis="y", length=0)
         ax.axvline(0, color=INK, linewidth=0.8)
         lo = float(np.nanmin(np.concatenate([a - a_err, b - b_err, [0.0]])))
-        hi = float(np.nanmax(np.concatenate([a + a_err, b + b_err])))
+        hi = float(np.nanmax(np.concatenate([a + a_err, b + b_err, list(floor.values())])))
         ax.set_xlim(lo - 0.02 * (hi - lo), hi + 0.03 * (hi - lo))
         if sobol:
             ax.set_xlabel("share of the output's variance (bars: 95% intervals)", fontsize=8.5)
@@ -541,16 +701,26 @@ def indices_figure(sens: Sensitivity) -> Figure:
             )
     handles, labels = axes[outputs.index(_first_analysed(sens))].get_legend_handles_labels()
     if handles:
+        from matplotlib.patches import Patch
+
+        order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("noise floor"))
+        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+        handles.append(Patch(facecolor="white", edgecolor=GREY, hatch="/////"))
+        labels.append("hatched: below the noise floor, not distinguishable from zero")
         fig.legend(
             handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8.5
         )
     what = (
         f"{'Sobol’' if sobol else 'Morris'} sensitivity indices — "
         f"{sens.table.values.shape[0]:,} points × {sens.runs:,} runs, seed {sens.seed} "
-        "(common random numbers)"
+        "(common random numbers)\nnoise floor: the upper end of the 95% interval of a dummy "
+        "assumption that only changes the random numbers"
     )
     suptitle(fig, sens.scenario.title, what)
     return fig
+
+
+_SHORT = {"S1": "S1", "ST": "ST", "mu_star": "mu*"}
 
 
 def _first_analysed(sens: Sensitivity) -> str:
@@ -640,12 +810,15 @@ def save(
     plots: bool = True,
     command: list[str] | None = None,
 ) -> Path:
-    """Write ``sensitivity.json``, ``points.csv`` and ``figures/{indices,tornado}.png``."""
+    """Write ``sensitivity.json``, ``points.csv`` (with the seed of each point) and
+    ``figures/{indices,tornado}.png``."""
     from .sweep import csv_text
 
     with new_folder(path) as tmp:
         write_json(tmp / "sensitivity.json", sens.to_json(command))
-        (tmp / "points.csv").write_text(csv_text(sens.table), encoding="utf-8")
+        (tmp / "points.csv").write_text(
+            csv_text(sens.table, {"seed": sens.seeds.tolist()}), encoding="utf-8"
+        )
         if plots:
             (tmp / "figures").mkdir()
             indices_figure(sens).savefig(tmp / "figures" / "indices.png", dpi=150)

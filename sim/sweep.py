@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,12 @@ def sweep(
     )
 
 
-def csv_text(table: PointTable) -> str:
+def csv_text(table: PointTable, extra: Mapping[str, Sequence[Any]] | None = None) -> str:
+    """``table`` as CSV, one row per point; ``extra`` adds columns (one value per point)."""
     rows = table.rows()
+    for name, column in (extra or {}).items():
+        for row, value in zip(rows, column, strict=True):
+            row[name] = value
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
