@@ -61,7 +61,7 @@ def main() -> None:
         + ", ".join(f"{k} {v['mean']:.2f}" for k, v in res.violation_stats().items())
     )
     for change in (
-        {"humanitarian.success_prob": 0.6},
+        {"humanitarian.permission_prob": 1.0},
         {"guarantors.usa.incident_prob": 0.0},
         {"spoilers.nusra.blame_prob": 0.1},
         {"guarantors.russia.pressure": 0.6},

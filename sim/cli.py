@@ -360,16 +360,25 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
     )
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--outcome",
+        default="triggered",
+        metavar="OUTCOME",
+        help="what to analyse: an outcome code (default triggered; e.g. cancelled_collapse), "
+        "or reached:<phase> / passed:<phase> for scenarios with phases",
+    )
     p.set_defaults(folder=default_folder)
 
 
 def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     """The scenario, seed and (checked) output folder of an experiment command."""
+    from .experiments import check_outcome
     from .observations import engine_scenario
     from .runner import fresh_seed
 
     # the outcomes do not depend on observation keys: leave them out of the design
     scenario = engine_scenario(_load(args))
+    check_outcome(scenario, args.outcome)
     seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
     seed = fresh_seed() if seed is None else seed
     out = args.out if args.out is not None else default_folder(scenario.name)
@@ -386,6 +395,7 @@ def _wrote(folder: Path) -> None:
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import sweep
+    from .experiments import outcome_label
 
     params = [sweep.parse_param(text) for text in args.param]
     scenario, seed, out = _experiment_setup(args)
@@ -399,17 +409,21 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         dask=args.dask,
         progress=False if args.quiet else None,
     )
-    folder = sweep.save(table, scenario, out, plots=not args.no_plots, command=[PROG, *argv])
+    folder = sweep.save(
+        table, scenario, out, plots=not args.no_plots, command=[PROG, *argv], outcome=args.outcome
+    )
     say(f"{scenario.title} ({scenario.name}): sweep of {' × '.join(table.keys)}")
     say(
         f"{table.runs:,} runs per point, seed {seed}, engine {table.engine}, "
         f"{table.elapsed:.1f} s\n"
     )
-    lo_hi = table.ci95("triggered")
-    say("  " + "  ".join(f"{k:>24}" for k in table.keys) + "  P(triggered)  95% interval")
+    lo_hi = table.ci95(args.outcome)
+    head = outcome_label(args.outcome)
+    say("  " + "  ".join(f"{k:>24}" for k in table.keys) + f"  {head:>12}  95% interval")
+    p = table.p(args.outcome)
     for i in range(table.values.shape[0]):
         vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
-        say(f"  {vals}  {table.p()[i]:12.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+        say(f"  {vals}  {p[i]:{max(12, len(head))}.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
     _wrote(folder)
     return 0
 
@@ -425,6 +439,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
         scenario,
         args.method,
         samples,
+        outcome=args.outcome,
         target_floor=args.floor,
         runs=args.runs,
         seed=seed,
@@ -449,6 +464,7 @@ def cmd_discover(args: argparse.Namespace, argv: Sequence[str]) -> int:
         scenario,
         args.samples,
         args.threshold,
+        outcome=args.outcome,
         runs=args.runs,
         seed=seed,
         engine=args.engine,
@@ -560,6 +576,16 @@ def report(results: Any) -> str:
             continue
         interval = f"[{lo:.1%}, {hi:.1%}]"
         lines.append(f"  {code:<{width}}  {p:6.1%}  {interval:<16}  {labels[code]}")
+    phases = results.phase_summary() if results.shape.phases else {}
+    if phases:
+        width = max(len("phase"), *(len(name) for name in phases))
+        lines += ["", f"  {'phase':<{width}}  {'reached':>7}  {'passed':>7}  95% interval (passed)"]
+        for name, v in phases.items():
+            lo, hi = v["passed"]["ci95"]
+            lines.append(
+                f"  {name:<{width}}  {v['reached']['p']:7.1%}  {v['passed']['p']:7.1%}  "
+                f"[{lo:.1%}, {hi:.1%}]"
+            )
     lines += ["", *results.findings()]
     return "\n".join(lines)
 

@@ -65,6 +65,11 @@ class Entry:
         lo, hi = self.summary["outcomes"][code]["ci95"]
         return float(lo), float(hi)
 
+    @property
+    def phases(self) -> dict[str, dict[str, Any]]:
+        """``{phase: {"reached": {...}, "passed": {...}}}`` (empty without phases)."""
+        return dict(self.summary.get("phases") or {})
+
 
 @dataclass
 class Comparison:
@@ -123,8 +128,47 @@ class Comparison:
             }
             for code in OUTCOMES[1:]:
                 row[f"p_{code}"] = e.p(code)
+            for name, ph in e.phases.items():
+                for what in ("reached", "passed"):
+                    row[f"p_{what}_{name}"] = float(ph[what]["p"])
             rows.append(row)
         return rows
+
+    def phase_names(self) -> list[str]:
+        """Every phase name of any input, in order of first appearance."""
+        return list(dict.fromkeys(name for e in self.entries for name in e.phases))
+
+    def phase_text(self) -> list[str]:
+        """The phase table: P(reached) and P(passed) of each phase per input (with phases)."""
+        names = self.phase_names()
+        if not names:
+            return []
+        width = max(len("scenario"), *(len(e.label) for e in self.entries))
+        cell = max(22, *(len(n) for n in names))
+        lines = [
+            "",
+            "Phases: P(reached) / P(passed its gate), each with its 95% interval below",
+            f"  {'scenario':<{width}}  " + "  ".join(f"{n:>{cell}}" for n in names),
+        ]
+        for e in self.entries:
+            ph = e.phases
+            top, low = [], []
+            for n in names:
+                if n not in ph:
+                    top.append(f"{'—':>{cell}}")
+                    low.append(" " * cell)
+                    continue
+                r_, p_ = ph[n]["reached"], ph[n]["passed"]
+                pr, pp = float(r_["p"]), float(p_["p"])
+                (rl, rh), (pl, phi) = r_["ci95"], p_["ci95"]
+                shares = f"{pr:.1%} / {pp:.1%}"
+                cis = f"[{rl:.0%}–{rh:.0%}] [{pl:.0%}–{phi:.0%}]"
+                top.append(f"{shares:>{cell}}")
+                low.append(f"{cis:>{cell}}")
+            lines.append(f"  {e.label:<{width}}  " + "  ".join(top))
+            if ph:
+                lines.append(f"  {'':<{width}}  " + "  ".join(low))
+        return lines
 
     def text(self) -> str:
         """The table ``ceasefire compare`` prints."""
@@ -169,6 +213,7 @@ class Comparison:
                 "\np-value (result folders): two-sided two-proportion z-test (pooled), "
                 "treating the samples as independent."
             )
+        lines += self.phase_text()
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -204,11 +249,12 @@ class Comparison:
 
     def csv_text(self) -> str:
         rows = self.table()
+        fields = list(dict.fromkeys(k for row in rows for k in row))  # phases may differ
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for row in rows:
-            w.writerow({k: "" if v is None else v for k, v in row.items()})
+            w.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
         return buf.getvalue()
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:

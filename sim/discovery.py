@@ -3,8 +3,9 @@ the deal work?
 
 Points are sampled from the scenario's ``uncertainties`` (a Latin hypercube in unit coordinates,
 mapped to values by each distribution's quantile function) and simulated with common random
-numbers (:func:`sim.experiments.evaluate`). A point is a *success* when its P(triggered) is at
-least a threshold (by default the 75th percentile of the sampled P(triggered)). A shallow
+numbers (:func:`sim.experiments.evaluate`). A point is a *success* when its P(triggered) (or
+the probability of the outcome chosen with ``outcome``) is at least a threshold (by default the
+75th percentile of the sampled values). A shallow
 scikit-learn decision tree separates successes from the rest; among its leaves holding a
 reasonable share of the successes, the one with the highest share of successes is the *box*: a
 range for each assumption (the conditions on the leaf's decision path).
@@ -31,7 +32,7 @@ from matplotlib.patches import Rectangle
 
 from .distributions import Choice
 from .errors import UsageError
-from .experiments import PointTable, evaluate
+from .experiments import PointTable, check_outcome, evaluate, outcome_label
 from .folders import new_folder, write_json
 from .frames import text_html
 from .plots.style import INK, short, suptitle, tidy
@@ -80,6 +81,8 @@ class Discovery:
     seed: int
     sample_seed: int
     samples: int
+    outcome: str = "triggered"
+    """The outcome whose probability defines a success (``--outcome``)."""
 
     def _repr_html_(self) -> str:
         """What a notebook shows: the box and its coverage, as ``ceasefire discover`` prints."""
@@ -125,7 +128,7 @@ class Discovery:
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
         from .results import library_versions
 
-        p = self.table.p("triggered")
+        p = self.table.p(self.outcome)
         cut = self.restriction()
         return {
             "scenario": self.scenario.name,
@@ -139,7 +142,9 @@ class Discovery:
             "sample_seed": self.sample_seed,
             "engine": self.table.engine,
             "elapsed_seconds": round(self.table.elapsed, 3),
-            "success": f"P(triggered) >= {self.threshold:.6g} ({self.threshold_rule})",
+            "outcome": self.outcome,
+            "success": f"{outcome_label(self.outcome)} >= {self.threshold:.6g} "
+            f"({self.threshold_rule})",
             "threshold": self.threshold,
             "successes": int(self.success.sum()),
             "p_triggered": {
@@ -215,10 +220,14 @@ def discover(
     workers: int = 1,
     dask: str | None = None,
     progress: bool | None = None,
+    outcome: str = "triggered",
 ) -> Discovery:
     """Sample ``samples`` points from the uncertainties, simulate them, and find the box of
-    assumptions where P(triggered) ≥ ``threshold`` is concentrated."""
+    assumptions where P(``outcome``) ≥ ``threshold`` is concentrated (``outcome``: an outcome
+    code, ``reached:<phase>`` or ``passed:<phase>``)."""
     check(scenario, samples, threshold)
+    check_outcome(scenario, outcome)
+    label = outcome_label(outcome)
     tree_mod = require_sklearn()
     keys = uncertain_keys(scenario)
     sample_seed = design_seed(seed, 3)
@@ -235,17 +244,17 @@ def discover(
         dask=dask,
         progress=progress,
     )
-    p = table.p("triggered")
+    p = table.p(outcome)
     if threshold is None:
         threshold = float(np.quantile(p, DEFAULT_QUANTILE))
-        rule = f"the {DEFAULT_QUANTILE:.0%} quantile of the sampled P(triggered)"
+        rule = f"the {DEFAULT_QUANTILE:.0%} quantile of the sampled {label}"
     else:
         rule = "given"
     success = p >= threshold
     if success.all() or not success.any():
         how = "every" if success.all() else "no"
         raise UsageError(
-            f"{how} sampled point has P(triggered) >= {threshold:.4g} "
+            f"{how} sampled point has {label} >= {threshold:.4g} "
             f"(sampled: {p.min():.1%} to {p.max():.1%}); choose a --threshold in between"
         )
     support = np.array([scenario.uncertainties[k].support() for k in keys], float)
@@ -296,6 +305,7 @@ def discover(
         seed=seed,
         sample_seed=sample_seed,
         samples=samples,
+        outcome=outcome,
     )
 
 
@@ -344,15 +354,16 @@ def text(d: Discovery) -> str:
     """What ``ceasefire discover`` prints."""
     s = d.scenario
     t = d.table
-    p = t.p("triggered")
+    p = t.p(d.outcome)
+    label = outcome_label(d.outcome)
     width = max(24, *(len(k) for k in d.keys))
     n_in = int(d.inside.sum())
     lines = [
         f"{s.title} ({s.name}): scenario discovery over {len(d.keys)} assumptions",
         f"{d.samples:,} points (Latin hypercube) × {t.runs:,} runs, seed {d.seed}, "
         f"engine {t.engine}, {t.elapsed:.1f} s",
-        f"P(triggered) over the points: mean {p.mean():.1%}, from {p.min():.1%} to {p.max():.1%}",
-        f"success: P(triggered) >= {d.threshold:.1%} ({d.threshold_rule}): "
+        f"{label} over the points: mean {p.mean():.1%}, from {p.min():.1%} to {p.max():.1%}",
+        f"success: {label} >= {d.threshold:.1%} ({d.threshold_rule}): "
         f"{int(d.success.sum()):,} points",
         "",
         f"box: {n_in:,} points, coverage {d.coverage:.0%} (of all successes, the share inside), "
@@ -366,7 +377,7 @@ def text(d: Discovery) -> str:
         lines.append(f"  {key:<{width}}  {box:>24}  {f'[{slo:.4g}, {shi:.4g}]':>24}")
     if (~d.inside).any():
         lines.append(
-            f"\nmean P(triggered) inside the box {p[d.inside].mean():.1%}, "
+            f"\nmean {outcome_label(d.outcome)} inside the box {p[d.inside].mean():.1%}, "
             f"outside {p[~d.inside].mean():.1%}"
         )
     return "\n".join(lines)
@@ -410,7 +421,7 @@ def figure(d: Discovery) -> Figure:
     i, j = d.axes()
     ax_x, ax_y = _axis(d, i), _axis(d, j)
     x, y = ax_x["pos"], ax_y["pos"]
-    p = d.table.p("triggered")
+    p = d.table.p(d.outcome)
     fig = Figure(figsize=(8, 6.2), layout="constrained")
     ax = fig.add_subplot()
     order = np.argsort(p, kind="stable")  # successes drawn last, on top
@@ -432,7 +443,7 @@ def figure(d: Discovery) -> Figure:
         facecolors="none",
         edgecolors=INK,
         linewidths=0.5,
-        label=f"success: P(triggered) ≥ {d.threshold:.1%}",
+        label=f"success: {outcome_label(d.outcome)} ≥ {d.threshold:.1%}",
     )
     (xlo, xhi), (ylo, yhi) = ax_x["box"], ax_y["box"]
     others = [k for k in d.restricted if k not in (d.keys[i], d.keys[j])]
@@ -472,7 +483,7 @@ def figure(d: Discovery) -> Figure:
     ax.set_xlabel(d.keys[i] + (spread if ax_x["ticks"] else ""), fontsize=9)
     ax.set_ylabel(d.keys[j] + (spread if ax_y["ticks"] else ""), fontsize=9)
     bar = fig.colorbar(sc, ax=ax)
-    bar.set_label("P(triggered) at the point", fontsize=9)
+    bar.set_label(f"{outcome_label(d.outcome)} at the point", fontsize=9)
     bar.ax.tick_params(labelsize=8.5)
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     tidy(ax)

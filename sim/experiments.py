@@ -27,6 +27,9 @@ from .scenario import OUTCOMES, Scenario
 from .stats import wilson
 from .uncertainty import plain_number
 
+PHASE_OUTCOMES = ("reached", "passed")
+"""Per-phase outcomes: ``reached:<phase>`` and ``passed:<phase>`` (its gate passed)."""
+
 POINTS_PER_TASK = 8
 """Points per unit of work sent to a worker (amortises scheduling; never affects results)."""
 
@@ -47,15 +50,35 @@ class PointTable:
     deliveries: np.ndarray = field(repr=False)  # [points] mean deliveries per run
     parties: tuple[str, ...] = ()
     elapsed: float = 0.0
+    phases: tuple[str, ...] = ()
+    """The scenario's phase names (empty without phases)."""
+    reached: np.ndarray | None = field(default=None, repr=False)
+    """``[points, phases]``: runs that reached each phase (None without phases)."""
+    passed: np.ndarray | None = field(default=None, repr=False)
+    """``[points, phases]``: runs that passed each phase's gate (None without phases)."""
+
+    def count(self, outcome: str = "triggered") -> np.ndarray:
+        """Runs with ``outcome`` at every point: an outcome code, ``reached:<phase>`` or
+        ``passed:<phase>`` (see :func:`check_outcome`)."""
+        kind, _, name = outcome.partition(":")
+        if name:
+            table = self.reached if kind == "reached" else self.passed
+            if table is None or kind not in PHASE_OUTCOMES or name not in self.phases:
+                raise UsageError(f"unknown outcome '{outcome}' for these points")
+            return table[:, self.phases.index(name)]
+        return self.counts[:, OUTCOMES.index(outcome)]
 
     def p(self, code: str = "triggered") -> np.ndarray:
-        """P(outcome) at every point."""
-        return self.counts[:, OUTCOMES.index(code)] / self.runs
+        """P(outcome) at every point (``code`` as in :meth:`count`)."""
+        return self.count(code) / self.runs
 
     def ci95(self, code: str = "triggered") -> np.ndarray:
         """Wilson 95% intervals ``[points, 2]`` of P(outcome)."""
-        k = self.counts[:, OUTCOMES.index(code)]
-        return np.array([wilson(int(x), self.runs) for x in k])
+        return np.array([wilson(int(x), self.runs) for x in self.count(code)])
+
+    def outcomes(self) -> tuple[str, ...]:
+        """Every outcome :meth:`p` can read: the codes, then reached/passed per phase."""
+        return OUTCOMES + tuple(f"{k}:{name}" for name in self.phases for k in PHASE_OUTCOMES)
 
     def _repr_html_(self) -> str:
         return points_html(self)
@@ -63,16 +86,17 @@ class PointTable:
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per point (for CSV and JSON)."""
         out = []
-        ps = {code: self.p(code) for code in OUTCOMES}
-        cis = {code: self.ci95(code) for code in OUTCOMES}  # once, not once per row
+        ps = {code: self.p(code) for code in self.outcomes()}
+        cis = {code: self.ci95(code) for code in self.outcomes()}  # once, not once per row
         for i in range(self.values.shape[0]):
             row: dict[str, Any] = {
                 k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)
             }
-            for code in OUTCOMES:
+            for code in self.outcomes():
                 lo, hi = cis[code][i]
-                row[f"p_{code}"] = float(ps[code][i])
-                row[f"p_{code}_lo"], row[f"p_{code}_hi"] = float(lo), float(hi)
+                col = column_name(code)
+                row[col] = float(ps[code][i])
+                row[f"{col}_lo"], row[f"{col}_hi"] = float(lo), float(hi)
             row["holding_days"] = float(self.holding_days[i])
             for j, party in enumerate(self.parties):
                 row[f"violations_{party}"] = float(self.violations[i, j])
@@ -88,13 +112,27 @@ def _summarise(params: Params, engine: str, seed: int, runs: int) -> tuple[Any, 
     holding = 0.0
     violations = np.zeros(len(params.parties))
     deliveries = 0.0
+    n_phases = len(params.phase_names)
+    ended = np.zeros(n_phases, np.int64)
+    gates = np.zeros(n_phases + 1, np.int64)
     for a in range(0, runs, size):
         c = simulate_chunk(params, engine, seed, a, min(a + size, runs))
         counts += np.bincount(c.outcome, minlength=4)
         holding += float(np.where(np.isnan(c.collapse_time), params.window, c.collapse_time).sum())
         violations += c.violations.sum(0)
         deliveries += float(c.deliveries.sum())
-    return counts, holding / runs, violations / runs, deliveries / runs
+        ended += np.bincount(c.phase, minlength=n_phases)[:n_phases]
+        gates += np.bincount(c.phases_passed, minlength=n_phases + 1)[: n_phases + 1]
+    reached, passed = phase_funnel(ended, gates)
+    return counts, holding / runs, violations / runs, deliveries / runs, reached, passed
+
+
+def phase_funnel(ended: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs that reached and passed each phase, from the runs that ended in each phase
+    (``ended``) and that passed exactly k gates (``gates``, k = 0..phases)."""
+    reached = np.cumsum(ended[::-1])[::-1]
+    passed = np.cumsum(gates[::-1])[::-1][1:]
+    return reached, passed
 
 
 def evaluate_task(
@@ -180,7 +218,10 @@ def evaluate(
             bar.update(len(done))
             rate = len(results) * runs / max(time.perf_counter() - started, 1e-9)
             bar.set_postfix_str(f"{rate:,.0f} runs/s", refresh=False)
-    counts, holding, violations, deliveries = (np.array(x) for x in zip(*results, strict=True))
+    counts, holding, violations, deliveries, reached, passed = (
+        np.array(x) for x in zip(*results, strict=True)
+    )
+    phases = tuple(p.name for p in scenario.phases) if scenario.phases else ()
     return PointTable(
         keys=keys,
         values=values,
@@ -194,6 +235,9 @@ def evaluate(
         deliveries=deliveries,
         parties=tuple(scenario.parties),
         elapsed=time.perf_counter() - started,
+        phases=phases,
+        reached=reached if phases else None,
+        passed=passed if phases else None,
     )
 
 
@@ -252,6 +296,40 @@ def _on_dask(
         yield future.result()
 
 
+def column_name(outcome: str) -> str:
+    """The CSV/JSON column of P(``outcome``): ``p_triggered``, ``p_reached_jic``, …"""
+    return "p_" + outcome.replace(":", "_")
+
+
+def check_outcome(scenario: Scenario, outcome: str) -> str:
+    """``outcome`` if the scenario can have it (an outcome code, or ``reached:<phase>`` /
+    ``passed:<phase>`` naming one of its phases); else a :class:`UsageError` naming the
+    choices."""
+    phases = [p.name for p in scenario.phases] if scenario.phases else []
+    kind, sep, name = outcome.partition(":")
+    if not sep and outcome in OUTCOMES:
+        return outcome
+    choices = ", ".join(OUTCOMES) + ", reached:<phase>, passed:<phase>"
+    if not sep or kind not in PHASE_OUTCOMES:
+        raise UsageError(f"--outcome {outcome}: unknown outcome (choose from {choices})")
+    if not phases:
+        raise UsageError(
+            f"--outcome {outcome}: scenario '{scenario.name}' has no phases "
+            f"(choose from {', '.join(OUTCOMES)})"
+        )
+    if name not in phases:
+        raise UsageError(
+            f"--outcome {outcome}: unknown phase '{name}' (the phases: {', '.join(phases)})"
+        )
+    return outcome
+
+
+def outcome_label(outcome: str) -> str:
+    """``P(...)`` in words for figures and text: ``P(triggered)``, ``P(phase jic reached)``."""
+    kind, sep, name = outcome.partition(":")
+    return f"P(phase {name} {kind})" if sep else f"P({outcome})"
+
+
 def grid(spec: Mapping[str, tuple[float, float, int]]) -> tuple[tuple[str, ...], np.ndarray]:
     """The full grid of ``{key: (low, high, n)}``: keys and ``[points, keys]`` values."""
     keys = tuple(spec)
@@ -260,4 +338,12 @@ def grid(spec: Mapping[str, tuple[float, float, int]]) -> tuple[tuple[str, ...],
     return keys, np.column_stack([m.ravel() for m in mesh]) if axes else np.zeros((1, 0))
 
 
-__all__ = ["PointTable", "evaluate", "grid"]
+__all__ = [
+    "PHASE_OUTCOMES",
+    "PointTable",
+    "check_outcome",
+    "column_name",
+    "evaluate",
+    "grid",
+    "outcome_label",
+]

@@ -221,7 +221,7 @@ def report_html(
 ) -> str:
     """The report page for ``results`` with the given PNG figures (paths, or ``{stem: bytes}``)
     and ``manifest`` (as written to ``manifest.json``)."""
-    from .plots import CAPTIONS, integration_note, outcome_labels, shown_outcomes
+    from .plots import CAPTIONS, PHASE_CAPTIONS, integration_note, outcome_labels, shown_outcomes
 
     s = results.scenario
     summary = results.summary()
@@ -271,13 +271,14 @@ def report_html(
         )
     out.append("</table>")
     out.append(f"<ul>{''.join(f'<li>{_e(line)}</li>' for line in results.findings(summary))}</ul>")
+    out += phases_html(results)
 
     # figures
     if images:
         out.append("<h2>Figures</h2>")
         for stem, png in images.items():
             data = base64.b64encode(png).decode("ascii")
-            caption = CAPTIONS.get(stem, stem)
+            caption = {**CAPTIONS, **PHASE_CAPTIONS}.get(stem, stem)
             out.append(
                 f'<figure id="fig-{_e(stem)}"><img src="data:image/png;base64,{data}" '
                 f'alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
@@ -333,6 +334,57 @@ def report_html(
         )
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def _gate_text(gate: Any, on_fail: Any) -> str:
+    parts = []
+    if gate.max_strain is not None:
+        days = "the whole phase" if gate.quiet_days is None else f"the last {gate.quiet_days} d"
+        parts.append(f"strain ≤ {gate.max_strain:g} over {days}")
+    if gate.required_deliveries:
+        parts.append(f"≥ {gate.required_deliveries} deliveries")
+    text = ", ".join(parts) or "none"
+    if on_fail != "cancel":
+        text += f"; if failed, extend {on_fail.extend_days} d (at most {on_fail.times}×)"
+    return text
+
+
+def phases_html(results: Results) -> list[str]:
+    """The "Phases" section: each phase's days, gate, the share of runs that reached it and
+    passed its gate (95% intervals), and why the others stopped there (with per-run rows)."""
+    from .funnel import STOPS, funnel
+
+    f = funnel(results)
+    phases = results.scenario.phases
+    if f is None or phases is None:
+        return []
+    out = [
+        "<h2>Phases</h2>",
+        "<p>The agreement runs in phases; each phase's gate is checked at its end, and passing "
+        "the last gate is <code>triggered</code>. Shares are of all runs, with 95% intervals."
+        "</p>",
+        "<table>",
+        "<tr><th>phase</th><th>what starts</th><th>days</th><th>gate</th><th>reached</th>"
+        "<th>passed</th>"
+        + ("<th>stopped here: collapse / violence / access</th>" if f.stops is not None else "")
+        + "</tr>",
+    ]
+    for i, row in enumerate(f.rows()):
+        cells = [
+            f"<td><code>{_e(row['phase'])}</code></td>",
+            f"<td>{_e(row['label'])}</td>",
+            f'<td class="num">{row["days"]}</td>',
+            f"<td>{_e(_gate_text(phases[i].gate, phases[i].on_fail))}</td>",
+        ]
+        for what in ("reached", "passed"):
+            lo, hi = row[what]["ci95"]
+            cells.append(f'<td class="num">{row[what]["p"]:.1%} ({lo:.1%} – {hi:.1%})</td>')
+        if f.stops is not None:
+            stops = " / ".join(f"{row['stopped'][code] / f.runs:.1%}" for code in STOPS)
+            cells.append(f'<td class="num">{stops}</td>')
+        out.append(f"<tr>{''.join(cells)}</tr>")
+    out.append("</table>")
+    return out
 
 
 def write_report(

@@ -8,7 +8,8 @@ trajectory) are simulated with the same seed and runs (common random numbers,
 :func:`sim.experiments.evaluate`), and SALib apportions the variation of two outputs among the
 assumptions:
 
-- ``p_triggered``: P(triggered), the chance that the next step starts;
+- ``p_triggered``: P(triggered), the chance that the next step starts (or the probability of
+  the outcome chosen with ``outcome``: e.g. ``cancelled_collapse``, ``passed:jic``);
 - ``holding_days``: the mean collapse day — the expected number of days until the ceasefire
   collapses, counting the whole window for runs in which it does not collapse.
 
@@ -41,7 +42,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import ScenarioError, UsageError
-from .experiments import PointTable, dask_session, evaluate
+from .experiments import PointTable, check_outcome, dask_session, evaluate, outcome_label
 from .folders import new_folder, write_json
 from .frames import text_html
 from .noise_floor import (
@@ -118,6 +119,8 @@ class Sensitivity:
     fresh: np.ndarray  # [points] bool: the dummy has moved (the second seed of its pair)
     elapsed: float
     target_floor: float | None = None  # the floor the user wants advice for (``--floor``)
+    outcome: str = "triggered"
+    """The outcome whose probability is the output ``p_triggered`` (``--outcome``)."""
 
     def _repr_html_(self) -> str:
         """What a notebook shows: the table ``ceasefire sensitivity`` prints."""
@@ -167,15 +170,19 @@ class Sensitivity:
 
     def tornado_p(self, output: str = "p_triggered") -> tuple[float, np.ndarray]:
         """The baseline value of ``output`` and ``[k, 2]`` values at each assumption's ends."""
-        y = _output(self.tornado, output)
+        y = _output(self.tornado, output, self.outcome)
         return float(y[0]), y[1:].reshape(-1, 2)
+
+    def labels(self) -> dict[str, str]:
+        """:data:`OUTPUTS` with ``p_triggered`` named for the analysed outcome."""
+        return {**OUTPUTS, "p_triggered": outcome_label(self.outcome)}
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
         from .results import library_versions
 
         base_p, ends_p = self.tornado_p("p_triggered")
         base_h, ends_h = self.tornado_p("holding_days")
-        ci = self.tornado.ci95("triggered")
+        ci = self.tornado.ci95(self.outcome)
         indices: dict[str, Any] = {}
         noise: dict[str, Any] = {}
         for out, idx in self.indices.items():
@@ -213,7 +220,8 @@ class Sensitivity:
             "sample_seed": self.sample_seed,
             "engine": self.table.engine,
             "elapsed_seconds": round(self.elapsed, 3),
-            "outputs": OUTPUTS,
+            "outcome": self.outcome,
+            "outputs": self.labels(),
             "assumptions": {
                 key: {
                     "distribution": dists[key].model_dump(mode="json"),
@@ -291,9 +299,9 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _output(table: PointTable, output: str) -> np.ndarray:
+def _output(table: PointTable, output: str, outcome: str = "triggered") -> np.ndarray:
     if output == "p_triggered":
-        return table.p("triggered")
+        return table.p(outcome)
     if output == "holding_days":
         return np.asarray(table.holding_days, float)
     raise UsageError(f"unknown output '{output}' (choose from {', '.join(OUTPUTS)})")
@@ -307,6 +315,8 @@ def _take(table: PointTable, rows: slice) -> PointTable:
         holding_days=table.holding_days[rows],
         violations=table.violations[rows],
         deliveries=table.deliveries[rows],
+        reached=None if table.reached is None else table.reached[rows],
+        passed=None if table.passed is None else table.passed[rows],
     )
 
 
@@ -367,13 +377,16 @@ def analyse(
     dask: str | None = None,
     progress: bool | None = None,
     tornado_runs: int | None = None,
+    outcome: str = "triggered",
     target_floor: float | None = None,
 ) -> Sensitivity:
     """Sobol' or Morris sensitivity of P(triggered) and the mean collapse day to the scenario's
     uncertain assumptions, plus a tornado; all points simulated with common random numbers.
 
     ``samples``: Sobol' base samples N, a power of 2 (N·(k+3) points), or Morris trajectories
-    (N·(k+2) points); default :data:`DEFAULT_SAMPLES`. The tornado's 2k+1 points get
+    (N·(k+2) points); default :data:`DEFAULT_SAMPLES`. ``outcome`` (an outcome code,
+    ``reached:<phase>`` or ``passed:<phase>``) replaces P(triggered) by P(outcome). The
+    tornado's 2k+1 points get
     ``tornado_runs`` runs each (default :data:`TORNADO_FACTOR` times ``runs``: they are few, and
     small effects need the precision).
 
@@ -384,6 +397,7 @@ def analyse(
     """
     samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else int(samples)
     check(scenario, method, samples, target_floor)
+    check_outcome(scenario, outcome)
     require_salib()
     keys = uncertain_keys(scenario)
     prob = problem(scenario)
@@ -432,7 +446,7 @@ def analyse(
             **common,
         )
     both = {
-        out: _indices(method, prob, unit, _output(points, out), design_seed(seed, 2))
+        out: _indices(method, prob, unit, _output(points, out, outcome), design_seed(seed, 2))
         for out in OUTPUTS
     }
     indices = {out: _split(res, k)[0] for out, res in both.items()}
@@ -454,6 +468,7 @@ def analyse(
         seeds=seeds,
         fresh=fresh,
         elapsed=points.elapsed + tornado.elapsed,
+        outcome=outcome,
         target_floor=target_floor,
     )
 
@@ -503,9 +518,10 @@ def text(sens: Sensitivity) -> str:
         f"engine {t.engine}, {sens.elapsed:.1f} s ({rate:,.0f} runs/s)",
     ]
     base_p, ends_p = sens.tornado_p("p_triggered")
+    p_label = outcome_label(sens.outcome)
     sobol = sens.method == "sobol"
     measures = FLOOR_MEASURES[sens.method]
-    for out, label in OUTPUTS.items():
+    for out, label in sens.labels().items():
         lines += ["", f"{label}:"]
         idx, dummy, floor, above = (
             sens.indices[out],
@@ -514,7 +530,7 @@ def text(sens: Sensitivity) -> str:
             sens.above_floor(out),
         )
         if idx is None or dummy is None or floor is None or above is None:
-            y = _output(t, out)
+            y = _output(t, out, sens.outcome)
             lines.append(f"  the same at every point ({y[0]:.4g}): nothing to apportion")
             continue
         if sobol:
@@ -522,7 +538,7 @@ def text(sens: Sensitivity) -> str:
         else:
             head = f"  {'#':>2}  {'assumption':<{width}}  {'mu_star':>18}     {'sigma':>7}"
         if out == "p_triggered":
-            head += "  tornado: P(triggered) at the low → high end"
+            head += f"  tornado: {p_label} at the low → high end"
         lines.append(head)
 
         def cells(m: dict[str, Any], mark: dict[str, bool] | None = None) -> str:
@@ -563,7 +579,7 @@ def text(sens: Sensitivity) -> str:
         advice = sens.advice(out)
         if advice is not None and sens.target_floor is not None:
             lines.append(_advice_line(advice, floor, sens.runs, sens.target_floor))
-    lines.append(f"\nbaseline (the scenario's own values): P(triggered) {base_p:.1%}")
+    lines.append(f"\nbaseline (the scenario's own values): {p_label} {base_p:.1%}")
     if sobol:
         lines.append("S1: variance share of the assumption alone; ST: with its interactions; ± 95%")
     else:
@@ -616,10 +632,10 @@ def indices_figure(sens: Sensitivity) -> Figure:
     }
     for ax, out in zip(axes, outputs, strict=True):
         idx = sens.indices[out]
-        ax.set_title(OUTPUTS[out], fontsize=9.5, loc="left")
+        ax.set_title(sens.labels()[out], fontsize=9.5, loc="left")
         tidy(ax)
         if idx is None:
-            y = _output(sens.table, out)
+            y = _output(sens.table, out, sens.outcome)
             ax.text(
                 0.5,
                 0.5,
@@ -760,7 +776,10 @@ def tornado_figure(sens: Sensitivity) -> Figure:
     ax.spines["bottom"].set_bounds(*shown)
     ax.spines["left"].set_visible(False)
     percent(ax, "x", decimals=0 if span >= 0.05 else 1)
-    ax.set_xlabel(f"P(triggered); baseline {base_p:.1%} (the scenario's own values)", fontsize=9)
+    ax.set_xlabel(
+        f"{outcome_label(sens.outcome)}; baseline {base_p:.1%} (the scenario's own values)",
+        fontsize=9,
+    )
     from matplotlib.patches import Patch
 
     fig.legend(

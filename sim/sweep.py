@@ -14,9 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .errors import Location, ScenarioError, UsageError
-from .experiments import PointTable, evaluate, grid
+from .experiments import PointTable, evaluate, grid, outcome_label
 from .folders import new_folder, write_json
-from .plots.style import COLOURS, INK, outcome_words, percent, suptitle, tidy
+from .plots.style import COLOURS, INK, colour, outcome_words, percent, suptitle, tidy
 from .scenario import OUTCOMES, Scenario
 
 _PARAM = re.compile(r"^([A-Za-z0-9_.]+)=([^:]+):([^:]+):(\d+)$")
@@ -94,12 +94,40 @@ def csv_text(table: PointTable, extra: Mapping[str, Sequence[Any]] | None = None
     return buf.getvalue()
 
 
-def figure(table: PointTable, scenario: Scenario) -> Figure:
-    """Line chart with 95% bands (one assumption) or heatmap of P(triggered) (two)."""
+def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") -> Figure:
+    """Line chart with 95% bands (one assumption) or heatmap of P(``outcome``) (two).
+
+    With one assumption the lines are the four outcomes, or, for ``reached:<phase>`` and
+    ``passed:<phase>``, that share for every phase (the chosen one drawn thickest)."""
     words = outcome_words(scenario.trigger.label)
     what = f"{table.runs:,} runs per point, seed {table.seed}, engine {table.engine}"
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
+    kind, phased, _ = outcome.partition(":")
+    if len(table.keys) == 1 and phased:
+        x = table.values[:, 0]
+        for i, name in enumerate(table.phases):
+            code = f"{kind}:{name}"
+            ci = table.ci95(code)
+            ax.fill_between(x, ci[:, 0], ci[:, 1], color=colour(i), alpha=0.2, linewidth=0)
+            ax.plot(
+                x,
+                table.p(code),
+                color=colour(i),
+                marker="o",
+                markersize=3,
+                linewidth=2.2 if code == outcome else 1.2,
+                label=f"phase {name} {kind}",
+                gid=f"sweep:{code}",
+            )
+        ax.set_xlabel(table.keys[0])
+        ax.set_ylabel("probability (95% band)")
+        ax.set_ylim(0, 1)
+        percent(ax)
+        ax.legend(frameon=False, fontsize=8, loc="best")
+        tidy(ax)
+        suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}: phases {kind}\n{what}")
+        return fig
     if len(table.keys) == 1:
         x = table.values[:, 0]
         for code in OUTCOMES:
@@ -113,8 +141,9 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
                 color=COLOURS[code],
                 marker="o",
                 markersize=3,
-                linewidth=2.2 if code == "triggered" else 1.4,
+                linewidth=2.2 if code == outcome else 1.4,
                 label=words[code],
+                gid=f"sweep:{code}",
             )
         ax.set_xlabel(table.keys[0])
         ax.set_ylabel("probability (95% band)")
@@ -125,7 +154,7 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
         suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}\n{what}")
         return fig
     xs, ys = np.unique(table.values[:, 0]), np.unique(table.values[:, 1])
-    z = table.p("triggered").reshape(xs.size, ys.size)
+    z = table.p(outcome).reshape(xs.size, ys.size)
     mesh = ax.pcolormesh(
         _edges(ys),
         _edges(xs),
@@ -141,7 +170,7 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
                 shade = "white" if z[i, j] < 0.6 * z.max() else INK
                 ax.text(yv, xv, f"{z[i, j]:.0%}", ha="center", va="center", fontsize=7, color=shade)
     bar = fig.colorbar(mesh, ax=ax)
-    bar.set_label("P(triggered)")
+    bar.set_label(outcome_label(outcome))
     ax.set_xticks(ys, [f"{v:.3g}" for v in ys])
     ax.set_yticks(xs, [f"{v:.3g}" for v in xs])
     bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -150,7 +179,12 @@ def figure(table: PointTable, scenario: Scenario) -> Figure:
     suptitle(
         fig,
         scenario.title,
-        f"P(triggered): {scenario.trigger.label}\nover {table.keys[0]} × {table.keys[1]}\n{what}",
+        (
+            f"P(triggered): {scenario.trigger.label}"
+            if outcome == "triggered"
+            else outcome_label(outcome)
+        )
+        + f"\nover {table.keys[0]} × {table.keys[1]}\n{what}",
     )
     return fig
 
@@ -167,8 +201,10 @@ def save(
     *,
     plots: bool = True,
     command: list[str] | None = None,
+    outcome: str = "triggered",
 ) -> Path:
-    """Write ``sweep.csv``, ``sweep.json`` (settings, reproduction) and ``figures/sweep.png``."""
+    """Write ``sweep.csv``, ``sweep.json`` (settings, reproduction) and ``figures/sweep.png``
+    (of ``outcome``)."""
     from .results import library_versions
 
     with new_folder(path) as tmp:
@@ -180,6 +216,8 @@ def save(
             "runs_per_point": table.runs,
             "seed": table.seed,
             "engine": table.engine,
+            "outcome": outcome,
+            "phases": list(table.phases),
             "elapsed_seconds": round(table.elapsed, 3),
             "versions": library_versions(),
             "command": command,
@@ -187,5 +225,5 @@ def save(
         write_json(tmp / "sweep.json", meta)
         if plots:
             (tmp / "figures").mkdir()
-            figure(table, scenario).savefig(tmp / "figures" / "sweep.png", dpi=150)
+            figure(table, scenario, outcome).savefig(tmp / "figures" / "sweep.png", dpi=150)
     return Path(path)

@@ -10,7 +10,8 @@ The main artists carry a ``gid`` (e.g. ``"survival"``, ``"median:opposition"``,
 ``"violation:government:major"``) so that tests and notebooks can read back the plotted data.
 
 Modules: :mod:`.style` (colours, titles, axes), :mod:`.run` (a run's results),
-:mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side).
+:mod:`.trace` (one run's timeline), :mod:`.compare` (scenarios side by side), :mod:`.phases`
+(the phase funnel and survival over the phases, for scenarios with phases).
 """
 
 from .compare import (
@@ -19,6 +20,7 @@ from .compare import (
     compare_survival_figure,
     save_comparison,
 )
+from .phases import PHASE_CAPTIONS, PHASE_FIGURES, funnel_figure, phase_survival_figure
 from .run import (
     CAPTIONS,
     FIGURES,
@@ -59,6 +61,8 @@ __all__ = [
     "INCIDENT",
     "INK",
     "PALETTE",
+    "PHASE_CAPTIONS",
+    "PHASE_FIGURES",
     "STRAIN_QS",
     "collapse_figure",
     "colour",
@@ -66,10 +70,12 @@ __all__ = [
     "compare_survival_figure",
     "deliveries_figure",
     "figures_for",
+    "funnel_figure",
     "integration_note",
     "outcome_figure",
     "outcome_labels",
     "outcome_words",
+    "phase_survival_figure",
     "quiet",
     "save_atomic",
     "save_comparison",

@@ -495,11 +495,17 @@ CAPTIONS = {
 
 
 def figures_for(results: Results) -> dict[str, Callable[[Results], Figure]]:
-    """The figures that apply to ``results`` (no deliveries figure without convoys)."""
+    """The figures that apply to ``results`` (no deliveries figure without convoys; the phase
+    figures only for scenarios with phases)."""
+    from .phases import phase_figures
+
     return {
-        stem: make
-        for stem, make in FIGURES.items()
-        if stem != "deliveries" or results.scenario.humanitarian is not None
+        **{
+            stem: make
+            for stem, make in FIGURES.items()
+            if stem != "deliveries" or results.scenario.humanitarian is not None
+        },
+        **phase_figures(results),
     }
 
 

@@ -56,8 +56,13 @@ def trace_figure(
 ) -> Figure:
     """The timeline of one run (``ceasefire trace --plot``): every violation, spoiler attack,
     guarantor incident and convoy as a mark (filled = major, hollow = minor), and each side's
-    strain against its tolerances, up to the collapse or the end of the window."""
+    strain against its tolerances, up to the collapse or the end of the window. With phases,
+    each phase's start, gate checks (passed or failed) and extensions are marked."""
     w = scenario.window_days
+    if scenario.phases is not None:  # to the end of the run's last phase, extensions included
+        nominal = sum(p.days for p in scenario.phases[: record.phase + 1])
+        ends = [e.detail["until"] for e in events if e.kind == "extension"]
+        w = max([nominal, *ends, *(e.time for e in events if e.kind == "gate")])
     sides = scenario.sides
     parties = list(scenario.parties)
     spoilers = list(scenario.spoilers)
@@ -261,7 +266,9 @@ def trace_figure(
         ]
     handles.append(Line2D([], [], color=INK, linestyle="--", linewidth=1, label="tolerance"))
     q = scenario.quiet_days
-    if scenario.trigger.max_strain is not None and q:
+    if scenario.phases is not None:
+        handles += _phase_marks(axes, scenario, events)
+    elif scenario.trigger.max_strain is not None and q:
         for ax in axes:
             ax.axvspan(
                 date_at(scenario, w - q),
@@ -310,6 +317,60 @@ def trace_figure(
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
     suptitle(fig, scenario.title, f"Run {run}, seed {seed} — {textwrap.shorten(verdict, 90)}")
     return fig
+
+
+def _phase_marks(axes: Any, scenario: Scenario, events: Sequence[TraceEvent]) -> list[Any]:
+    """Phase starts (thin lines, named), gate checks (✓ passed, ✗ failed, with the days whose
+    strain they judged shaded) and extensions; the legend entries."""
+    top = axes[0]
+    for e in events:
+        d = e.detail
+        if e.kind == "phase":
+            for k, ax in enumerate(axes):
+                ax.axvline(
+                    date_at(scenario, e.time),
+                    color=GREY,
+                    linewidth=1,
+                    zorder=1,
+                    gid=f"phase:{d['phase']}" if k == 0 else None,
+                )
+            top.text(
+                date_at(scenario, e.time),
+                1.0,
+                f" {d['phase']}",
+                transform=top.get_xaxis_transform(),
+                fontsize=7.5,
+                color=INK,
+                va="bottom",
+                ha="left",
+            )
+        elif e.kind == "gate":
+            ok = bool(d["passed"])
+            top.scatter(
+                [date_at(scenario, e.time)],
+                [top.get_ylim()[1] - 0.2],
+                marker="$✓$" if ok else "X",
+                s=70,
+                color=COLOURS["triggered"] if ok else COLOURS["cancelled_violence"],
+                zorder=6,
+                gid=f"gate:{d['phase']}:{'passed' if ok else 'failed'}",
+            )
+            if d["quiet_days"]:
+                for ax in axes:
+                    ax.axvspan(
+                        date_at(scenario, e.time - d["quiet_days"]),
+                        date_at(scenario, e.time),
+                        color="#EEEEEE",
+                        zorder=0,
+                        linewidth=0,
+                    )
+    ok, no = COLOURS["triggered"], COLOURS["cancelled_violence"]
+    return [
+        Line2D([], [], color=GREY, linewidth=1, label="phase starts"),
+        Line2D([], [], linestyle="none", marker="$✓$", color=ok, label="gate passed"),
+        Line2D([], [], linestyle="none", marker="X", color=no, label="gate failed"),
+        legend_patch("#DDDDDD", 1.0, "days each gate judged"),
+    ]  # fmt: skip
 
 
 def _when(scenario: Scenario, t: float) -> str:
