@@ -72,11 +72,8 @@ def funnel(results: Results) -> Funnel | None:
     if not names or phases is None:
         return None
     reached, passed = results.tally.phase_counts()
-    stops = None
-    if results.columns is not None:
-        c = results.columns
-        by = phase_stops(c.phase, c.outcome, len(names))
-        stops = by[:, [OUTCOMES.index(code) for code in STOPS]]
+    by = results.tally.phase_outcomes  # counted while streaming: also with --summary-only
+    stops = by[:, [OUTCOMES.index(code) for code in STOPS]]
     return Funnel(
         names=tuple(names),
         labels=tuple(p.label or p.name for p in phases),

@@ -192,7 +192,11 @@ class Results:
             "deliveries": {
                 "mean": float((deliveries * t.deliveries).sum() / n),
                 "p_none": float(t.deliveries[0] / n),
-                "required": h.required_deliveries if h else 0,
+                "required": (
+                    {f.name: f.gate.required_deliveries for f in self.scenario.phases}
+                    if self.scenario.phases is not None
+                    else (h.required_deliveries if h else 0)
+                ),
             },
             "spoilers": {
                 name: {
@@ -228,7 +232,8 @@ class Results:
         if self.scenario.humanitarian is not None:
             d = summary["deliveries"]
             lines.append(
-                f"Deliveries per run: mean {d['mean']:.2f} (required {d['required']}); none "
+                f"Deliveries per run: mean {d['mean']:.2f} "
+                f"(required {_required(d['required'])}); none "
                 f"delivered in {d['p_none']:.1%} of runs."
             )
         return lines
@@ -315,6 +320,13 @@ _DISTRIBUTIONS = (
     "dask",
     "distributed",
 )
+
+
+def _required(required: int | dict[str, int]) -> str:
+    """Deliveries a window requires, or each phase's gate."""
+    if isinstance(required, dict):
+        return "per phase: " + ", ".join(f"{k} {v}" for k, v in required.items())
+    return str(required)
 
 
 def library_versions() -> dict[str, str]:

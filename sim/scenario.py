@@ -438,11 +438,17 @@ class Scenario(_Model):
         tolerances = [p.tolerance for p in self.parties.values()]
         tolerances += [g.tolerance for g in self.guarantors.values()]
         h = self.humanitarian
+        if self.phases is not None:  # the gates decide, not the trigger
+            violence = any(p.gate.max_strain is not None for p in self.phases)
+            access = h is not None and any(p.gate.required_deliveries > 0 for p in self.phases)
+        else:
+            violence = self.trigger.max_strain is not None
+            access = h is not None and h.required_deliveries > 0
         can = {
             "triggered": True,
             "cancelled_collapse": any(t is not None for t in tolerances),
-            "cancelled_violence": self.trigger.max_strain is not None,
-            "cancelled_access": h is not None and h.required_deliveries > 0,
+            "cancelled_violence": violence,
+            "cancelled_access": access,
         }
         return tuple(code for code in OUTCOMES if can[code])
 

@@ -56,6 +56,8 @@ class Tally:
     deliveries: np.ndarray = field(init=False)
     phase_ended: np.ndarray = field(init=False)
     """Runs that ended in each phase."""
+    phase_outcomes: np.ndarray = field(init=False)
+    """Runs by the phase they ended in and their outcome: ``[phases, 4]``."""
     phases_passed: np.ndarray = field(init=False)
     """Runs that passed exactly k gates, for k = 0..phases."""
     strain: list[list[Counter[float]]] = field(init=False)
@@ -73,6 +75,7 @@ class Tally:
         self.strain = [[Counter() for _ in range(p.window)] for _ in p.sides]
         n_phases = max(len(p.phases), 1)
         self.phase_ended = np.zeros(n_phases, np.int64)
+        self.phase_outcomes = np.zeros((n_phases, 4), np.int64)
         self.phases_passed = np.zeros(n_phases + 1, np.int64)
 
     def add(self, c: Columns) -> None:
@@ -81,6 +84,7 @@ class Tally:
         self.runs += c.runs
         self.outcomes += np.bincount(c.outcome, minlength=4)
         self.phase_ended += np.bincount(c.phase, minlength=self.phase_ended.size)
+        np.add.at(self.phase_outcomes, (c.phase, c.outcome), 1)
         self.phases_passed += np.bincount(c.phases_passed, minlength=self.phases_passed.size)
         hit = c.collapsed_by >= 0
         if hit.any():

@@ -106,7 +106,7 @@ def funnel_figure(results: Results) -> Figure:
             linewidth=1,
             gid=f"funnel:{what}_ci",
         )
-    for i, (xi, r, p) in enumerate(zip(x, reached, passed, strict=True)):
+    for i, (xi, r, p) in enumerate(zip(x.tolist(), reached, passed, strict=True)):
         ax.text(
             xi, reached_ci[i, 1] + 0.015, f"reached {r:.1%}", ha="center", va="bottom", fontsize=8
         )

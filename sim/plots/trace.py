@@ -178,7 +178,7 @@ def trace_figure(
         )
         ax.plot(date_at(scenario, end_t), vs[-1], "o", color=colour(s), markersize=5, zorder=5)
         ax.annotate(
-            f"{vs[-1]:g}",
+            f"{vs[-1]:.3g}",
             xy=(date_at(scenario, end_t), vs[-1]),
             xytext=(5, 0),
             textcoords="offset points",
@@ -364,11 +364,11 @@ def _phase_marks(axes: Any, scenario: Scenario, events: Sequence[TraceEvent]) ->
                         zorder=0,
                         linewidth=0,
                     )
-    ok, no = COLOURS["triggered"], COLOURS["cancelled_violence"]
+    passed_colour, failed_colour = COLOURS["triggered"], COLOURS["cancelled_violence"]
     return [
         Line2D([], [], color=GREY, linewidth=1, label="phase starts"),
-        Line2D([], [], linestyle="none", marker="$✓$", color=ok, label="gate passed"),
-        Line2D([], [], linestyle="none", marker="X", color=no, label="gate failed"),
+        Line2D([], [], linestyle="none", marker="$✓$", color=passed_colour, label="gate passed"),
+        Line2D([], [], linestyle="none", marker="X", color=failed_colour, label="gate failed"),
         legend_patch("#DDDDDD", 1.0, "days each gate judged"),
     ]  # fmt: skip
 
