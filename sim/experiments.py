@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from . import parallel
-from .engines import ENGINES, Params
+from .engines import ENGINES, Params, paramsets
 from .errors import UsageError
 from .frames import points_html
 from .progress import progress_bar
+from .records import Columns
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
@@ -108,6 +109,14 @@ class PointTable:
 def _summarise(params: Params, engine: str, seed: int, runs: int) -> tuple[Any, ...]:
     """Simulate one point and reduce it to its summary numbers (in the worker)."""
     size = ENGINES[engine].chunk
+    chunks = [
+        simulate_chunk(params, engine, seed, a, min(a + size, runs)) for a in range(0, runs, size)
+    ]
+    return _reduce(params, chunks, runs)
+
+
+def _reduce(params: Params, chunks: Sequence[Columns], runs: int) -> tuple[Any, ...]:
+    """A point's summary numbers from the columns of its runs."""
     counts = np.zeros(4, np.int64)
     holding = 0.0
     violations = np.zeros(len(params.parties))
@@ -115,8 +124,7 @@ def _summarise(params: Params, engine: str, seed: int, runs: int) -> tuple[Any, 
     n_phases = len(params.phase_names)
     ended = np.zeros(n_phases, np.int64)
     gates = np.zeros(n_phases + 1, np.int64)
-    for a in range(0, runs, size):
-        c = simulate_chunk(params, engine, seed, a, min(a + size, runs))
+    for c in chunks:
         counts += np.bincount(c.outcome, minlength=4)
         holding += float(np.where(np.isnan(c.collapse_time), params.window, c.collapse_time).sum())
         violations += c.violations.sum(0)
@@ -125,6 +133,31 @@ def _summarise(params: Params, engine: str, seed: int, runs: int) -> tuple[Any, 
         gates += np.bincount(c.phases_passed, minlength=n_phases + 1)[: n_phases + 1]
     reached, passed = phase_funnel(ended, gates)
     return counts, holding / runs, violations / runs, deliveries / runs, reached, passed
+
+
+def _evaluate_in_tables(
+    base: Scenario, keys: Sequence[str], values: np.ndarray, runs: int, seeds: np.ndarray,
+    engine: str,
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """Every point at once: its values written into the engine's tables (one parameter set
+    per point, as ``--integrate`` does), one engine call per seed. The same runs as building
+    and validating a scenario per point (tests/test_sweep.py checks it)."""
+    params = Params.from_scenario(base)
+    tables = paramsets.param_sets(params, base, keys, values)
+    spec = ENGINES[engine]
+    out: list[tuple[Any, ...] | None] = [None] * values.shape[0]
+    for seed in np.unique(seeds).tolist():
+        points = np.flatnonzero(seeds == seed)
+        step = max(1, spec.chunk // runs)
+        for first in range(0, points.size, step):
+            group = points[first : first + step]
+            which = np.repeat(group, runs)
+            cols = spec.run_batch(params, seed, np.tile(np.arange(runs), group.size), tables, which)
+            for k, point in enumerate(group.tolist()):
+                rows = slice(k * runs, (k + 1) * runs)
+                part = Columns({name: a[rows] for name, a in cols.arrays.items()})
+                out[point] = _reduce(params, [part], runs)
+    return [x for x in out if x is not None]
 
 
 def phase_funnel(ended: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,6 +181,8 @@ def evaluate_task(
     base = scenario.model_copy(update={"uncertainties": {}})
     values = np.atleast_2d(values)
     seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (values.shape[0],))
+    if keys and paramsets.supports_keys(base, keys):
+        return _evaluate_in_tables(base, keys, values, runs, seeds, engine)
     out = []
     for row, point_seed in zip(values, seeds, strict=True):
         point = {k: plain_number(v) for k, v in zip(keys, row, strict=True)}

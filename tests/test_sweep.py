@@ -140,3 +140,28 @@ def test_bad_sweep_values_are_reported_as_params(flagship: sim.Scenario) -> None
     with pytest.raises(sim.ScenarioError) as err:
         sweep.sweep(flagship, [("humanitarian.success_prob", 0.0, 1.5, 3)], runs=10, seed=1)
     assert "geneva_2016.yaml:" in str(err.value) and "(from --param, at 1.5)" in str(err.value)
+
+
+def test_points_written_into_the_tables_equal_validated_points() -> None:
+    """Experiments write each point's values straight into the engine's tables; the runs are
+    those of a scenario built and validated per point."""
+    from sim.engines import paramsets
+
+    scenario = sim.load_scenario(ROOT / "scenarios" / "uncertain_geneva_2016.yaml")
+    keys = [k for k in scenario.uncertainties if not k.startswith("observations")]
+    values = sim.uncertainty.values(
+        scenario.model_copy(update={"uncertainties": {k: scenario.uncertainties[k] for k in keys}}),
+        np.random.default_rng(3).random((12, len(keys))),
+    )
+    seeds = np.arange(12) % 3 + 5
+    assert paramsets.supports_keys(scenario, keys)
+    direct = experiments.evaluate_task(scenario, keys, values, 300, seeds, "fast")
+    original = paramsets.supports_keys
+    try:
+        paramsets.supports_keys = lambda *_: False  # type: ignore[assignment]
+        checked = experiments.evaluate_task(scenario, keys, values, 300, seeds, "fast")
+    finally:
+        paramsets.supports_keys = original  # type: ignore[assignment]
+    for a, b in zip(direct, checked, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1] == pytest.approx(b[1], abs=1e-9)

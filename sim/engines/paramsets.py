@@ -56,7 +56,13 @@ def _known(path: tuple[str | int, ...]) -> bool:
 
 def supports(scenario: Scenario) -> bool:
     """Whether every uncertain assumption can be written into the tables directly."""
-    return all(_known(split_path(key)) for key in scenario.uncertainties)
+    return supports_keys(scenario, tuple(scenario.uncertainties))
+
+
+def supports_keys(scenario: Scenario, keys: Sequence[str]) -> bool:
+    """Whether values of ``keys`` can be written into the tables of ``scenario`` directly (not
+    for scenarios in phases, whose values differ by phase)."""
+    return scenario.phases is None and all(_known(split_path(key)) for key in keys)
 
 
 def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
