@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import limits, runner
+from . import limits, runner, uncertainty
 from .console import interrupted
 from .engines import ENGINES, Params
 from .errors import (
@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(p)
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
     p.add_argument("--run", type=_non_negative, required=True, help="run index (0-based)")
+    p.add_argument(
+        "--integrate",
+        action="store_true",
+        help="replay a run of `run --integrate`: the run draws its own assumptions first",
+    )
     p.add_argument(
         "--plot",
         type=Path,
@@ -604,7 +609,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{plot}: unsupported figure format '{plot.suffix}' (use .png, .svg or .pdf)"
             )
-    record, events = trace_run(scenario, seed, args.run, engine=args.engine)
+    record, events = trace_run(
+        scenario, seed, args.run, engine=args.engine, integrate=args.integrate
+    )
+    if args.integrate:
+        drawn = ", ".join(
+            f"{k} = {v:.4g}" for k, v in zip(scenario.uncertainties, record.theta, strict=True)
+        )
+        say(f"this run's assumptions (--integrate): {drawn}")
+        scenario = uncertainty.apply(scenario, record.theta)
     say(story(scenario, record, events, seed=seed, run=args.run))
     if plot is not None:
         from .plots import save_atomic, trace_figure

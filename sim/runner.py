@@ -183,13 +183,23 @@ def simulate(
 
 
 def trace_run(
-    scenario: Scenario, seed: int, run: int, *, engine: str = "simpy"
+    scenario: Scenario, seed: int, run: int, *, engine: str = "simpy", integrate: bool = False
 ) -> tuple[Run, list[TraceEvent]]:
-    """Replay run ``run`` of ``simulate(scenario, seed=seed, engine=engine)`` with its story.
+    """Replay run ``run`` of ``simulate(scenario, seed=seed, engine=engine, integrate=...)``
+    with its story.
 
     The story is told by the SimPy engine; the engines give the same run for the same
-    (scenario, seed, run), so it is the story of that run on either engine."""
+    (scenario, seed, run), so it is the story of that run on either engine. With
+    ``integrate`` the run first draws its own parameter set, as in :func:`simulate` (the
+    values are in the record's ``theta``)."""
     check_arguments(engine, max(run + 1, 1), 1, seed)
     if run < 0:
         raise UsageError(f"run must be a non-negative integer, got {run}")
-    return story(Params.from_scenario(scenario), seed, run)
+    if not integrate:
+        return story(Params.from_scenario(scenario), seed, run)
+    if not scenario.uncertainties:
+        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    theta = draw_theta(scenario, seed, np.array([run]))[0]
+    record, events = story(Params.from_scenario(uncertainty.apply(scenario, theta)), seed, run)
+    record.values["theta"] = theta
+    return record, events

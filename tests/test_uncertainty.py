@@ -221,3 +221,25 @@ def test_report_lists_each_uncertainty_once_in_words() -> None:
         "uncertainties.parties.a.violation_prob": "triangular 0.1 to 0.4, most likely 0.2",
         "uncertainties.parties.a.tolerance": "one of 0, 2",
     }
+
+
+def test_trace_replays_a_run_of_integrate(capsys: pytest.CaptureFixture[str]) -> None:
+    """`trace --integrate` tells the story of run I of `run --integrate`: same parameter
+    draw, same record, on either engine."""
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "uncertain_geneva_2016.yaml"
+    s = sim.load_scenario(path)
+    batch = sim.simulate(s, runs=30, seed=8, integrate=True, engine="fast", progress=False)
+    assert batch.columns is not None
+    for run in (0, 7, 29):
+        record, story = sim.trace_run(s, seed=8, run=run, engine="fast", integrate=True)
+        np.testing.assert_array_equal(record.theta, batch.columns.theta[run])
+        assert record.outcome == batch.columns.outcome[run]
+        assert record.violations.tolist() == batch.columns.violations[run].tolist()
+        assert sum(e.kind == "violation" for e in story) == batch.columns.violations[run].sum()
+    from sim.cli import main
+
+    assert main(["trace", str(path), "--seed", "8", "--run", "7", "--integrate"]) == 0
+    out = capsys.readouterr().out
+    assert "this run's assumptions (--integrate): parties.government.violation_prob.5 = " in out
+    with pytest.raises(sim.UsageError, match="uncertainties"):
+        sim.trace_run(scenario(), seed=1, run=0, integrate=True)
