@@ -268,6 +268,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if "nesting depth" in problem:  # PyYAML ≥ 6.0.4 has a depth limit of its own
+        return ScenarioError(_too_deep(), location=_loc(file, mark))
     return ScenarioError(f"invalid YAML: {problem}", location=_loc(file, mark))
 
 
