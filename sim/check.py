@@ -19,7 +19,7 @@ from .errors import UsageError
 from .folders import new_folder, write_json
 from .observations import SeriesCheck, check_series, draw_theta, engine_scenario
 from .plots.style import INK, PALETTE, dates, short, suptitle, tidy, time_axis
-from .runner import check_arguments, fresh_seed, simulate
+from .runner import settings, simulate
 from .scenario import Scenario
 
 
@@ -58,12 +58,7 @@ def check(
     """Score every series of ``scenario.observations`` against ``runs`` simulated runs."""
     if not scenario.observations:
         raise UsageError(f"{scenario.name}: the scenario has no 'observations:' block to check")
-    runs = scenario.monte_carlo.runs if runs is None else runs
-    if seed is None:
-        seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
-    check_arguments(engine, runs, workers, seed)
-    if integrate and not scenario.uncertainties:
-        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    runs, seed = settings(scenario, runs, seed, engine, workers, integrate)
     started = time.perf_counter()
     engine_view = engine_scenario(scenario)
     results = simulate(

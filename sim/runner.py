@@ -26,9 +26,6 @@ from .results import Results
 from .scenario import Scenario
 from .tally import Tally
 
-MAX_RUNS = limits.MAX_RUNS
-"""Runs beyond this are refused (a typo, not a plan)."""
-
 
 def fresh_seed() -> int:
     """A new random seed (used, printed and recorded when none is given)."""
@@ -40,14 +37,33 @@ def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
         raise UsageError(f"runs must be a positive integer, got {runs!r}")
-    if runs > MAX_RUNS:
-        raise UsageError(f"runs must be at most {MAX_RUNS:.0e}, got {runs}")
+    if runs > limits.MAX_RUNS:
+        raise UsageError(f"runs must be at most {limits.MAX_RUNS:.0e}, got {runs}")
     if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
         raise UsageError(f"workers must be a positive integer, got {workers!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if seed >= 2**64:
         raise UsageError(f"seed must be below 2**64, got {seed}")
+
+
+def settings(
+    scenario: Scenario,
+    runs: int | None,
+    seed: int | None,
+    engine: str,
+    workers: int,
+    integrate: bool,
+) -> tuple[int, int]:
+    """``runs`` and ``seed``, defaulting to the scenario's ``monte_carlo`` block (a fresh seed
+    when neither gives one), checked with the other arguments of a simulation."""
+    runs = scenario.monte_carlo.runs if runs is None else runs
+    if seed is None:
+        seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
+    check_arguments(engine, runs, workers, seed)
+    if integrate and not scenario.uncertainties:
+        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    return runs, seed
 
 
 def check_row_memory(shape: Shape, runs: int, summary_only: bool = True) -> None:
@@ -137,12 +153,7 @@ def simulate(
     progress bar only on an interactive terminal. The results are identical for any
     ``workers``.
     """
-    runs = scenario.monte_carlo.runs if runs is None else runs
-    if seed is None:
-        seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
-    check_arguments(engine, runs, workers, seed)
-    if integrate and not scenario.uncertainties:
-        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    runs, seed = settings(scenario, runs, seed, engine, workers, integrate)
     params = Params.from_scenario(scenario)
     theta_of = scenario if integrate else None
     size = ENGINES[engine].chunk

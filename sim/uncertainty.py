@@ -17,9 +17,6 @@ import numpy as np
 from .errors import UsageError
 from .scenario import Scenario, lookup, split_path
 
-THETA_KEY = 2**32 + 1
-"""First word of the spawn key of the streams that draw parameter sets (``--integrate``)."""
-
 
 def keys(scenario: Scenario) -> tuple[str, ...]:
     """The uncertain assumptions' key paths, in file order."""
@@ -55,11 +52,6 @@ def apply(
     overrides: dict[str, Any] = {key: plain_number(value) for key, value in point.items()}
     overrides["uncertainties"] = {}
     return scenario.with_overrides(overrides)
-
-
-def draw(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
-    """One random point (values of every assumption), for second-order Monte Carlo."""
-    return values(scenario, rng.random((1, len(scenario.uncertainties))))[0]
 
 
 def plain_number(value: float) -> float | int:

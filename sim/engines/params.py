@@ -64,8 +64,6 @@ class Params:
     success_prob: float
     penalty: float
     required_deliveries: int
-    quiet_from: float
-    """Strain from events at t ≥ quiet_from counts for the violence condition."""
     max_strain: float | None
     permission_prob: float = 1.0
     recovery: float = 0.0
@@ -201,7 +199,6 @@ class Params:
             success_prob=h.success_prob if h else 0.0,
             penalty=h.major_violation_penalty if h else 0.0,
             required_deliveries=h.required_deliveries if h else 0,
-            quiet_from=float(s.window_days - s.quiet_days),
             max_strain=s.trigger.max_strain,
             permission_prob=h.permission_prob if h else 1.0,
             recovery=(

@@ -42,13 +42,14 @@ from .params import Params, Tables, parameter_sets
 _next_event = rules.next_event
 _provoke = rules.provoke
 _pick = rules.pick.py_func
-_gap = rules.gap.py_func
 _decayed = rules.decayed.py_func
 _recovered = rules.recovered.py_func
 _crossing = rules.crossing.py_func
 _convoy_slot = rules.convoy_slot.py_func
 _convoy_chance = rules.convoy_chance.py_func
 _at_day_end = rules.strain_at_day_end.py_func
+_CONVOYS = streams.mechanism_key("convoys")
+_PERMISSION = streams.mechanism_key("permission")
 _late_strain = rules.late_strain.py_func
 
 
@@ -85,8 +86,6 @@ class _Static:
         self.permission = float(tb["permission"][q])
         self.required = int(tb["required"][q])
         self.max_strain = float(tb["max_strain"][q])
-        self.convoy_key = streams.mechanism_key("convoys")
-        self.permission_key = streams.mechanism_key("permission")
 
 
 class _Run:
@@ -102,18 +101,14 @@ class _Run:
     ) -> None:
         st = statics(0, 0)
         self.statics = statics
+        self.use(st)
         self.p, self.run, self.trace = p, run, trace
         self.seed = streams.seed_key(seed)
         self.env = simpy.Environment()
         self.trigger = self.env.event()
         n, n_sides = len(p.sources), len(p.sides)
-        self.st = st
-        self.rates, self.keys, self.decay, self.boost = st.rates, st.keys, st.decay, st.boost
-        self.major_share, self.attributed_share = st.major_share, st.attributed_share
-        self.targets, self.excites = st.targets, st.excites
-        self.tol, self.n_tol, self.tol_actor = st.tol, st.n_tol, st.tol_actor
-        self.convoy_key, self.permission_key = st.convoy_key, st.permission_key
-        self.active = st.active
+        self.keys, self.targets = st.keys, st.targets
+        self.n_tol, self.tol_actor = st.n_tol, st.tol_actor
         self.phase, self.passed, self.extended = 0, 0, 0
         self.start, self.end = 0, p.phase_days[0]
         self.boundary = self.env.event()
@@ -279,7 +274,7 @@ class _Run:
     def convoys(self) -> Generator[simpy.Event, Any, None]:
         """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
         p, env = self.p, self.env
-        key = self.convoy_key
+        key = _CONVOYS
         per_day = (p.convoys_per_day + 3) // 4
         day = p.first_day
         while True:
@@ -364,15 +359,20 @@ class _Run:
             self.boundary.succeed()
             self.boundary = env.event()
 
+    def use(self, st: _Static) -> _Static:
+        """Put a phase's values in force (the hot path reads them as attributes)."""
+        self.st = st
+        self.rates, self.decay, self.boost = st.rates, st.decay, st.boost
+        self.major_share, self.attributed_share = st.major_share, st.attributed_share
+        self.excites, self.tol, self.active = st.excites, st.tol, st.active
+        return st
+
     def enter(self) -> bool:
         """Start the current phase: its values, its permission draw, every source's next
         time; True if a lower tolerance is crossed at once (a collapse)."""
         p, phase, start = self.p, self.phase, self.start
-        st = self.st = self.statics(phase, start)
-        self.rates, self.decay, self.boost = st.rates, st.decay, st.boost
-        self.major_share, self.attributed_share = st.major_share, st.attributed_share
-        self.excites, self.tol, self.active = st.excites, st.tol, st.active
-        block = streams.block(self.seed, self.permission_key, self.run, phase)
+        st = self.use(self.statics(phase, start))
+        block = streams.block(self.seed, _PERMISSION, self.run, phase)
         self.permitted = block[0] < st.permission
         self.phase_deliveries = 0
         if self.trace is not None and p.phase_params:
