@@ -26,6 +26,7 @@ from .records import Columns
 from .runner import check_arguments, simulate_chunk
 from .scenario import OUTCOMES, Scenario
 from .stats import wilson
+from .tally import phase_funnel
 from .uncertainty import plain_number
 
 PHASE_OUTCOMES = ("reached", "passed")
@@ -158,14 +159,6 @@ def _evaluate_in_tables(
                 part = Columns({name: a[rows] for name, a in cols.arrays.items()})
                 out[point] = _reduce(params, [part], runs)
     return [x for x in out if x is not None]
-
-
-def phase_funnel(ended: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Runs that reached and passed each phase, from the runs that ended in each phase
-    (``ended``) and that passed exactly k gates (``gates``, k = 0..phases)."""
-    reached = np.cumsum(ended[::-1])[::-1]
-    passed = np.cumsum(gates[::-1])[::-1][1:]
-    return reached, passed
 
 
 def evaluate_task(

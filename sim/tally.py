@@ -37,6 +37,14 @@ def quantiles_from_counts(values: np.ndarray, counts: np.ndarray, qs: np.ndarray
     return values[np.minimum(idx, values.size - 1)]
 
 
+def phase_funnel(ended: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs that reached and passed each phase, from the runs that ended in each phase
+    (``ended``) and that passed exactly k gates (``gates``, k = 0..phases)."""
+    reached = np.cumsum(ended[::-1])[::-1]
+    passed = np.cumsum(gates[::-1])[::-1][1:]
+    return reached, passed
+
+
 @dataclass
 class Tally:
     """Counts over all runs seen so far."""
@@ -54,8 +62,6 @@ class Tally:
     nonzero: dict[str, np.ndarray] = field(init=False)
     """Per summed field: the number of runs in which it was above zero."""
     deliveries: np.ndarray = field(init=False)
-    phase_ended: np.ndarray = field(init=False)
-    """Runs that ended in each phase."""
     phase_outcomes: np.ndarray = field(init=False)
     """Runs by the phase they ended in and their outcome: ``[phases, 4]``."""
     phases_passed: np.ndarray = field(init=False)
@@ -74,7 +80,6 @@ class Tally:
         self.deliveries = np.zeros(1, np.int64)
         self.strain = [[Counter() for _ in range(p.window)] for _ in p.sides]
         n_phases = max(len(p.phases), 1)
-        self.phase_ended = np.zeros(n_phases, np.int64)
         self.phase_outcomes = np.zeros((n_phases, 4), np.int64)
         self.phases_passed = np.zeros(n_phases + 1, np.int64)
 
@@ -83,7 +88,6 @@ class Tally:
         p = self.shape
         self.runs += c.runs
         self.outcomes += np.bincount(c.outcome, minlength=4)
-        self.phase_ended += np.bincount(c.phase, minlength=self.phase_ended.size)
         np.add.at(self.phase_outcomes, (c.phase, c.outcome), 1)
         self.phases_passed += np.bincount(c.phases_passed, minlength=self.phases_passed.size)
         hit = c.collapsed_by >= 0
@@ -109,9 +113,7 @@ class Tally:
 
     def phase_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Per phase: runs that reached it, and runs that passed its gate."""
-        reached = np.cumsum(self.phase_ended[::-1])[::-1]
-        passed = np.cumsum(self.phases_passed[::-1])[::-1][1:]
-        return reached, passed
+        return phase_funnel(self.phase_outcomes.sum(1), self.phases_passed)
 
     def survival(self, times: np.ndarray) -> np.ndarray:
         """Fraction not collapsed by each time; exact on the hourly grid (other times are read
