@@ -35,8 +35,6 @@ class Params:
     """Parties then guarantors: who can declare a collapse (``collapsed_by`` indexes this)."""
     # parties
     party_side: tuple[int, ...]
-    party_rate: tuple[tuple[float, ...], ...]
-    """μ_i(d)·(1 − pressure_i) for each party and day."""
     party_mu: tuple[tuple[float, ...], ...]
     """μ_i(d), before pressure."""
     party_pressure: tuple[float, ...]
@@ -141,11 +139,6 @@ class Params:
         side_ix = {name: i for i, name in enumerate(sides)}
         parties = tuple(s.parties)
         party_ix = {name: i for i, name in enumerate(parties)}
-        rates, mus = [], []
-        for name in parties:
-            keep = 1.0 - s.pressure_on(name)
-            mus.append(s.base_rates(name))
-            rates.append(tuple(mu * keep for mu in mus[-1]))
         actors = parties + tuple(s.guarantors)
         tolerances: list[list[tuple[int, float]]] = [[] for _ in sides]
         for i, name in enumerate(parties):
@@ -169,8 +162,7 @@ class Params:
             guarantors=tuple(s.guarantors),
             actors=actors,
             party_side=tuple(side_ix[p.side] for p in s.parties.values()),
-            party_rate=tuple(rates),
-            party_mu=tuple(mus),
+            party_mu=tuple(s.base_rates(n) for n in parties),
             party_pressure=tuple(s.pressure_on(n) for n in parties),
             party_major=tuple(p.major_share for p in s.parties.values()),
             party_targets=tuple(tuple(side_ix[t] for t in s.target_sides(n)) for n in parties),
@@ -269,7 +261,8 @@ def _tables(p: Params) -> dict[str, np.ndarray]:
     n_p, n_s, n_g, w = len(p.parties), len(p.spoilers), len(p.guarantors), p.window
     n = n_p + n_s + n_g
     rates = np.zeros((1, n, w + 1))
-    rates[0, :n_p, :w] = np.asarray(p.party_rate, float).reshape(n_p, w)
+    mu = np.asarray(p.party_mu, float).reshape(n_p, w)
+    rates[0, :n_p, :w] = mu * (1.0 - np.asarray(p.party_pressure, float))[:, None]
     rates[0, n_p : n_p + n_s, :w] = np.asarray(p.spoiler_rate, float)[:, None]
     rates[0, n_p + n_s :, :w] = np.asarray(p.incident_rate, float)[:, None]
     keys = [streams.mechanism_key("party", x) for x in p.parties]
