@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import frames
+from . import frames, uncertainty
 from .errors import UsageError
 from .records import Columns, Shape, csv_columns, csv_header
 from .scenario import OUTCOMES, Scenario
@@ -245,17 +245,13 @@ class Results:
         c = self.columns
         if c is None:
             raise UsageError("these results kept no per-run rows (summary only): no runs.csv")
-        shape = replace(self.shape, assumptions=self.scenario_keys if self.integrated else ())
+        keys = uncertainty.keys(self.scenario) if self.integrated else ()
+        shape = replace(self.shape, assumptions=keys)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(csv_header(shape))
         w.writerows(zip(*csv_columns(c, shape), strict=True))
         return buf.getvalue()
-
-    @property
-    def scenario_keys(self) -> tuple[str, ...]:
-        """The uncertain assumptions' key paths (the theta columns under ``--integrate``)."""
-        return tuple(self.scenario.uncertainties)
 
     def manifest(self, command: list[str] | None = None) -> dict[str, Any]:
         """Everything needed to reproduce these results."""
