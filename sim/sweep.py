@@ -104,45 +104,32 @@ def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") ->
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
     kind, phased, _ = outcome.partition(":")
-    if len(table.keys) == 1 and phased:
-        x = table.values[:, 0]
-        for i, name in enumerate(table.phases):
-            code = f"{kind}:{name}"
-            ci = table.ci95(code)
-            ax.fill_between(x, ci[:, 0], ci[:, 1], color=colour(i), alpha=0.2, linewidth=0)
-            ax.plot(
-                x,
-                table.p(code),
-                color=colour(i),
-                marker="o",
-                markersize=3,
-                linewidth=2.2 if code == outcome else 1.2,
-                label=f"phase {name} {kind}",
-                gid=f"sweep:{code}",
-            )
-        ax.set_xlabel(table.keys[0])
-        ax.set_ylabel("probability (95% band)")
-        ax.set_ylim(0, 1)
-        percent(ax)
-        ax.legend(frameon=False, fontsize=8, loc="best")
-        tidy(ax)
-        suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}: phases {kind}\n{what}")
-        return fig
     if len(table.keys) == 1:
+        if phased:  # one line per phase: the share that reached (or passed) it
+            lines = [
+                (f"{kind}:{name}", colour(i), 1.2, f"phase {name} {kind}")
+                for i, name in enumerate(table.phases)
+            ]
+            subtitle = f"Sweep of {table.keys[0]}: phases {kind}\n{what}"
+        else:  # one line per outcome this scenario can produce (or did)
+            lines = [
+                (code, COLOURS[code], 1.4, words[code])
+                for code in OUTCOMES
+                if code in scenario.possible_outcomes or table.p(code).any()
+            ]
+            subtitle = f"Sweep of {table.keys[0]}\n{what}"
         x = table.values[:, 0]
-        for code in OUTCOMES:
-            if code not in scenario.possible_outcomes and not table.p(code).any():
-                continue  # an outcome this scenario cannot produce
+        for code, col, width, label in lines:
             ci = table.ci95(code)
-            ax.fill_between(x, ci[:, 0], ci[:, 1], color=COLOURS[code], alpha=0.2, linewidth=0)
+            ax.fill_between(x, ci[:, 0], ci[:, 1], color=col, alpha=0.2, linewidth=0)
             ax.plot(
                 x,
                 table.p(code),
-                color=COLOURS[code],
+                color=col,
                 marker="o",
                 markersize=3,
-                linewidth=2.2 if code == outcome else 1.4,
-                label=words[code],
+                linewidth=2.2 if code == outcome else width,
+                label=label,
                 gid=f"sweep:{code}",
             )
         ax.set_xlabel(table.keys[0])
@@ -151,7 +138,7 @@ def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") ->
         percent(ax)
         ax.legend(frameon=False, fontsize=8, loc="best")
         tidy(ax)
-        suptitle(fig, scenario.title, f"Sweep of {table.keys[0]}\n{what}")
+        suptitle(fig, scenario.title, subtitle)
         return fig
     xs, ys = np.unique(table.values[:, 0]), np.unique(table.values[:, 1])
     z = table.p(outcome).reshape(xs.size, ys.size)
