@@ -1,6 +1,6 @@
 """Runs per second of the engines on the flagship, beside a reference measured in the same run.
 
-Two references, both with the engines' per-run seeding (a SeedSequence-derived Generator,
+References for the SimPy engine, both with per-run seeding (a SeedSequence-derived Generator,
 uniforms drawn in blocks) and a fresh SimPy Environment per run:
 
 * "bare SimPy floor": one Poisson process with as many events as the flagship has on average
@@ -10,6 +10,14 @@ uniforms drawn in blocks) and a fresh SimPy Environment per run:
   guarantor's incidents), a convoy process with one timeout a day and a window process — but no
   excitation, thinning, strain, tolerances or records. The target for the reference engine is
   at least half its speed.
+
+References for the fast engine:
+
+* "numpy floor": one uniform per day for every random decision of a daily model of the
+  scenario, thresholded and counted (see :func:`numpy_floor`);
+* "streams floor": the random numbers the exact engines consume and nothing else — as many
+  Philox blocks per run as the flagship uses, each source's with its exponential gap (see
+  :func:`streams_floor`). No engine that keeps streams by mechanism can be faster.
 
     python benchmarks/bench_engines.py [--runs 20000] [--scenario scenarios/geneva_2016.yaml]
 """
@@ -24,10 +32,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numba as nb
 import numpy as np
 import simpy
 
 import sim
+from sim import streams
 from sim.engines import ENGINES, Params
 from sim.runner import simulate_chunk
 
@@ -139,6 +149,45 @@ def integrate_time(scenario: sim.Scenario, engine: str, runs: int, seed: int) ->
     return time.perf_counter() - started
 
 
+@nb.njit(cache=True)
+def _draw_streams(runs, seed, keys, blocks, gaps):  # type: ignore[no-untyped-def]
+    total = 0.0
+    for r in range(runs.size):
+        for i in range(keys.size):
+            for j in range(blocks[i]):
+                u0, u1, _, _ = streams.block(seed, keys[i], runs[r], j)
+                total += -math.log1p(-u0) if j < gaps[i] else u1
+    return total
+
+
+def streams_floor(params: Params, pilot: sim.Results, runs: int, seed: int) -> float:
+    """Seconds for the exact engines' random numbers alone: per run, as many Philox blocks of
+    each mechanism's stream as the flagship uses on average (a source: one block for its first
+    event and one after each event, each giving an exponential gap; the convoys: one block a
+    day while the agreement holds; the permission: one block), and nothing else."""
+    p, c = params, pilot.columns
+    counts = np.concatenate([c.violations, c.attacks, c.incidents], axis=1).mean(0)
+    names = [("party", x) for x in p.parties] + [("spoiler", x) for x in p.spoilers]
+    names += [("incident", x) for x in p.guarantors]
+    rates = np.asarray(p.tables()["rates"][0])
+    active = [bool((rates[i, : p.window] > 0).any()) for i in range(len(names))]
+    end = np.where(np.isnan(c.collapse_time), p.window, c.collapse_time)
+    days = np.arange(p.first_day, p.window)[None, :] + 0.5 < end[:, None]
+    per_day = (p.convoys_per_day + 3) // 4 if p.convoys_per_day else 0
+    blocks = [round(1 + n) if a else 0 for n, a in zip(counts, active, strict=True)]
+    blocks += [round(days.sum(1).mean() * per_day), 1]
+    keys = [streams.mechanism_key(*n) for n in names]
+    keys += [streams.mechanism_key("convoys"), streams.mechanism_key("permission")]
+    gaps = [*blocks[: len(names)], 0, 0]
+    args = (np.int64(streams.seed_key(seed)), np.asarray(keys, np.int64),
+            np.asarray(blocks, np.int64), np.asarray(gaps, np.int64))  # fmt: skip
+    _draw_streams(np.arange(10), *args)  # compiled (or loaded) before timing
+    print(f"streams floor: {sum(blocks)} Philox blocks and {sum(gaps)} exponential gaps per run")
+    started = time.perf_counter()
+    _draw_streams(np.arange(runs), *args)
+    return time.perf_counter() - started
+
+
 def compile_seconds() -> float:
     """Seconds for the first fast-engine call in a fresh process with an empty numba cache
     (what a new install pays once; later processes load the compiled code from disk)."""
@@ -209,6 +258,7 @@ def main() -> None:
     n = args.fast_runs
     rows = [
         ("numpy floor (reference)", numpy_floor(params, n, args.seed)),
+        ("streams floor", streams_floor(params, pilot, n, args.seed)),
         ("engine 'fast'", engine_time(params, "fast", n, args.seed)),
     ]
     uncertain = ROOT / "scenarios" / "uncertain_geneva_2016.yaml"
