@@ -228,10 +228,18 @@ def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
     highest rate still to come, and which sources can act at all."""
     w = window
     body = rates[..., :w]
-    flat = (body == body[..., :1]).all(-1)
-    rates[..., w] = np.where(flat, -body[..., 0], 0.0)
-    peak = np.maximum.accumulate(body[..., ::-1], axis=-1)[..., ::-1].copy()
-    return {"rates": rates, "peak": peak, "active": (body > 0).any(-1)}
+    first = body[..., 0]
+    flat, active = np.ones(first.shape, bool), first > 0
+    peak = np.empty(body.shape)
+    peak[..., w - 1] = body[..., w - 1]
+    # day by day over all sources and sets at once (a ufunc's reduce or accumulate along the
+    # short day axis is many times slower with one parameter set per run)
+    for d in range(1, w):
+        flat &= body[..., d] == first
+        active |= body[..., d] > 0
+        np.maximum(body[..., w - 1 - d], peak[..., w - d], out=peak[..., w - 1 - d])
+    rates[..., w] = np.where(flat, -first, 0.0)
+    return {"rates": rates, "peak": peak, "active": active}
 
 
 def _stack(phases: list[Tables]) -> Tables:
