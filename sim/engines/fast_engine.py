@@ -14,11 +14,12 @@ docs/performance.md) is paid once per machine.
 from __future__ import annotations
 
 import math
+import sys
 
 import numba as nb
 import numpy as np
 
-from .. import streams
+from .. import compiled, outcomes, streams
 from ..errors import RunawayError
 from ..records import Columns
 from . import rules
@@ -334,3 +335,7 @@ def runaway_message(p: Params, run: int) -> str:
 def not_finite_message(run: int) -> str:
     where = f"run {run}: " if run >= 0 else ""
     return f"{where}a hazard became infinite: the rates or retaliation are too large to simulate"
+
+
+# the compiled loop inlines the rules and the generator: its cache depends on them all
+CACHE_STAMP = compiled.tie(sys.modules[__name__], (streams, outcomes, rules, sys.modules[__name__]))
