@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run the Monte Carlo and write a result folder",
         description="Run the Monte Carlo and write a result folder. Time, roughly, for a "
-        "flagship-sized scenario on one core: about 4,000 runs/s with the simpy engine "
-        "(10,000 runs: 2-3 s) and about 50 times that with --engine fast (the same runs); "
+        "flagship-sized scenario on one core: about 5,000 runs/s with the simpy engine "
+        "(10,000 runs: 2-3 s) and about 40 times that with --engine fast (the same runs); "
         "--integrate about half as fast. Long runs print a progress line every 30 s when "
         "output is not a terminal.",
     )
@@ -243,9 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which uncertain assumption matters most (Sobol or Morris, via SALib)",
         description="Global sensitivity of P(triggered) and the mean collapse day to the "
         "scenario's uncertainties (SALib), and a tornado; write sensitivity.json, points.csv "
-        "and figures. Time, roughly, at 1,000 runs per point: 100 points/s per idle core; "
-        "with 12 assumptions Sobol --samples 256 (3,840 points) takes about 40 s and "
-        "--samples 1024 (15,360 points) about 2.5 min on one core (divide by --workers).",
+        "and figures. Time, roughly, at 1,000 runs per point: 200 points/s per idle core; "
+        "with 12 assumptions Sobol --samples 256 (3,840 points) takes about 20 s and "
+        "--samples 1024 (15,360 points) about 75 s on one core (divide by --workers).",
     )
     experiment_args(p, default_runs=1_000, default_folder="sensitivity")
     p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="(default sobol)")

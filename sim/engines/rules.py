@@ -9,12 +9,11 @@ kernel and base rates constant within a day, Λ has a closed form on each day pi
     Λ(t0, t0 + Δ) = m · [Δ + X0 · (1 − e^(−βΔ)) / β],
 
 monotone in Δ, so it is inverted day by day: whole days are walked with one decay factor
-e^(−β), and the day that holds the root is solved by Halley's method (cubic convergence, about
-1.3 exponentials per inversion; ``tests/test_rules.py`` checks it, the walk and the solve
-against their definitions). When another source's event excites
-a party, the compensator it has used so far is subtracted from its target and the time solved
-again: no new draw is taken, so one assumption changing moves later events a little instead
-of reshuffling every later draw.
+e^(−β), and the day that holds the root is solved by Halley's method (cubic convergence;
+``tests/test_rules.py`` checks it, the walk and the solve against their definitions). When
+another source's event excites a party, the compensator it has used so far is subtracted from
+its target and the time solved again: no new draw is taken, so one assumption changing moves
+later events a little instead of reshuffling every later draw.
 
 The SimPy engine calls these functions one at a time from Python; the fast engine calls them
 inside its compiled loop. The arithmetic is therefore the same machine code in both.
@@ -54,7 +53,7 @@ def invert_piece(m: float, x: float, beta: float, target: float, span: float) ->
     of two lower bounds, c/(1 + x) and c − a. f is increasing and concave with bounded
     derivatives, so the iteration converges cubically: once a step is below 10⁻⁵ of Δ, the
     error left is far below double precision and the loop stops (it also stops when the step
-    is at the rounding noise of f). About 1.3 exponentials per inversion."""
+    is at the rounding noise of f)."""
     c = target / m
     if x <= 0.0:
         return min(c, span)
