@@ -72,6 +72,19 @@ def invert_piece(m: float, x: float, beta: float, target: float, span: float) ->
 
 
 @jit
+def piece_decay(x: float, beta: float, span: float, whole: float) -> tuple[float, float]:
+    """The decay of excitation ``x`` over a day piece of ``span`` days, and ``whole``, the
+    decay over a whole day e^(−β), computed the first time one is walked (−1 until then)."""
+    if x <= 0.0:
+        return 1.0, whole
+    if span == 1.0:
+        if whole < 0.0:
+            whole = math.exp(-beta)
+        return whole, whole
+    return math.exp(-beta * span), whole
+
+
+@jit
 def walk(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> tuple[float, float]:
     """Λ from ``t0`` to ``t1`` and the excitation at ``t1``: day ``d`` has base rate
     ``rates[d]``, excitation ``x0`` at ``t0``. Whole days share one decay factor e^(−β)."""
@@ -87,14 +100,7 @@ def walk(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> tup
         stop = min(math.floor(t) + 1.0, t1)
         span = stop - t
         m = rates[int(t)]
-        e = 1.0
-        if x > 0.0:
-            if span == 1.0:
-                if whole < 0.0:
-                    whole = math.exp(-beta)
-                e = whole
-            else:
-                e = math.exp(-beta * span)
+        e, whole = piece_decay(x, beta, span, whole)
         if m > 0.0:
             total += piece(m, x, beta, span, e)
         x *= e
@@ -130,14 +136,7 @@ def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, e
         stop = min(math.floor(t) + 1.0, end)
         span = stop - t
         m = rates[int(t)]
-        e = 1.0
-        if x > 0.0:
-            if span == 1.0:
-                if whole < 0.0:
-                    whole = math.exp(-beta)
-                e = whole
-            else:
-                e = math.exp(-beta * span)
+        e, whole = piece_decay(x, beta, span, whole)
         if m > 0.0:
             full = piece(m, x, beta, span, e)
             if not full < math.inf:
