@@ -514,8 +514,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
             + (f", {len(s.uncertainties)} uncertain assumptions" if s.uncertainties else "")
         )
-        for w in s.warnings():
-            say(f"{f}: warning: {w}", file=sys.stderr)
+        for w in [*s.warnings(), uncertainty.explosive_warning(s)]:
+            if w is not None:
+                say(f"{f}: warning: {w}", file=sys.stderr)
     return status
 
 
@@ -525,6 +526,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     check_output(out)
     if not args.summary_only:
         check_row_memory(scenario, args.runs or scenario.monte_carlo.runs, args.integrate)
+    warning = uncertainty.explosive_warning(scenario) if args.integrate else None
+    if warning is not None:
+        say(f"{args.file}: warning: {warning}", file=sys.stderr)
     results = simulate(
         scenario,
         args.runs,

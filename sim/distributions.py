@@ -151,3 +151,7 @@ class Choice(_Dist):
 
 Distribution = Annotated[Uniform | Triangular | Beta | Choice, Field(discriminator="dist")]
 """An uncertain assumption: ``{dist: uniform|triangular|beta|choice, ...}``."""
+
+BY_NAME: dict[str, type[_Dist]] = {"uniform": Uniform, "triangular": Triangular, "beta": Beta,
+                                   "choice": Choice}  # fmt: skip
+"""The distributions by their ``dist`` name."""

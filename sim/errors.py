@@ -104,7 +104,17 @@ class SaveError(UsageError):
 
 
 class RunawayError(CeasefireError, RuntimeError):
-    """A run exceeded its event cap: the excitation is (close to) explosive."""
+    """A run exceeded its event cap: the excitation is (close to) explosive. ``run`` is the
+    index of the run that did, when known."""
+
+    def __init__(self, message: str, run: int | None = None) -> None:
+        # both in ``args``: the run index survives a worker's pickling and SimPy, which
+        # raises a process's error again as ``type(err)(*err.args)``
+        super().__init__(message, run)
+        self.run = run
+
+    def __str__(self) -> str:
+        return printable(str(self.args[0]))
 
 
 class WorkerError(CeasefireError, RuntimeError):

@@ -3,7 +3,9 @@ and the Q–Q figures; the table ``ceasefire fit`` prints; the command itself.""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from .errors import UsageError
 from .fit import Fit, check_keys, default_keys, fit
 from .folders import new_folder, write_json
 from .scenario import Scenario
+from .uncertainty import explosive_warning
 
 
 def _round(x: float) -> float:
@@ -135,13 +138,6 @@ def save(
     path = Path(path)
     data = fitted_scenario(result, file, path)
     with new_folder(path) as tmp:
-        meta = result.to_json()
-        meta.update(
-            scenario=str(file),
-            versions=library_versions(),
-            command=command,
-        )
-        write_json(tmp / "fit.json", meta)
         header = (
             "# Written by `ceasefire fit`: the scenario it extends, with the fitted estimates "
             "set.\n# Each uncertainty is triangular over the estimate's 95% interval "
@@ -149,7 +145,18 @@ def save(
         )
         text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
         (tmp / "fitted.yaml").write_text(text, encoding="utf-8")
-        load_scenario(tmp / "fitted.yaml")  # must be a valid scenario
+        fitted = load_scenario(tmp / "fitted.yaml")  # must be a valid scenario
+        # the intervals are drawn independently under --integrate, the estimates are not:
+        # say so when their ends together make the excitation explosive
+        warning = explosive_warning(fitted)
+        meta = result.to_json()
+        meta.update(
+            scenario=str(file),
+            versions=library_versions(),
+            command=command,
+            warnings=[f"fitted.yaml: {warning}"] if warning else [],
+        )
+        write_json(tmp / "fit.json", meta)
         if plots:
             (tmp / "figures").mkdir()
             for actor, gaps in result.rescaled.items():
@@ -208,6 +215,8 @@ def command(args: Any, argv: Sequence[str]) -> int:
     result = fit(scenario, events, keys)
     folder = save(result, args.file, out, plots=not args.no_plots, command=["ceasefire", *argv])
     print(text(result))
+    for warning in json.loads((folder / "fit.json").read_text(encoding="utf-8"))["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     files = [p.name + ("/" if p.is_dir() else "") for p in sorted(folder.iterdir())]
     print(f"\nwrote {folder}/ ({', '.join(files)})")
     return 0

@@ -19,7 +19,7 @@ import numpy as np
 from . import limits, parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
-from .errors import UsageError
+from .errors import RunawayError, UsageError
 from .progress import progress_bar
 from .records import Columns, Run, Shape, TraceEvent, row_bytes
 from .results import Results
@@ -111,18 +111,38 @@ def simulate_chunk(
         return spec.run_batch(params, seed, runs)
     thetas = draw_theta(integrate, seed, runs)
     keys = uncertainty.keys(integrate)
-    if paramsets.supports(integrate):
-        tables = paramsets.param_sets(params, integrate, keys, thetas)
-        cols = spec.run_batch(params, seed, runs, tables, np.arange(len(runs)))
-        cols.arrays["theta"] = thetas
+    try:
+        if paramsets.supports(integrate):
+            tables = paramsets.param_sets(params, integrate, keys, thetas)
+            cols = spec.run_batch(params, seed, runs, tables, np.arange(len(runs)))
+            cols.arrays["theta"] = thetas
+            return cols
+        cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
+        for row, (i, theta) in enumerate(zip(runs.tolist(), thetas, strict=True)):
+            run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
+            one = spec.run_batch(run_params, seed, np.array([i]))
+            one.arrays["theta"] = theta[None, :]
+            cols.fill(row, one)
         return cols
-    cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
-    for row, (i, theta) in enumerate(zip(runs.tolist(), thetas, strict=True)):
-        run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
-        one = spec.run_batch(run_params, seed, np.array([i]))
-        one.arrays["theta"] = theta[None, :]
-        cols.fill(row, one)
-    return cols
+    except RunawayError as exc:
+        if exc.run is None:
+            raise
+        raise runaway_draw(exc, integrate, thetas[exc.run - start]) from None
+
+
+def runaway_draw(exc: RunawayError, scenario: Scenario, theta: np.ndarray) -> RunawayError:
+    """A runaway under ``--integrate``, told with the assumptions its run drew (those that
+    move the branching ratio) and the branching ratio they give."""
+    drawn = uncertainty.apply(scenario, theta)
+    corner, _ = uncertainty.explosive_corner(scenario)
+    values = dict(zip(uncertainty.keys(scenario), theta.tolist(), strict=True))
+    told = ", ".join(f"{key} = {values[key]:.4g}" for key in corner)
+    return RunawayError(
+        f"{exc}; under --integrate this run drew {told} (branching ratio "
+        f"{drawn.branching_ratio():.2f}; {scenario.branching_ratio():.2f} at the scenario's "
+        "values): narrow those ranges (`ceasefire validate` warns when they can combine so)",
+        exc.run,
+    )
 
 
 def chunks(runs: int, size: int) -> Iterator[tuple[int, int]]:

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from . import limits
+from .distributions import BY_NAME as _DISTRIBUTIONS
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError
 from .outcomes import OUTCOMES
@@ -1073,6 +1074,15 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
 def _message(err: Mapping[str, Any], path: KeyPath) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
+        dist = _DISTRIBUTIONS.get(str(err["loc"][2])) if len(err["loc"]) == 4 else None
+        if path[:1] == ("uncertainties",) and dist is not None:
+            # a key of another distribution (e.g. a triangular's `mode` left by `extends`
+            # under a uniform): name the distribution and its own keys
+            keys = tuple(dist.model_fields)
+            return (
+                f"unknown key for a {err['loc'][2]} distribution (its keys: "
+                f"{', '.join(keys)}){did_you_mean(str(path[-1]), keys)}"
+            )
         return "unknown key" + did_you_mean(str(path[-1]), known_keys(path[:-1]))
     if kind == "missing":
         return "required key is missing"

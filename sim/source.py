@@ -324,14 +324,22 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> Scenari
 def deep_merge(
     base: Mapping[str, Any], over: Mapping[str, Any], base_pos: Positions, over_pos: Positions
 ) -> tuple[dict[str, Any], Positions]:
-    """Merge ``over`` into ``base``: mappings merge, everything else replaces."""
+    """Merge ``over`` into ``base``: mappings merge, everything else replaces — except that
+    an uncertainty given with another kind of distribution (``dist``) replaces the inherited
+    one whole (a triangular's ``mode`` means nothing to a uniform that replaces it)."""
     positions = dict(base_pos)
 
     def merge(b: Mapping[str, Any], o: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
         out = dict(b)
         for key, value in o.items():
             sub = (*path, key)
-            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            both = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
+            other_kind = (
+                both
+                and path == ("uncertainties",)
+                and value.get("dist", out[key].get("dist")) != out[key].get("dist")
+            )
+            if both and not other_kind:
                 out[key] = merge(out[key], value, sub)
             else:
                 for p in [p for p in positions if p[: len(sub)] == sub]:

@@ -22,6 +22,7 @@ from sim.fit import DROP, binomial, fit, poisson_rate
 from sim.likelihood import PartyData
 from sim.runner import trace_run
 from sim.scenario import lookup, split_path
+from sim.uncertainty import explosive_warning
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "known_two_party.yaml"
 TRUTH = {"violation_rate": 2.0, "retaliation.boost": 0.8, "retaliation.half_life_hours": 4.0}
@@ -305,7 +306,8 @@ def test_cli_writes_fit_json_fitted_yaml_and_figures(tmp_path, capsys, monkeypat
     path, events = _files(tmp_path, days=60)
     out = tmp_path / "results" / "fit1"
     assert main(["fit", str(path), "--events", str(events), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "parties.north.retaliation.half_life_hours" in printed
     report = json.loads((out / "fit.json").read_text())
     assert set(report) >= {"estimates", "loglik", "n_events", "gof"}
@@ -322,6 +324,12 @@ def test_cli_writes_fit_json_fitted_yaml_and_figures(tmp_path, capsys, monkeypat
     assert fitted["extends"] == "../../known.yaml"
     assert main(["validate", str(out / "fitted.yaml")]) == 0
     scenario = load_scenario(out / "fitted.yaml")
+    # intervals whose ends together are explosive are reported, in fit.json and printed
+    # (here they are: boosts up to about 1.8 and half-lives up to about 13 h)
+    warning = explosive_warning(scenario)
+    assert warning is not None
+    assert report["warnings"] == [f"fitted.yaml: {warning}"]
+    assert all(f"warning: {w}" in captured.err for w in report["warnings"])
     written = 0
     for key, est in report["estimates"].items():
         # identified estimates are set, with an uncertainty; the others keep the file's value

@@ -727,6 +727,45 @@ def test_extends_deep_merges_mappings_and_replaces_lists(here: Path) -> None:
     assert p.parties["gov"].retaliation.boost == 0.5
 
 
+def test_extends_replaces_a_distribution_of_another_kind(here: Path) -> None:
+    """An uncertainty of the same kind merges (a bound changed alone); one of another kind
+    replaces the inherited one whole (a triangular's mode would mean nothing to a uniform)."""
+    write(
+        "parent.yaml",
+        PARENT
+        + "uncertainties:\n"
+        + "  parties.reb.violation_prob: {dist: triangular, low: 0.05, mode: 0.1, high: 0.3}\n"
+        + "  parties.gov.tolerance: {dist: uniform, low: 3, high: 8}\n",
+    )
+    write(
+        "child.yaml",
+        textwrap.dedent("""\
+        extends: parent.yaml
+        uncertainties:
+          parties.reb.violation_prob: {dist: uniform, low: 0.05, high: 0.2}
+          parties.gov.tolerance: {high: 9}
+        """),
+    )
+    u = load_scenario("child.yaml").uncertainties
+    reb, tol = u["parties.reb.violation_prob"], u["parties.gov.tolerance"]
+    assert (reb.dist, reb.low, reb.high) == ("uniform", 0.05, 0.2)
+    assert (tol.dist, tol.low, tol.high) == ("uniform", 3, 9)
+
+
+def test_a_key_of_another_distribution_is_named_as_such(here: Path) -> None:
+    """A key another kind of distribution has (here a triangular's mode on a uniform): the
+    error names the distribution and the keys it does have."""
+    write(
+        "mode.yaml",
+        BASE + "uncertainties:\n  parties.gov.violation_prob: {dist: uniform, low: 0.1,"
+        " high: 0.3, mode: 0.2}\n",
+    )
+    assert_error(
+        error_of("mode.yaml"), "mode.yaml", 11, 68, "uncertainties.parties.gov.violation_prob.mode",
+        "unknown key for a uniform distribution (its keys: dist, low, high)",
+    )  # fmt: skip
+
+
 def test_extends_chain_and_relative_to_file(here: Path) -> None:
     Path("base").mkdir()
     write("base/parent.yaml", PARENT)

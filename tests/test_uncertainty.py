@@ -8,11 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 import sim
-from sim import uncertainty
+from sim import runner, uncertainty
 from sim.distributions import Distribution
+from sim.errors import RunawayError
+from sim.observations import engine_scenario
 
 Z = 4.5
 ADAPTER = TypeAdapter(Distribution)
@@ -243,3 +247,95 @@ def test_trace_replays_a_run_of_integrate(capsys: pytest.CaptureFixture[str]) ->
     assert "this run's assumptions (--integrate): parties.government.violation_prob.5 = " in out
     with pytest.raises(sim.UsageError, match="uncertainties"):
         sim.trace_run(scenario(), seed=1, run=0, integrate=True)
+
+
+FLAGSHIP_UNCERTAIN = Path(__file__).parents[1] / "scenarios" / "uncertain_geneva_2016.yaml"
+WIDE_BOOST = {"dist": "uniform", "low": 0.3, "high": 6.0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.lists(st.integers(0, 2**53 - 1), min_size=16, max_size=16))
+def test_no_point_of_the_ranges_is_more_explosive_than_their_corner(k: list[int]) -> None:
+    """explosive_corner: the branching ratio anywhere in the ranges is at most the corner's
+    (the claim that moving each assumption alone finds the corner)."""
+    s = sim.load_scenario(FLAGSHIP_UNCERTAIN).with_overrides(
+        {"uncertainties.parties.government.retaliation.boost": WIDE_BOOST}
+    )
+    corner, ratio = uncertainty.explosive_corner(s)
+    assert ratio == pytest.approx(uncertainty.apply(s, corner).branching_ratio())
+    u = np.asarray([k]) / 2.0**53  # uniforms as the streams give them
+    point = uncertainty.values(s, u)[0]
+    assert uncertainty.apply(s, point).branching_ratio() <= ratio * (1 + 1e-12)
+
+
+def test_explosive_ranges_are_named_and_harmless_ones_are_not() -> None:
+    """The flagship's ranges stay subcritical at their corner (0.90): no warning; widening
+    the government's boost makes the corner explosive, and the warning names the ends."""
+    s = sim.load_scenario(FLAGSHIP_UNCERTAIN)
+    corner, ratio = uncertainty.explosive_corner(s)
+    assert s.branching_ratio() < ratio < 1
+    assert corner["parties.government.retaliation.boost"] == 0.9  # the high end
+    assert corner["guarantors.russia.pressure"] == 0.1  # pressure: the low end
+    assert "trigger.max_strain" not in corner  # moves no branching ratio
+    assert uncertainty.explosive_warning(s) is None
+    wide = s.with_overrides({"uncertainties.parties.government.retaliation.boost": WIDE_BOOST})
+    warning = uncertainty.explosive_warning(wide)
+    assert warning is not None
+    assert "parties.government.retaliation.boost = 6" in warning
+    assert f"{uncertainty.explosive_corner(wide)[1]:.2f} >= 1" in warning
+
+
+def test_a_runaway_under_integrate_names_what_its_run_drew(tmp_path: Path) -> None:
+    """A run whose draw is explosive stops the command with its drawn values and their
+    branching ratio (on both engines; the run index survives SimPy's re-raise and pickling)."""
+    path = tmp_path / "boom.yaml"
+    path.write_text(
+        f"extends: {FLAGSHIP_UNCERTAIN}\n"
+        "monte_carlo: {max_events: 200}\n"
+        "parties: {government: {tolerance: 1000000}, opposition: {tolerance: 1000000}}\n"
+        "guarantors: {russia: {tolerance: 1000000}, usa: {tolerance: 1000000}}\n"
+        "uncertainties:\n"
+        f"  parties.government.retaliation.boost: {WIDE_BOOST}\n"
+        "  parties.government.tolerance: {dist: uniform, low: 900000, high: 1000000}\n",
+        encoding="utf-8",
+    )
+    s = sim.load_scenario(path)
+    runs = []
+    for engine in ("fast", "simpy"):
+        with pytest.raises(RunawayError) as caught:
+            sim.simulate(s, runs=3000, seed=20160912, engine=engine, integrate=True,
+                         progress=False)  # fmt: skip
+        err = caught.value
+        assert err.run is not None
+        assert "under --integrate this run drew" in str(err)
+        assert "parties.government.retaliation.boost = " in str(err)
+        theta = runner.draw_theta(engine_scenario(s), 20160912, np.array([err.run]))[0]
+        drawn = uncertainty.apply(engine_scenario(s), theta).branching_ratio()
+        assert f"(branching ratio {drawn:.2f};" in str(err)
+        runs.append(err.run)
+        again = pickle.loads(pickle.dumps(err))
+        assert (again.run, str(again)) == (err.run, str(err))
+    assert runs[0] == runs[1]  # the engines agree on which run explodes first
+
+
+def test_validate_and_integrate_warn_of_explosive_ranges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate` and `run --integrate` print the warning (and still succeed); the flagship's
+    own ranges give none."""
+    from sim.cli import main
+
+    path = tmp_path / "wide.yaml"
+    path.write_text(
+        f"extends: {FLAGSHIP_UNCERTAIN}\nuncertainties:\n"
+        f"  parties.government.retaliation.boost: {WIDE_BOOST}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}: warning: uncertainties: drawn together at the ends" in err
+    argv = ["run", str(path), "--integrate", "--runs", "200", "--engine", "fast", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    assert "warning: uncertainties: drawn together" in capsys.readouterr().err
+    assert main(["validate", str(FLAGSHIP_UNCERTAIN)]) == 0
+    assert "warning" not in capsys.readouterr().err

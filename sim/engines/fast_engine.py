@@ -307,9 +307,9 @@ def run_batch(
     except OverflowError:
         status, run = NOT_FINITE, -1
     if status == RUNAWAY:
-        raise RunawayError(runaway_message(p, run))
+        raise RunawayError(runaway_message(p, run), run)
     if status == NOT_FINITE:
-        raise RunawayError(not_finite_message(run))
+        raise RunawayError(not_finite_message(run), run if run >= 0 else None)
     cols.set_sources(p.shape, count, major, attributed)
     return cols
 

@@ -162,7 +162,7 @@ class _Run:
         p = self.p
         self.events += 1
         if self.events > p.max_events:
-            raise RunawayError(runaway_message(p, self.run))
+            raise RunawayError(runaway_message(p, self.run), self.run)
         u_target, u_major, u_blame = self.marks[s]
         targets = self.targets[s]
         n_p = len(p.parties)
@@ -456,7 +456,7 @@ def run_batch(
         try:
             records.append(_Run(p, statics, seed, run, None).execute())
         except OverflowError:
-            raise RunawayError(not_finite_message(run)) from None
+            raise RunawayError(not_finite_message(run), run) from None
     return _collect(p, records)
 
 
@@ -482,5 +482,5 @@ def story(p: Params, seed: int, run: int) -> tuple[Run, list[TraceEvent]]:
     try:
         record = _Run(p, statics, seed, run, events).execute()
     except OverflowError:
-        raise RunawayError(not_finite_message(run)) from None
+        raise RunawayError(not_finite_message(run), run) from None
     return _collect(p, [record]).row(0), events
