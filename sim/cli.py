@@ -139,13 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(p)
     p.add_argument("--runs", type=_runs, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="result folder (default results/<name>/<timestamp>/); never overwritten",
-    )
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    output_args(p, "results/<name>/<timestamp>/")
     p.add_argument(
         "--summary-only",
         action="store_true",
@@ -157,7 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw each run's assumptions from the scenario's uncertainties",
     )
     p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("trace", help="tell the story of one run")
     scenario_args(p)
@@ -191,14 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw each run's assumptions (observation keys included) from the uncertainties",
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="output folder (default results/<name>/check-<timestamp>/); never overwritten",
-    )
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    output_args(p, "results/<name>/check-<timestamp>/")
 
     p = sub.add_parser(
         "compare",
@@ -213,14 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
     )
     p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="output folder (default results/compare/<timestamp>/); never overwritten",
-    )
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    output_args(p, "results/compare/<timestamp>/")
 
     p = sub.add_parser(
         "sweep",
@@ -340,6 +319,16 @@ def _file_and_overrides(p: argparse.ArgumentParser) -> None:
     )
 
 
+def output_args(p: argparse.ArgumentParser, default: str) -> None:
+    """Where a command writes (``--out``, never overwritten), and its figures and progress."""
+    p.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help=f"output folder (default {default}); never overwritten",
+    )  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_folder: str) -> None:
     """Options shared by the commands that simulate many parameter points."""
     _file_and_overrides(p)
@@ -357,14 +346,7 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
         metavar="ADDRESS",
         help="run the points on a Dask cluster: a scheduler address, or 'local'",
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help=f"output folder (default results/<name>/{default_folder}-<timestamp>/)",
-    )
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    output_args(p, f"results/<name>/{default_folder}-<timestamp>/")
     p.add_argument(
         "--outcome",
         default="triggered",
