@@ -84,9 +84,13 @@ def _simulate(
     added = np.zeros((n_sides, horizon))
     day_strain = np.zeros(horizon)
     majors = np.zeros(horizon + 1, np.int64)
-    cur_rates = np.zeros((n, horizon + 1))
-    cur_peak = np.zeros((n, horizon))
-    loaded_set, loaded_start = -1, -1
+    # each phase's tables laid out on the run's days, kept per phase: runs that enter a phase
+    # on the same day with the same set reuse them
+    phase_rates = np.zeros((n_phases, n, horizon + 1))
+    phase_peak = np.zeros((n_phases, n, horizon))
+    loaded_set = np.full(n_phases, -1, np.int64)
+    loaded_start = np.full(n_phases, -1, np.int64)
+    cur_rates, cur_peak = phase_rates[0], phase_peak[0]
     for row in range(runs.size):
         run = runs[row]
         anchor[:] = 0.0
@@ -119,9 +123,10 @@ def _simulate(
                     sets[8][q], sets[9][q], sets[10][q], sets[11][q],
                 )  # fmt: skip
                 permission, required, max_strain = sets[12][q], sets[13][q], sets[14][q]
-                if q != loaded_set or start != loaded_start:
+                cur_rates, cur_peak = phase_rates[phase], phase_peak[phase]
+                if q != loaded_set[phase] or start != loaded_start[phase]:
                     _load_phase(rates, peak, phase_days[phase], start, cur_rates, cur_peak)
-                    loaded_set, loaded_start = q, start
+                    loaded_set[phase], loaded_start[phase] = q, start
                 permitted = streams.block(seed, permission_key, run, phase)[0] < permission
                 phase_deliveries = 0
                 for s in range(n):
@@ -165,7 +170,7 @@ def _simulate(
             if next_convoy < now and next_convoy < end:
                 day = int(next_convoy)
                 chance = rules.convoy_chance(success, penalty, majors[day]) if permitted else 0.0
-                for c in range(convoys_per_day):
+                for c in range(convoys_per_day if chance > 0.0 else 0):  # none can pass: no draw
                     u = streams.block(seed, convoy_key, run, day * blocks_per_day + c // 4)
                     if u[c % 4] < chance:
                         deliveries += 1

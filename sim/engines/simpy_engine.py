@@ -286,7 +286,7 @@ class _Run:
             recent = self.majors_by_slot[day]
             chance = _convoy_chance(st.success, st.penalty, recent) if self.permitted else 0.0
             delivered = 0
-            for c in range(p.convoys_per_day):
+            for c in range(p.convoys_per_day if chance > 0.0 else 0):  # none can pass: no draw
                 u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
                 delivered += u < chance
             self.deliveries += delivered
