@@ -18,6 +18,7 @@ from .experiments import PointTable, evaluate, grid, outcome_label
 from .folders import new_folder, write_json
 from .plots.style import COLOURS, INK, colour, outcome_words, percent, suptitle, tidy
 from .scenario import OUTCOMES, Scenario
+from .uncertainty import plain_number
 
 _PARAM = re.compile(r"^([A-Za-z0-9_.]+)=([^:]+):([^:]+):(\d+)$")
 
@@ -56,10 +57,12 @@ def sweep(
     if len({p[0] for p in params}) != len(params):
         raise UsageError("each --param must name a different key")
     keys, values = grid({k: (lo, hi, n) for k, lo, hi, n in params})
-    for key, low, high, _ in params:
-        for value in (low, high):
+    for j, key in enumerate(keys):
+        # every value of the grid is checked before anything runs (whole numbers are passed
+        # as integers, so a grid of counts or days works: required_deliveries=0:3:4)
+        for value in dict.fromkeys(values[:, j].tolist()):
             try:
-                scenario.with_overrides({key: value})
+                scenario.with_overrides({key: plain_number(value)})
             except ScenarioError as exc:
                 in_file = exc.location is not None and exc.location.line > 0
                 raise ScenarioError(

@@ -31,6 +31,8 @@ def _describe(scenario: Scenario, e: TraceEvent) -> str:
             f"guarantor {d['guarantor']} incident against {d['target']} (major); "
             f"strain {_strain(strain)}"
         )
+    if e.kind == "convoys" and not d.get("permitted", True):
+        return f"convoys: none of {d['attempted']} may pass (access not permitted)"
     if e.kind == "convoys":
         return (
             f"convoys: {d['delivered']} of {d['attempted']} delivered (chance {d['chance']:.2f}, "
@@ -49,6 +51,10 @@ def _describe(scenario: Scenario, e: TraceEvent) -> str:
             f"{what}: strain in the last {d['quiet_days']:g} day(s) {d['late_strain']:g}, "
             f"deliveries {d['deliveries']} — {verdict}"
         )
+    if e.kind == "access":
+        if d["permitted"]:
+            return "aid access permitted: convoys may pass"
+        return "aid access NOT permitted: no convoy will pass"
     if e.kind == "phase":
         access = (
             ""

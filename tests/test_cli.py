@@ -505,6 +505,25 @@ def test_trace_ends_with_outcome_and_collapse(here: Path, cli: Cli) -> None:
     assert "Small test ceasefire" in out.splitlines()[0]
 
 
+def test_trace_says_when_aid_access_is_refused(cli: Cli) -> None:
+    """The flagship's access is one decision a window: the trace says it at the start, and a
+    convoy day without access says why nothing passed (not 'chance 0.00')."""
+    flagship = str(Path(__file__).parents[1] / "scenarios" / "geneva_2016.yaml")
+    told = {}
+    for run in range(12):
+        code, out, err = cli("trace", flagship, "--run", str(run))
+        assert code == 0, err
+        lines = out.splitlines()
+        access = [line for line in lines if "aid access" in line]
+        assert len(access) == 1 and "day  0.000" in access[0], access
+        refused = "NOT permitted" in access[0]
+        convoys = [line for line in lines if "convoys:" in line]
+        assert convoys
+        assert all(("may pass (access not permitted)" in line) == refused for line in convoys)
+        told[refused] = run
+    assert set(told) == {True, False}, "both kinds of run among the first twelve"
+
+
 def test_trace_without_seed_needs_one(here: Path, cli: Cli) -> None:
     code, out, err = cli("trace", "small.yaml", "--run", "0")
     assert code == 2

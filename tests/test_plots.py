@@ -325,7 +325,8 @@ def expected_marks(events) -> Counter:
             want[f"incident:{d['guarantor']}:major"] += 1
         elif e.kind == "convoys":
             want["convoy:delivered"] += d["delivered"]
-            want["convoy:blocked"] += d["attempted"] - d["delivered"]
+            missed = "blocked" if d["permitted"] else "refused"  # refused: no access at all
+            want[f"convoy:{missed}"] += d["attempted"] - d["delivered"]
     return want
 
 

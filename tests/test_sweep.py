@@ -142,6 +142,21 @@ def test_bad_sweep_values_are_reported_as_params(flagship: sim.Scenario) -> None
     assert "geneva_2016.yaml:" in str(err.value) and "(from --param, at 1.5)" in str(err.value)
 
 
+def test_whole_number_grids_sweep_counts_and_fractions_of_them_are_refused(
+    flagship: sim.Scenario,
+) -> None:
+    """A grid of whole numbers sweeps an integer key (the points are passed as integers); a
+    grid whose inner points are not whole is refused before anything runs, naming the value."""
+    table = sweep.sweep(flagship, [("humanitarian.required_deliveries", 0, 3, 4)], runs=200,
+                        seed=1)  # fmt: skip
+    assert table.values[:, 0].tolist() == [0, 1, 2, 3]
+    triggered = table.counts[:, 0]  # the same runs at every point: more asked never helps
+    assert (np.diff(triggered) <= 0).all() and triggered[0] > triggered[-1]
+    with pytest.raises(sim.ScenarioError) as err:
+        sweep.sweep(flagship, [("humanitarian.required_deliveries", 0, 3, 5)], runs=10, seed=1)
+    assert "(from --param, at 0.75)" in str(err.value)
+
+
 def test_points_written_into_the_tables_equal_validated_points() -> None:
     """Experiments write each point's values straight into the engine's tables; the runs are
     those of a scenario built and validated per point."""

@@ -377,6 +377,8 @@ class _Run:
         self.phase_deliveries = 0
         if self.trace is not None and p.phase_params:
             self._note(start, "phase", phase=p.phase_names[phase], permitted=self.permitted)
+        elif self.trace is not None and p.convoys_per_day and st.permission < 1:
+            self._note(start, "access", permitted=self.permitted)  # the window's one decision
         tau = self.tau
         for s in range(len(tau)):
             tau[s] = math.inf

@@ -90,6 +90,7 @@ def trace_figure(
         groups[gid][1].append(y)
 
     party_colour = {p: colour(k) for k, p in enumerate(parties)}
+    blocked = COLOURS["cancelled_collapse"]
     for e in events:
         d = e.detail
         major = bool(d.get("major"))
@@ -133,17 +134,13 @@ def trace_figure(
         elif e.kind == "convoys":
             k = int(d["attempted"])
             ys = y_of[("convoys", "convoys")] + (np.arange(k) - (k - 1) / 2) * min(0.6 / k, 0.2)
+            # not delivered: blocked on the road, or refused (no access this window or phase)
+            missed = ("refused", GREY) if not d.get("permitted", True) else ("blocked", blocked)
             for j, y in enumerate(ys):
                 ok = j < int(d["delivered"])
-                mark(
-                    "convoy:delivered" if ok else "convoy:blocked",
-                    e.time,
-                    float(y),
-                    marker="D" if ok else "X",
-                    s=60,
-                    facecolors=COLOURS["triggered"] if ok else COLOURS["cancelled_collapse"],
-                    edgecolors="none",
-                )
+                gid, face = ("delivered", COLOURS["triggered"]) if ok else missed
+                mark(f"convoy:{gid}", e.time, float(y), marker="D" if ok else "X", s=60,
+                     facecolors=face, edgecolors="none")  # fmt: skip
     for gid, (when, heights, style) in groups.items():
         top.scatter(dates(scenario, when), heights, gid=gid, zorder=3, **style)
     kinds = {"violation": "violations", "attack": "attacks", "incident": "incidents"}
@@ -264,6 +261,11 @@ def trace_figure(
                 label="convoy blocked",
             ),
         ]
+        if any(e.kind == "convoys" and not e.detail.get("permitted", True) for e in events):
+            handles.append(
+                Line2D([], [], linestyle="none", marker="X", color=GREY, markersize=7,
+                       label="convoy not permitted (access refused)")
+            )  # fmt: skip
     handles.append(Line2D([], [], color=INK, linestyle="--", linewidth=1, label="tolerance"))
     q = scenario.quiet_days
     if scenario.phases is not None:
