@@ -61,9 +61,19 @@ def settings(
     if seed is None:
         seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()
     check_arguments(engine, runs, workers, seed)
-    if integrate and not scenario.uncertainties:
-        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    if integrate:
+        check_integrable(scenario)
     return runs, seed
+
+
+def check_integrable(scenario: Scenario) -> None:
+    """Refuse ``--integrate`` for a scenario with nothing uncertain, naming its file."""
+    if not scenario.uncertainties:
+        where = scenario.locate(())
+        file = f"{where.file}: " if where is not None else ""
+        raise UsageError(
+            f"{file}--integrate needs an 'uncertainties:' block (this scenario has none)"
+        )
 
 
 def check_row_memory(shape: Shape, runs: int, summary_only: bool = True) -> None:
@@ -223,13 +233,12 @@ def trace_run(
     (scenario, seed, run), so it is the story of that run on either engine. With
     ``integrate`` the run first draws its own parameter set, as in :func:`simulate` (the
     values are in the record's ``theta``)."""
-    check_arguments(engine, max(run + 1, 1), 1, seed)
-    if run < 0:
-        raise UsageError(f"run must be a non-negative integer, got {run}")
+    if run < 0 or run >= limits.MAX_RUNS:
+        raise UsageError(f"the run index must be from 0 to {limits.MAX_RUNS - 1:,}, got {run:,}")
+    check_arguments(engine, 1, 1, seed)
     if not integrate:
         return story(Params.from_scenario(scenario), seed, run)
-    if not scenario.uncertainties:
-        raise UsageError("--integrate needs an 'uncertainties:' block in the scenario")
+    check_integrable(scenario)
     theta = draw_theta(scenario, seed, np.array([run]))[0]
     record, events = story(Params.from_scenario(uncertainty.apply(scenario, theta)), seed, run)
     record.values["theta"] = theta

@@ -524,6 +524,20 @@ def test_trace_says_when_aid_access_is_refused(cli: Cli) -> None:
     assert set(told) == {True, False}, "both kinds of run among the first twelve"
 
 
+def test_integrate_without_uncertainties_and_a_run_index_too_large_say_so(cli: Cli) -> None:
+    """`--integrate` on a scenario with nothing uncertain names the file; `trace --run`
+    beyond the largest run index says it is the index that is out of range."""
+    flagship = str(Path(__file__).parents[1] / "scenarios" / "geneva_2016.yaml")
+    for argv in (["run", flagship, "--integrate"], ["trace", flagship, "--integrate"]):
+        code, out, err = cli(*argv)
+        assert code == 2 and out == ""
+        line = assert_one_error_line(err)
+        assert "geneva_2016.yaml: --integrate needs an 'uncertainties:' block" in line
+    code, out, err = cli("trace", flagship, "--run", str(10**12))
+    assert code == 2
+    assert "run index must be from 0 to 999,999,999,999, got 1,000,000,000,000" in err
+
+
 def test_trace_without_seed_needs_one(here: Path, cli: Cli) -> None:
     code, out, err = cli("trace", "small.yaml", "--run", "0")
     assert code == 2
