@@ -528,7 +528,10 @@ def test_integrate_without_uncertainties_and_a_run_index_too_large_say_so(cli: C
     """`--integrate` on a scenario with nothing uncertain names the file; `trace --run`
     beyond the largest run index says it is the index that is out of range."""
     flagship = str(Path(__file__).parents[1] / "scenarios" / "geneva_2016.yaml")
-    for argv in (["run", flagship, "--integrate"], ["trace", flagship, "--integrate"]):
+    for argv in (
+        ["run", flagship, "--integrate"],
+        ["trace", flagship, "--run", "0", "--integrate"],
+    ):
         code, out, err = cli(*argv)
         assert code == 2 and out == ""
         line = assert_one_error_line(err)
