@@ -181,10 +181,17 @@ class Comparison:
             inputs = [f"  {e.label:<{width}}  {self.describe(e)}" for e in self.entries] + (
                 [f"  ({self.how()})"] if self.runs is not None else []
             )
+        labels = dict.fromkeys(e.scenario.trigger.label for e in self.entries)
+        if len(labels) == 1:
+            what = [f"P(triggered): {self.entries[0].scenario.trigger.label}"]
+        else:  # each row is the chance of its own next step: say so, they are not one event
+            what = ["P(triggered): each scenario's own next step — they differ:"] + [
+                f"  {e.label:<{width}}  {e.scenario.trigger.label}" for e in self.entries
+            ]
         lines = [
             head,
             *inputs,
-            f"P(triggered): {self.entries[0].scenario.trigger.label}",
+            *what,
             "",
             f"  {'scenario':<{width}}  {'P(trig.)':>8}  {'95% interval':<16}  "
             f"{'vs first':>9}  {'p-value':>8}   collapse  violence    access",

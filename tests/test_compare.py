@@ -338,3 +338,17 @@ def test_panels_only_for_outcomes_some_scenario_can_produce() -> None:
     titles = [" ".join(ax.get_title().split()) for ax in fig.axes]
     assert titles == ["went ahead: the next step", "cancelled: ceasefire collapsed"]
     assert comparison.entries[1].label == "plain (parties.reb.violation_prob=0.4)"
+
+
+def test_scenarios_with_different_next_steps_are_not_labelled_as_one() -> None:
+    """P(triggered) of scenarios whose triggers differ is each one's own next step: the table
+    lists each label instead of heading every row with the first's."""
+    root = Path(__file__).parents[1] / "scenarios"
+    files = [root / "geneva_2016.yaml", root / "geneva_2016_phases.yaml"]
+    text = compare(files, runs=300, seed=1, engine="fast", progress=False).text()
+    labels = [sim.load_scenario(f).trigger.label for f in files]
+    assert labels[0] != labels[1]
+    assert "each scenario's own next step — they differ" in text
+    assert all(label in text for label in labels)
+    same = compare([files[0], files[0]], runs=300, seed=1, engine="fast", progress=False)
+    assert f"P(triggered): {labels[0]}" in same.text()

@@ -50,7 +50,10 @@ def compare_outcome_figure(comparison: Comparison) -> Figure:
     entries = comparison.entries
     n = len(entries)
     codes = _shown(comparison)
-    words = outcome_words(short(entries[0].scenario.trigger.label, 34))
+    triggers = {e.scenario.trigger.label for e in entries}
+    # scenarios with different next steps: the panel is each one's own
+    step = entries[0].scenario.trigger.label if len(triggers) == 1 else "each one's next step"
+    words = outcome_words(short(step, 34))
     fig = Figure(figsize=(2.2 + 2.3 * len(codes), 1.6 + 0.42 * n), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(codes), sharey=True, sharex=True))
     y = np.arange(n)[::-1]
