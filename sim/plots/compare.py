@@ -17,6 +17,7 @@ from .style import (
     INK,
     LINESTYLES,
     colour,
+    date_at,
     dates,
     outcome_words,
     percent,
@@ -117,7 +118,8 @@ def _wrap(label: str, width: int = 34) -> str:
 
 def compare_survival_figure(comparison: Comparison) -> Figure:
     """P(ceasefire still holding) at the end of each day, one curve per scenario, with 95%
-    bands."""
+    bands (P(not collapsed) when a scenario has phases: runs stopped at a gate count as not
+    collapsed)."""
     entries = comparison.entries
     starts = {e.scenario.start for e in entries}
     start = starts.pop() if len(starts) == 1 else None
@@ -141,15 +143,20 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
             label=f"{_clip(e.label, 60)}: {surv[-1]:.1%} at day {days[-1]:g}",
             gid=f"survival:{e.label}",
         )
+    # with phases a run can outlast the nominal days (extensions): show every day recorded
+    last = max(e.summary["survival"][-1][0] for e in entries)
     if start is not None:
         time_axis(ax, longest)
+        ax.set_xlim(date_at(longest, 0), date_at(longest, max(last, longest.window_days)))
         ax.set_xlabel(f"end of each day (ceasefire from {start:%d %b %Y %H:%M})", fontsize=9)
     else:
-        ax.set_xlim(0, longest.window_days)
+        ax.set_xlim(0, max(last, longest.window_days))
         ax.set_xlabel("days since the ceasefire began (end of each day)", fontsize=9)
     low = min(min(s for _, s in e.summary["survival"]) for e in entries)
     ax.set_ylim(max(0.0, low - 0.15) if low > 0.3 else 0, 1.02)
-    ax.set_ylabel("P(ceasefire still holding)")
+    # runs stopped at a phase's gate have not collapsed, but no longer "hold": say what it is
+    phased = any(e.scenario.phases is not None for e in entries)
+    ax.set_ylabel("P(not collapsed)" if phased else "P(ceasefire still holding)")
     percent(ax)
     wide = max(len(str(t.get_label())) for t in ax.get_lines()) > 45
     fig.legend(loc="outside lower center", ncols=1 if wide else 2, frameon=False, fontsize=8)

@@ -495,17 +495,20 @@ CAPTIONS = {
 
 
 def figures_for(results: Results) -> dict[str, Callable[[Results], Figure]]:
-    """The figures that apply to ``results`` (no deliveries figure without convoys; the phase
-    figures only for scenarios with phases)."""
+    """The figures that apply to ``results``: no deliveries figure without convoys; with
+    phases, the phase figures, and ``phase_survival`` in place of ``survival`` (whose one
+    window with the trigger decided at its end does not describe runs stopped at gates)."""
     from .phases import phase_figures
 
+    phased = phase_figures(results)
     return {
         **{
             stem: make
             for stem, make in FIGURES.items()
-            if stem != "deliveries" or results.scenario.humanitarian is not None
+            if (stem != "deliveries" or results.scenario.humanitarian is not None)
+            and (stem != "survival" or not phased)
         },
-        **phase_figures(results),
+        **phased,
     }
 
 
