@@ -1258,14 +1258,42 @@ def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenari
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (for editors)."""
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["properties"]["extends"] = {
+    """The JSON Schema of scenario files (for editors). A file with ``extends`` inherits
+    what it leaves out, so for such a file nothing is required: every key keeps its type and
+    range, but no key is missing (the merged scenario is checked by ``ceasefire validate``)."""
+    strict = Scenario.model_json_schema()
+    strict["properties"]["extends"] = {
         "type": "string",
         "description": "Path of a scenario this one deep-merges onto.",
     }
-    return schema
+    defs = strict.pop("$defs", {})
+    loose = _partial(copy.deepcopy(strict))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": strict.get("title", "Scenario"),
+        "description": strict.get("description", ""),
+        "$defs": {**defs, **{f"Partial{k}": _partial(copy.deepcopy(v)) for k, v in defs.items()}},
+        "if": {"type": "object", "required": ["extends"]},
+        "then": loose,
+        "else": strict,
+    }
+
+
+def _partial(node: Any) -> Any:
+    """A schema fragment with nothing required (references to the partial definitions, and
+    ``anyOf`` for ``oneOf``: a partial distribution may match several kinds)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "required":
+                continue
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                value = "#/$defs/Partial" + value.removeprefix("#/$defs/")
+            out["anyOf" if key == "oneOf" else key] = _partial(value)
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
 
 
 __all__ = ["OUTCOMES", "Scenario", "json_schema", "load_scenario", "scenario_from_dict"]

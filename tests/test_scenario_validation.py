@@ -1140,6 +1140,21 @@ def test_json_schema_accepts_flagship_and_rejects_unknown_key() -> None:
     assert not validator.is_valid(nested)
     child = {"extends": "geneva_2016.yaml", **flagship}
     assert validator.is_valid(child)
+    # every scenario shipped, variants included: a file with `extends` inherits what it
+    # leaves out, so nothing is required of it, but its keys keep their names and ranges
+    root = FLAGSHIP.parents[1]
+    for path in [*root.glob("scenarios/*.yaml"), *root.glob("cases/*/scenario.yaml")]:
+        data = _json_ready(yaml.safe_load(path.read_text(encoding="utf-8")))
+        assert [e.message for e in validator.iter_errors(data)] == [], path
+    partial = {"extends": "geneva_2016.yaml", "parties": {"government": {"tolerance": 5}},
+               "uncertainties": {"parties.government.tolerance": {"high": 9}}}  # fmt: skip
+    assert validator.is_valid(partial)
+    for bad in (
+        {**partial, "parties": {"government": {"tolerence": 5}}},  # a typo'd key
+        {**partial, "parties": {"government": {"tolerance": -1}}},  # out of range
+        {"name": "x", "parties": {"government": {"tolerance": 5}}},  # no extends: incomplete
+    ):
+        assert not validator.is_valid(bad), bad
 
 
 # --------------------------------------------------------------------------- safe loading
