@@ -1071,8 +1071,16 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
     return tuple(path)
 
 
-def _message(err: Mapping[str, Any], path: KeyPath) -> str:
+def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
     kind, msg = err["type"], err["msg"]
+    if kind == "missing" and len(path) == 3 and path[0] in ("parties", "spoilers", "guarantors"):
+        # an actor without a required key may be a misspelt one (an `extends` variant that
+        # meant to change `government` and wrote `goverment` makes a new, incomplete party)
+        others = [n for n in (data or {}).get(path[0], {}) if n != path[1]]
+        hint = did_you_mean(str(path[1]), others)
+        if hint:
+            actor = {"parties": "party", "spoilers": "spoiler", "guarantors": "guarantor"}[path[0]]
+            return f"required key is missing (a new {actor} '{path[1]}'{hint.replace(';', ',')})"
     if kind == "extra_forbidden":
         dist = _DISTRIBUTIONS.get(str(err["loc"][2])) if len(err["loc"]) == 4 else None
         if path[:1] == ("uncertainties",) and dist is not None:
@@ -1146,7 +1154,9 @@ def _validate(
             if path not in located or order < located[path][0]:
                 located[path] = (order, err)
         ordered = sorted(located.items(), key=lambda item: item[1][0])
-        raise all_of([fail(path, _message(err, path)) for path, (_, err) in ordered]) from None
+        raise all_of(
+            [fail(path, _message(err, path, source.data)) for path, (_, err) in ordered]
+        ) from None
     except ReferenceErrors as exc:
         raise all_of([fail(p.path, p.message) for p in exc.problems]) from None
     except ReferenceError_ as exc:

@@ -752,6 +752,19 @@ def test_extends_replaces_a_distribution_of_another_kind(here: Path) -> None:
     assert (tol.dist, tol.low, tol.high) == ("uniform", 3, 9)
 
 
+def test_a_misspelt_actor_in_a_variant_suggests_the_name(here: Path) -> None:
+    """A variant that writes `goverment` makes a new party, missing its side: the error says
+    so and suggests the existing name (spoilers and guarantors alike)."""
+    write("parent.yaml", PARENT)
+    write("typo.yaml", "extends: parent.yaml\nparties:\n  gvo: {tolerance: 5}\n")
+    assert_error(
+        error_of("typo.yaml"), "typo.yaml", 3, 3, "parties.gvo.side",
+        "required key is missing (a new party 'gvo', did you mean 'gov'?)",
+    )  # fmt: skip
+    write("new.yaml", "extends: parent.yaml\nparties:\n  militia: {tolerance: 5}\n")
+    assert "did you mean" not in error_of("new.yaml")  # a new name, not a near one
+
+
 def test_a_key_of_another_distribution_is_named_as_such(here: Path) -> None:
     """A key another kind of distribution has (here a triangular's mode on a uniform): the
     error names the distribution and the keys it does have."""
