@@ -1081,6 +1081,12 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         if hint:
             actor = {"parties": "party", "spoilers": "spoiler", "guarantors": "guarantor"}[path[0]]
             return f"required key is missing (a new {actor} '{path[1]}'{hint.replace(';', ',')})"
+    if kind == "union_tag_invalid" and path[:1] == ("uncertainties",):
+        tag = str(err.get("ctx", {}).get("tag", ""))
+        return (
+            f"unknown distribution '{tag}' in 'dist' (known: {', '.join(_DISTRIBUTIONS)})"
+            + did_you_mean(tag, _DISTRIBUTIONS)
+        )
     if kind == "extra_forbidden":
         dist = _DISTRIBUTIONS.get(str(err["loc"][2])) if len(err["loc"]) == 4 else None
         if path[:1] == ("uncertainties",) and dist is not None:

@@ -752,6 +752,15 @@ def test_extends_replaces_a_distribution_of_another_kind(here: Path) -> None:
     assert (tol.dist, tol.low, tol.high) == ("uniform", 3, 9)
 
 
+def test_an_unknown_distribution_lists_the_known_ones(here: Path) -> None:
+    write("dist.yaml", BASE + "uncertainties:\n  parties.gov.violation_prob: {dist: uniforn}\n")
+    assert_error(
+        error_of("dist.yaml"), "dist.yaml", 11, 3, "uncertainties.parties.gov.violation_prob",
+        "unknown distribution 'uniforn' in 'dist' (known: uniform, triangular, beta, choice);"
+        " did you mean 'uniform'?",
+    )  # fmt: skip
+
+
 def test_a_misspelt_actor_in_a_variant_suggests_the_name(here: Path) -> None:
     """A variant that writes `goverment` makes a new party, missing its side: the error says
     so and suggests the existing name (spoilers and guarantors alike)."""
