@@ -1283,15 +1283,15 @@ def json_schema() -> dict[str, Any]:
         "description": "Path of a scenario this one deep-merges onto.",
     }
     defs = strict.pop("$defs", {})
-    loose = _partial(copy.deepcopy(strict))
+    partial = {f"Partial{k}": _partial(copy.deepcopy(v)) for k, v in defs.items()}
+    # the keys of every file at the top (what editors complete from), and the complete
+    # scenario required of a file without `extends`
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": strict.get("title", "Scenario"),
-        "description": strict.get("description", ""),
-        "$defs": {**defs, **{f"Partial{k}": _partial(copy.deepcopy(v)) for k, v in defs.items()}},
+        **_partial(copy.deepcopy(strict)),
+        "$defs": {**defs, **partial, "CompleteScenario": strict},
         "if": {"type": "object", "required": ["extends"]},
-        "then": loose,
-        "else": strict,
+        "else": {"$ref": "#/$defs/CompleteScenario"},
     }
 
 
