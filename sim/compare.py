@@ -211,9 +211,9 @@ class Comparison:
         tests = {row["test"] for row in self.table()} - {None}
         if "paired" in tests:
             lines.append(
-                "\np-value: two-sided paired test (McNemar) against the first scenario: the "
-                "scenario files ran with\ncommon random numbers, so run i of each is paired "
-                "and only runs whose outcome changed count."
+                "\np-value: two-sided paired test (McNemar) against the first scenario: these "
+                "inputs share\ncommon random numbers, so run i of each is paired and only runs "
+                "whose outcome changed count."
             )
         if "unpaired" in tests:
             lines.append(
@@ -235,13 +235,19 @@ class Comparison:
         for what ran here with one seed and engine: the scenario files of one command."""
         if self.runs is None:
             return "from result folders, each as saved"
-        crn = sum(e.kind != "folder" for e in self.entries) > 1
         what = "every scenario" if self.uniform() else "scenario files"
+        paired = sum(e.kind == "folder" and e.triggered is not None for e in self.entries)
         return (
             f"{what}: {self.runs:,} runs each, seed {self.seed}, engine {self.engine}"
-            + (" (common random numbers)" if crn else "")
+            + (" (common random numbers)" if self.common_random_numbers() else "")
             + ("" if self.uniform() else "; result folders as saved")
+            + (f", {paired} of them made the same way (paired run by run)" if paired else "")
         )
+
+    def common_random_numbers(self) -> bool:
+        """Whether at least two inputs share their runs' random numbers: scenario files run
+        here, and result folders made by this version with the same runs, seed and engine."""
+        return self.runs is not None and sum(e.triggered is not None for e in self.entries) > 1
 
     def describe(self, entry: Entry) -> str:
         """Where one input came from, with its runs, seed and engine."""
@@ -271,10 +277,10 @@ class Comparison:
             "runs": self.runs,
             "seed": self.seed,
             "engine": self.engine,
-            "common_random_numbers": self.runs is not None
-            and sum(e.kind != "folder" for e in self.entries) > 1,
-            "test": "P(triggered) against the first: paired McNemar test for scenario files run "
-            "here (common random numbers), pooled two-proportion z-test otherwise",
+            "common_random_numbers": self.common_random_numbers(),
+            "test": "P(triggered) against the first: paired McNemar test for inputs with common "
+            "random numbers (scenario files run here, and result folders made by this version "
+            "with the same runs, seed and engine), pooled two-proportion z-test otherwise",
             "table": self.table(),
             "scenarios": [
                 {
@@ -392,6 +398,37 @@ def _folder_overrides(path: Path) -> dict[str, Any]:
     return dict(overrides) if isinstance(overrides, dict) else {}
 
 
+def folder_outcomes(path: Path, runs: int, seed: int, engine: str) -> np.ndarray | None:
+    """Run by run, whether each run of a result folder triggered — when the folder was made
+    by this version with ``runs``, ``seed`` and ``engine`` and kept its ``runs.csv``, so that
+    its run ``i`` is run ``i`` of a scenario file simulated here (common random numbers).
+    None otherwise (the folder is then compared as an independent sample)."""
+    try:
+        manifest = read_json(path / "manifest.json")
+    except BadFile:
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    made = (manifest.get("runs"), manifest.get("seed"), manifest.get("engine"))
+    version = (manifest.get("versions") or {}).get("ceasefire-sim")
+    if made != (runs, seed, engine) or version != library_versions().get("ceasefire-sim"):
+        return None
+    rows = path / "runs.csv"
+    try:
+        if rows.stat().st_size > 64 * (runs + 1) * 1024:  # far beyond any real row: not ours
+            return None
+        with rows.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            pairs = [(row.get("run"), row.get("outcome")) for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if [r for r, _ in pairs] != [str(i) for i in range(runs)] or any(
+        o not in OUTCOMES for _, o in pairs
+    ):
+        return None
+    return np.array([o == "triggered" for _, o in pairs])
+
+
 def read_folder(path: Path) -> tuple[Scenario, dict[str, Any]]:
     """The resolved scenario and summary of a result folder written by ``ceasefire run``
     (validated: see :mod:`sim.result_folder`)."""
@@ -506,6 +543,9 @@ def compare(
             summary = results.summary()
             assert results.columns is not None
             triggered = results.columns.outcome == OUTCOMES.index("triggered")
+        elif files:  # a folder made like the files run here pairs run by run
+            assert runs is not None and seed is not None
+            triggered = folder_outcomes(Path(i.source), runs, seed, engine)
         else:
             triggered = None
         entries.append(Entry(label, i.source, i.kind, i.scenario, summary, triggered))

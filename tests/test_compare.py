@@ -179,6 +179,27 @@ def test_cli_compare_result_folders_and_files(here: Path, cli: Cli) -> None:
     assert data["scenarios"][0]["summary"] == saved
 
 
+def test_a_folder_made_like_the_files_is_paired_run_by_run(here: Path, cli: Cli) -> None:
+    """A result folder made by this version with the same runs, seed and engine shares the
+    files' random numbers: it is paired (the same p-value as two files); made with another
+    seed, it is an independent sample (unpaired z-test)."""
+    variant = str(Path(FLAGSHIP).with_name("geneva_2016_no_incident.yaml"))
+    args = ("--runs", RUNS, "--seed", SEED, "--quiet", "--no-plots")
+    assert cli("run", variant, "--out", "same", *args)[0] == 0
+    other = ("--runs", RUNS, "--seed", "12345", "--quiet", "--no-plots")
+    assert cli("run", variant, "--out", "other", *other)[0] == 0
+    tables = {}
+    for name, second in (("files", variant), ("same", "same"), ("other", "other")):
+        code, _, err = cli("compare", FLAGSHIP, second, "--out", f"cmp_{name}", *args)
+        assert code == 0, err
+        data = json.loads((here / f"cmp_{name}" / "comparison.json").read_text())
+        tables[name] = data["table"][1]
+        assert data["common_random_numbers"] == (name != "other")
+    assert tables["same"]["test"] == tables["files"]["test"] == "paired"
+    assert tables["same"]["p_value"] == tables["files"]["p_value"]
+    assert tables["other"]["test"] == "unpaired"
+
+
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
