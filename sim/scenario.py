@@ -12,6 +12,7 @@ import copy
 import difflib
 import html
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -1241,7 +1242,9 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
         try:
             variant = base.with_overrides({key: value})
         except ScenarioError as exc:
-            return f"value {value:g} is not valid there: {exc.reason}"
+            # the top is checked just below it (never drawn): quote the range, not 1.499999999
+            reason = re.sub(r" \(got [^)]*\)", "", exc.reason)
+            return f"its values reach {value:g}, which is not valid there: {reason}"
         if lookup(variant.model_dump(), path) != value:  # e.g. a label
             return "is not a number the simulation uses"
     return None

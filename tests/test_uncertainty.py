@@ -113,7 +113,8 @@ def test_errors_point_at_the_uncertainty_in_the_file(
 
 
 def test_values_out_of_range_for_the_key_are_rejected() -> None:
-    with pytest.raises(sim.ScenarioError, match=r"value 1\.2 is not valid there"):
+    with pytest.raises(sim.ScenarioError, match=r"its values reach 1\.2, which is not valid there: "
+                       r"input should be less than 1$"):  # fmt: skip
         scenario(**{"parties.a.violation_prob": {"dist": "uniform", "low": 0.1, "high": 1.2}})
     with pytest.raises(sim.ScenarioError, match=r"not a number the simulation uses|not valid"):
         scenario(**{"title": {"dist": "uniform", "low": 0, "high": 1}})
