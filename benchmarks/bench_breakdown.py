@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_engines import convoy_days  # this folder: the scripts run from it
 
 import sim
 from sim.engines import ENGINES, Params
@@ -66,9 +67,7 @@ def main() -> None:
         c = columns[name]
         events = np.concatenate([c.violations, c.attacks, c.incidents], axis=1).sum(1).mean()
         p = params[name]
-        end = np.where(np.isnan(c.collapse_time), p.window, c.collapse_time)
-        days = np.arange(p.first_day, p.window)[None, :] + 0.5 < end[:, None]
-        convoys = days.sum(1).mean() if p.convoys_per_day else 0.0
+        convoys = convoy_days(p, c)
         rate = args.runs / secs
         print(f"  {name:32}{rate:10,.0f}{1e6 / rate:9.2f}{events:12.1f}{convoys:13.1f}")
 

@@ -40,6 +40,7 @@ import simpy
 import sim
 from sim import streams
 from sim.engines import ENGINES, Params
+from sim.records import Columns
 from sim.runner import simulate_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +162,15 @@ def _draw_streams(runs, seed, keys, blocks, gaps):  # type: ignore[no-untyped-de
     return total
 
 
+def convoy_days(p: Params, c: Columns) -> float:
+    """Convoy days per run on average: the days from ``first_day`` whose convoy time (mid-day)
+    comes before the run ended (its collapse, or the end of the window); 0 without convoys."""
+    if not p.convoys_per_day:
+        return 0.0
+    end = np.where(np.isnan(c.collapse_time), p.window, c.collapse_time)
+    return float((np.arange(p.first_day, p.window)[None, :] + 0.5 < end[:, None]).sum(1).mean())
+
+
 def stream_blocks(params: Params, pilot: sim.Results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per mechanism: its key, the Philox blocks a flagship run reads from its stream on
     average, and how many of them give an exponential gap. A source reads one block for its
@@ -172,12 +182,10 @@ def stream_blocks(params: Params, pilot: sim.Results) -> tuple[np.ndarray, np.nd
     names += [("incident", x) for x in p.guarantors]
     rates = np.asarray(p.tables()["rates"][0])
     active = [bool((rates[i, : p.window] > 0).any()) for i in range(len(names))]
-    end = np.where(np.isnan(c.collapse_time), p.window, c.collapse_time)
-    days = np.arange(p.first_day, p.window)[None, :] + 0.5 < end[:, None]
     per_day = (p.convoys_per_day + 3) // 4 if p.convoys_per_day else 0
     blocks = [round(1 + n) if a else 0 for n, a in zip(counts, active, strict=True)]
     gaps = [*blocks, 0, 0]
-    blocks += [round(days.sum(1).mean() * per_day), 1]
+    blocks += [round(convoy_days(p, c) * per_day), 1]
     keys = [streams.mechanism_key(*n) for n in names]
     keys += [streams.mechanism_key("convoys"), streams.mechanism_key("permission")]
     return tuple(np.asarray(x, np.int64) for x in (keys, blocks, gaps))  # type: ignore[return-value]

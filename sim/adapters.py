@@ -102,16 +102,21 @@ def _start(value: Any) -> datetime:
     raise TypeError
 
 
-def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
-    """Read and check a mapping file (errors name its line, column and key)."""
-    path = Path(path)
+def _read_text(path: Path, encoding: str) -> tuple[str, str]:
+    """The file's name as shown in errors, and its text (errors name the file)."""
     file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return file, path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise ScenarioError("no such file", location=Location(file)) from None
     except (IsADirectoryError, UnicodeDecodeError):
         raise ScenarioError("not a UTF-8 text file", location=Location(file)) from None
+
+
+def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
+    """Read and check a mapping file (errors name its line, column and key)."""
+    path = Path(path)
+    file, text = _read_text(path, "utf-8")
     data, pos = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError("a mapping file must be a mapping of keys", location=Location(file))
@@ -230,13 +235,7 @@ UCDP_REQUIRED = ("id", "date_start", "date_end", "date_prec", "side_a", "side_b"
 
 
 def _read_csv(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str, str]]]]:
-    file = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", location=Location(file)) from None
-    except (IsADirectoryError, UnicodeDecodeError):
-        raise ScenarioError("not a UTF-8 text file", location=Location(file)) from None
+    file, text = _read_text(path, "utf-8-sig")
     reader = csv.reader(text.splitlines())
     try:
         header = [h.strip().lower() for h in next(reader)]

@@ -384,34 +384,37 @@ class _Input:
     kind: str
     scenario: Scenario
     summary: dict[str, Any] | None = None
-    overrides: dict[str, Any] = field(default_factory=dict)
-    """The ``--set`` changes the result folder was made with (from its manifest)."""
+    manifest: dict[str, Any] = field(default_factory=dict)
+    """A result folder's ``manifest.json`` (empty when absent or unreadable)."""
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The ``--set`` changes the result folder was made with (from its manifest)."""
+        overrides = self.manifest.get("overrides")
+        return dict(overrides) if isinstance(overrides, dict) else {}
 
 
-def _folder_overrides(path: Path) -> dict[str, Any]:
-    """The ``--set`` changes recorded in a result folder's ``manifest.json`` (none if absent)."""
+def _folder_manifest(path: Path) -> dict[str, Any]:
+    """A result folder's ``manifest.json``, read once (empty if absent or unreadable)."""
     try:  # bounded like every file of a result folder (size, depth, finite numbers)
         manifest = read_json(path / "manifest.json")
     except BadFile:
         return {}
-    overrides = manifest.get("overrides") if isinstance(manifest, dict) else None
-    return dict(overrides) if isinstance(overrides, dict) else {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
-def folder_outcomes(path: Path, runs: int, seed: int, engine: str) -> np.ndarray | None:
+def folder_outcomes(
+    path: Path, manifest: dict[str, Any], runs: int, seed: int, engine: str
+) -> np.ndarray | None:
     """Run by run, whether each run of a result folder triggered — when the folder was made
-    by this version with ``runs``, ``seed`` and ``engine`` and kept its ``runs.csv``, so that
-    its run ``i`` is run ``i`` of a scenario file simulated here (common random numbers).
-    None otherwise (the folder is then compared as an independent sample)."""
-    try:
-        manifest = read_json(path / "manifest.json")
-    except BadFile:
-        return None
-    if not isinstance(manifest, dict):
-        return None
+    by this version with ``runs``, ``seed`` and ``engine`` (its ``manifest``) and kept its
+    ``runs.csv``, so that its run ``i`` is run ``i`` of a scenario file simulated here
+    (common random numbers). None otherwise (the folder is then compared as an independent
+    sample)."""
     made = (manifest.get("runs"), manifest.get("seed"), manifest.get("engine"))
-    version = (manifest.get("versions") or {}).get("ceasefire-sim")
-    if made != (runs, seed, engine) or version != library_versions().get("ceasefire-sim"):
+    versions = manifest.get("versions")
+    version = versions.get("ceasefire-sim") if isinstance(versions, dict) else None
+    if made != (runs, seed, engine) or version != library_versions()["ceasefire-sim"]:
         return None
     rows = path / "runs.csv"
     try:
@@ -445,7 +448,7 @@ def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:
         path = Path(raw)
         if path.is_dir():
             scenario, summary = read_folder(path)
-            out.append(_Input(str(raw), "folder", scenario, summary, _folder_overrides(path)))
+            out.append(_Input(str(raw), "folder", scenario, summary, _folder_manifest(path)))
         elif path.is_file():
             out.append(_Input(str(raw), "scenario", load_scenario(path)))
         else:
@@ -545,7 +548,7 @@ def compare(
             triggered = results.columns.outcome == OUTCOMES.index("triggered")
         elif files:  # a folder made like the files run here pairs run by run
             assert runs is not None and seed is not None
-            triggered = folder_outcomes(Path(i.source), runs, seed, engine)
+            triggered = folder_outcomes(Path(i.source), i.manifest, runs, seed, engine)
         else:
             triggered = None
         entries.append(Entry(label, i.source, i.kind, i.scenario, summary, triggered))

@@ -203,10 +203,7 @@ def new_folder(path: str | Path) -> Iterator[Path]:
     refuse_existing(final)
     made: list[Path] = []
     try:
-        for parent in reversed([final.parent, *final.parent.parents]):
-            if not os.path.lexists(parent):
-                os.mkdir(parent)
-                made.append(parent)
+        _make_parents(final, made)
         remove_stale_partials(final.parent)
         tmp = final.parent / f".{final.name[:120]}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -229,6 +226,15 @@ def new_folder(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def _make_parents(final: Path, made: list[Path]) -> None:
+    """Make the missing parent folders of ``final``, outermost first, noting each in
+    ``made`` as it is made (so a failure part-way removes exactly those)."""
+    for parent in reversed([final.parent, *final.parent.parents]):
+        if not os.path.lexists(parent):
+            os.mkdir(parent)
+            made.append(parent)
+
+
 @contextmanager
 def new_file(path: str | Path) -> Iterator[Path]:
     """Like :func:`new_folder`, for one file: yield a temporary path beside ``path``; on
@@ -238,10 +244,7 @@ def new_file(path: str | Path) -> Iterator[Path]:
     made: list[Path] = []
     tmp = final.parent / f".{final.name[:120]}.partial-{os.getpid()}{final.suffix[:10]}"
     try:
-        for parent in reversed([final.parent, *final.parent.parents]):
-            if not os.path.lexists(parent):
-                os.mkdir(parent)
-                made.append(parent)
+        _make_parents(final, made)
         remove_stale_partials(final.parent)
         yield tmp
         with signals_held():

@@ -109,12 +109,6 @@ def walk(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> tup
 
 
 @jit
-def compensator(t0: float, t1: float, x0: float, rates: np.ndarray, beta: float) -> float:
-    """Λ from ``t0`` to ``t1`` (see :func:`walk`)."""
-    return walk(t0, t1, x0, rates, beta)[0]
-
-
-@jit
 def solve(t0: float, x0: float, target: float, rates: np.ndarray, beta: float, end: float) -> float:
     """The first time after ``t0`` at which Λ(t0, t) reaches ``target``; inf if not before
     ``end``. Raises on a hazard that is not finite."""
