@@ -94,12 +94,8 @@ def draw_theta(scenario: Scenario, seed: int, runs: np.ndarray) -> np.ndarray:
     reordering assumptions leaves the others' draws unchanged."""
     seed_key = streams.seed_key(seed)
     runs = np.asarray(runs, np.int64)
-    u = np.column_stack(
-        [
-            streams.uniforms(seed_key, streams.mechanism_key("uncertainty", key), runs, 0)
-            for key in uncertainty.keys(scenario)
-        ]
-    )
+    mechanisms = [streams.mechanism_key("uncertainty", key) for key in uncertainty.keys(scenario)]
+    u = streams.uniform_table(seed_key, np.asarray(mechanisms, np.int64), runs)
     return uncertainty.values(scenario, u)
 
 

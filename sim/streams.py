@@ -103,3 +103,17 @@ def uniforms(seed: np.uint64, mechanism: np.uint64, runs: np.ndarray, j: np.uint
         w0, _, _, _ = philox(j, np.uint64(runs[i]), np.uint64(0), np.uint64(0), seed, mechanism)
         out[i] = unit(w0)
     return out
+
+
+@nb.njit(cache=True)
+def uniform_table(seed: np.uint64, mechanisms: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """``[runs, mechanisms]``: the first uniform of block 0 of each run's stream of each
+    mechanism (what :func:`uniforms` gives column by column, in one pass)."""
+    out = np.empty((runs.size, mechanisms.size))
+    for i in range(runs.size):
+        for m in range(mechanisms.size):
+            w0, _, _, _ = philox(
+                np.uint64(0), np.uint64(runs[i]), np.uint64(0), np.uint64(0), seed, mechanisms[m]
+            )
+            out[i, m] = unit(w0)
+    return out

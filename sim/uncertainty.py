@@ -29,7 +29,10 @@ def values(scenario: Scenario, u: np.ndarray) -> np.ndarray:
     dists = list(scenario.uncertainties.values())
     if u.shape[1] != len(dists):
         raise UsageError(f"expected {len(dists)} coordinates per point, got {u.shape[1]}")
-    return np.column_stack([d.ppf(u[:, j]) for j, d in enumerate(dists)])
+    out = np.empty(u.shape)
+    for j, d in enumerate(dists):
+        out[:, j] = d.ppf(u[:, j])
+    return out
 
 
 def baseline(scenario: Scenario) -> dict[str, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numba as nb
 import numpy as np
 
 from .. import streams
@@ -226,20 +227,34 @@ def finish_rates(rates: np.ndarray, window: int) -> dict[str, np.ndarray]:
     """Complete ``rates[..., source, day]`` (with its spare last column): mark constant rates
     (stored as −rate in the last column: the inversion then needs no walk over days), the
     highest rate still to come, and which sources can act at all."""
-    w = window
-    body = rates[..., :w]
-    first = body[..., 0]
-    flat, active = np.ones(first.shape, bool), first > 0
-    peak = np.empty(body.shape)
-    peak[..., w - 1] = body[..., w - 1]
-    # day by day over all sources and sets at once (a ufunc's reduce or accumulate along the
-    # short day axis is many times slower with one parameter set per run)
-    for d in range(1, w):
-        flat &= body[..., d] == first
-        active |= body[..., d] > 0
-        np.maximum(body[..., w - 1 - d], peak[..., w - d], out=peak[..., w - 1 - d])
-    rates[..., w] = np.where(flat, -first, 0.0)
+    rates = np.ascontiguousarray(rates)
+    lead = rates.shape[:-1]
+    peak = np.empty((*lead, window))
+    active = np.empty(lead, bool)
+    _finish_rows(
+        rates.reshape(-1, window + 1), window, peak.reshape(-1, window), active.reshape(-1)
+    )
     return {"rates": rates, "peak": peak, "active": active}
+
+
+@nb.njit(cache=True, nogil=True)
+def _finish_rows(rows: np.ndarray, w: int, peak: np.ndarray, active: np.ndarray) -> None:
+    """:func:`finish_rates` on one source's days per row (compiled: with one parameter set
+    per run, the rows number in the millions and numpy's strided day-axis passes cost more
+    than the rest of building the sets)."""
+    for i in range(rows.shape[0]):
+        first = rows[i, 0]
+        flat, can = True, first > 0.0
+        top = rows[i, w - 1]
+        peak[i, w - 1] = top
+        for d in range(w - 2, -1, -1):
+            top = max(top, rows[i, d])
+            peak[i, d] = top
+        for d in range(1, w):
+            flat = flat and rows[i, d] == first
+            can = can or rows[i, d] > 0.0
+        rows[i, w] = -first if flat else 0.0
+        active[i] = can
 
 
 def _stack(phases: list[Tables]) -> Tables:

@@ -21,6 +21,7 @@ from ..scenario import Scenario, split_path
 from .params import PER_SET, Params, Tables, finish_rates
 
 _LN2 = math.log(2)
+DERIVED = ("peak", "active")
 
 PARTY_KEYS = {"violation_prob", "violation_rate", "major_share", "tolerance"}
 RETALIATION_KEYS = {"boost", "half_life_hours"}
@@ -70,7 +71,8 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
     scenario's numbers with each key set to its value."""
     runs = values.shape[0]
     base = p.tables()
-    out = {name: np.repeat(base[name], runs, axis=0) for name in PER_SET}
+    # "peak" and "active" are derived from the rates below, not copied
+    out = {name: np.repeat(base[name], runs, axis=0) for name in PER_SET if name not in DERIVED}
     out.update({name: base[name] for name in base if name not in PER_SET})
     n_p, n_s, w = len(p.parties), len(p.spoilers), p.window
     mu = np.repeat(np.asarray(p.party_mu, float).reshape(1, n_p, w), runs, axis=0)
