@@ -119,6 +119,14 @@ class Discovery:
             return "{" + ", ".join(f"{v:.4g}" for v in allowed) + "}"
         return f"[{lo:.4g}, {hi:.4g}]"
 
+    def range_text(self, key: str) -> str:
+        """The values ``key`` may take: ``[low, high]``, or the values of a choice."""
+        dist = self.scenario.uncertainties[key]
+        if isinstance(dist, Choice):
+            return "{" + ", ".join(f"{v:.4g}" for v in sorted(set(dist.values))) + "}"
+        lo, hi = self.support[self.keys.index(key)]
+        return f"[{lo:.4g}, {hi:.4g}]"
+
     def axes(self) -> tuple[int, int]:
         """The two assumptions to draw: the most restricted by the box, then by importance."""
         cut = self.restriction()
@@ -372,9 +380,7 @@ def text(d: Discovery) -> str:
     ]
     for j in np.argsort(-d.restriction(), kind="stable"):
         key = d.keys[j]
-        slo, shi = d.support[j]
-        box = d.limits(key)
-        lines.append(f"  {key:<{width}}  {box:>24}  {f'[{slo:.4g}, {shi:.4g}]':>24}")
+        lines.append(f"  {key:<{width}}  {d.limits(key):>24}  {d.range_text(key):>24}")
     if (~d.inside).any():
         lines.append(
             f"\nmean {outcome_label(d.outcome)} inside the box {p[d.inside].mean():.1%}, "

@@ -120,22 +120,49 @@ class _Comments:
         if loc is None:
             return "default", None
         if loc.file == "--set" or self._overridden(path, value):
-            return "--set", None
+            return "--set", self._file_value(path)
         lines = self.lines.get(loc.file)
         if not lines or not 0 < loc.line <= len(lines):
             return str(loc), None
-        comment = yaml_comment(lines[loc.line - 1])
-        if comment is None and loc.column > 1:
+        return f"{Path(loc.file).name}:{loc.line}", self._comment(lines, loc.line, loc.column)
+
+    def _file_value(self, path: tuple[str | int, ...]) -> str | None:
+        """What the file itself says of a key set on the command line, and where, with the
+        file's note: the reader sees what the override replaced."""
+        if self.original is None:
+            return None
+        node: Any = self.original.data
+        for key in path:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                return "not in the file"
+        loc = self.original.positions.get(path)
+        if loc is None or isinstance(node, Mapping):
+            return None
+        told = f"the file says {_format_value(path[-1], node)} ({Path(loc.file).name}:{loc.line})"
+        lines = self.lines.get(loc.file)
+        note = self._comment(lines, loc.line, loc.column) if lines else None
+        return f"{told}: {note}" if note else told
+
+    @staticmethod
+    def _comment(lines: list[str], line: int, column: int) -> str | None:
+        """The comment beside line ``line``, or for a nested key the comment lines just above
+        it, indented at least as far."""
+        if not 0 < line <= len(lines):
+            return None
+        comment = yaml_comment(lines[line - 1])
+        if comment is None and column > 1:
             above = []
-            k = loc.line - 2
+            k = line - 2
             while k >= 0 and lines[k].strip().startswith("#"):
                 text = lines[k]
-                if len(text) - len(text.lstrip()) < loc.column - 1:
+                if len(text) - len(text.lstrip()) < column - 1:
                     break
                 above.append(text.strip().lstrip("#").strip())
                 k -= 1
             comment = " ".join(reversed(above)) or None
-        return f"{Path(loc.file).name}:{loc.line}", comment
+        return comment
 
     def _overridden(self, path: tuple[str | int, ...], value: Any) -> bool:
         """True when the value differs from the file's (an override such as ``--set``)."""
@@ -289,7 +316,8 @@ def report_html(
         "<h2>Assumptions</h2>",
         "<p>Every parameter of the resolved scenario (after <code>extends</code> and "
         "<code>--set</code>), where it was set, and the note written beside it in the "
-        'scenario file. <span class="default">default</span> marks a documented default.</p>',
+        "scenario file; for a value set with <code>--set</code>, what the file says instead. "
+        '<span class="default">default</span> marks a documented default.</p>',
         "<table>",
         "<tr><th>parameter</th><th>value</th><th>set in</th><th>basis (from the file)</th></tr>",
     ]

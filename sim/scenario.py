@@ -972,6 +972,10 @@ def _unknown(kind: str, name: str, known: Any) -> str:
     )
 
 
+UNBOUNDED = ("normal", "gaussian", "lognormal", "log-normal", "gamma", "exponential", "t")
+"""Distributions users ask for that have no upper or lower bound (not misspellings)."""
+
+
 def did_you_mean(name: str, known: Any) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``known`` to a misspelt ``name``, or ""."""
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
@@ -1084,10 +1088,15 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
             return f"required key is missing (a new {actor} '{path[1]}'{hint.replace(';', ',')})"
     if kind == "union_tag_invalid" and path[:1] == ("uncertainties",):
         tag = str(err.get("ctx", {}).get("tag", ""))
-        return (
-            f"unknown distribution '{tag}' in 'dist' (known: {', '.join(_DISTRIBUTIONS)})"
-            + did_you_mean(tag, _DISTRIBUTIONS)
-        )
+        known = f"unknown distribution '{tag}' in 'dist' (known: {', '.join(_DISTRIBUTIONS)})"
+        if tag.lower() in UNBOUNDED:
+            # not a misspelling: a distribution with no bounds could draw invalid values
+            return (
+                f"{known}; a {tag.lower()} distribution is unbounded and could draw values "
+                "the key does not allow: use beta (a, b, low, high) or triangular for a "
+                "bell-shaped range"
+            )
+        return known + did_you_mean(tag, _DISTRIBUTIONS)
     if kind == "extra_forbidden":
         dist = _DISTRIBUTIONS.get(str(err["loc"][2])) if len(err["loc"]) == 4 else None
         if path[:1] == ("uncertainties",) and dist is not None:

@@ -216,6 +216,12 @@ def test_limits_of_a_choice_are_its_allowed_values(found: discovery.Discovery) -
     assert limits(12, 48) == "{24, 48}"  # x > 12
     assert found.limits(key) == "(any)"
     assert found.limits(DECISIVE) == f"[{found.box[0, 0]:.4g}, 1]"
+    # the range column lists a choice's values, not the interval between its ends
+    d = dataclasses.replace(found, scenario=s, support=support)
+    assert d.range_text(key) == "{6, 12, 24, 48}"
+    assert "{6, 12, 24, 48}" in discovery.text(d)
+    lo, hi = found.support[found.keys.index(DECISIVE)]
+    assert found.range_text(DECISIVE) == f"[{lo:.4g}, {hi:.4g}]"
 
 
 def test_the_figure_draws_the_box(found: discovery.Discovery) -> None:

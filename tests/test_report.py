@@ -149,6 +149,14 @@ def test_assumptions_cover_every_parameter_with_its_basis() -> None:
     assert rows["start"][2].startswith("src: sana")
     # overrides and defaults say so
     assert rows["humanitarian.success_prob"][:2] == ("0.5", "--set")
+    # ... with what the file says, where, and its note
+    line = next(
+        i for i, text in enumerate(FLAGSHIP.read_text(encoding="utf-8").splitlines(), 1)
+        if text.strip().startswith("success_prob: 0.6")
+    )  # fmt: skip
+    assert rows["humanitarian.success_prob"][2].startswith(
+        f"the file says 0.6 (geneva_2016.yaml:{line}): judgement: a permitted convoy"
+    )
     assert rows["monte_carlo.max_events"][1] == "default"
     # an extending file's own values point at it
     variant = sim.load_scenario(ROOT / "scenarios" / "geneva_2016_separated.yaml")

@@ -761,6 +761,20 @@ def test_an_unknown_distribution_lists_the_known_ones(here: Path) -> None:
     )  # fmt: skip
 
 
+def test_an_unbounded_distribution_is_not_taken_for_a_misspelling(here: Path) -> None:
+    """`normal` is close to `uniform` in spelling, not in meaning: the error says why it is
+    not offered and what to use instead."""
+    write("dist.yaml", BASE + "uncertainties:\n  parties.gov.violation_prob: {dist: normal}\n")
+    message = error_of("dist.yaml")
+    assert_error(
+        message, "dist.yaml", 11, 3, "uncertainties.parties.gov.violation_prob",
+        "unknown distribution 'normal' in 'dist' (known: uniform, triangular, beta, choice); a"
+        " normal distribution is unbounded and could draw values the key does not allow: use"
+        " beta (a, b, low, high) or triangular for a bell-shaped range",
+    )  # fmt: skip
+    assert "did you mean" not in message
+
+
 def test_a_misspelt_actor_in_a_variant_suggests_the_name(here: Path) -> None:
     """A variant that writes `goverment` makes a new party, missing its side: the error says
     so and suggests the existing name (spoilers and guarantors alike)."""
