@@ -131,12 +131,9 @@ class _Comments:
         file's note: the reader sees what the override replaced."""
         if self.original is None:
             return None
-        node: Any = self.original.data
-        for key in path:
-            try:
-                node = node[key]
-            except (KeyError, IndexError, TypeError):
-                return "not in the file"
+        found, node = self._in_file(path)
+        if not found:
+            return "not in the file"
         loc = self.original.positions.get(path)
         if loc is None or isinstance(node, Mapping):
             return None
@@ -144,6 +141,16 @@ class _Comments:
         lines = self.lines.get(loc.file)
         note = self._comment(lines, loc.line, loc.column) if lines else None
         return f"{told}: {note}" if note else told
+
+    def _in_file(self, path: tuple[str | int, ...]) -> tuple[bool, Any]:
+        """Whether the scenario file itself holds ``path``, and its value there."""
+        node: Any = self.original.data if self.original is not None else None
+        for key in path:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                return False, None
+        return True, node
 
     @staticmethod
     def _comment(lines: list[str], line: int, column: int) -> str | None:
@@ -168,12 +175,9 @@ class _Comments:
         """True when the value differs from the file's (an override such as ``--set``)."""
         if self.original is None:
             return False
-        node: Any = self.original.data
-        for key in path:
-            try:
-                node = node[key]
-            except (KeyError, IndexError, TypeError):
-                return True
+        found, node = self._in_file(path)
+        if not found:
+            return True
         if isinstance(node, list | tuple) and isinstance(value, list | tuple):
             return list(node) != list(value)
         if isinstance(node, bool) or isinstance(value, bool):
