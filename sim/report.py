@@ -178,6 +178,8 @@ class _Comments:
         found, node = self._in_file(path)
         if not found:
             return True
+        if any(isinstance(v, Mapping) for v in (*_items(node), *_items(value))):
+            return False  # entries the file leaves partly to defaults; --set marks its own
         if isinstance(node, list | tuple) and isinstance(value, list | tuple):
             return list(node) != list(value)
         if isinstance(node, bool) or isinstance(value, bool):
@@ -187,7 +189,17 @@ class _Comments:
         return isinstance(node, str | int | float) and str(node) != str(value)
 
 
+LONG_LIST = 12
+"""A list of entries (phases, observed points) longer than this is one row: "N entries"."""
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else ()
+
+
 def _leaves(data: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every leaf under ``data`` with its key path: mappings and lists of numbers are opened
+    key by key, and so is a short list of entries (a phase, an observed point)."""
     if isinstance(data, Mapping):
         for k, v in data.items():
             yield from _leaves(v, (*path, k))
@@ -198,6 +210,13 @@ def _leaves(data: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str 
     ):
         for i, v in enumerate(data):
             yield (*path, i), v
+    elif (
+        isinstance(data, list | tuple)
+        and 0 < len(data) <= LONG_LIST
+        and all(isinstance(x, Mapping) for x in data)
+    ):
+        for i, v in enumerate(data):
+            yield from _leaves(v, (*path, i))
     else:
         yield path, data
 
@@ -206,6 +225,8 @@ def _format_value(key: str | int, value: Any) -> str:
     if value is None:
         meaning = _NULL_MEANS.get(str(key))
         return f"null ({meaning})" if meaning else "null"
+    if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        return f"({len(value)} entries)"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) if value else "(none)"
     if isinstance(value, float):

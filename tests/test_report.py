@@ -166,6 +166,27 @@ def test_assumptions_cover_every_parameter_with_its_basis() -> None:
     assert rows["spoilers.nusra.blame_prob"][2].startswith("what if: was 0.5")
 
 
+@pytest.mark.parametrize("name", ["geneva_2016", "geneva_2016_phases", "gaza_2025"])
+def test_entries_are_opened_key_by_key_and_never_taken_for_overrides(name: str) -> None:
+    """Phases and observed points are lists of entries the file leaves partly to defaults:
+    each key gets its own row with its file and line, and none is said to come from --set
+    when nothing was set."""
+    scenario = sim.load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    rows = {p: (v, w) for p, v, w, _ in assumptions(scenario)}
+    assert not [p for p, (_, w) in rows.items() if w == "--set"]
+    assert not [p for p, (v, _) in rows.items() if "{" in v]  # no raw mapping shown
+    if scenario.phases:
+        first = scenario.phases[0]
+        assert rows["phases.0.name"][0] == first.name
+        assert rows["phases.0.days"] == (str(first.days), rows["phases.0.days"][1])
+        assert rows["phases.0.days"][1].startswith(f"{name}.yaml:")
+    for obs, spec in (scenario.observations or {}).items():
+        assert re.fullmatch(
+            r"geneva_2016(_phases)?\.yaml:\d+", rows[f"observations.{obs}.data.0.count"][1]
+        )
+        assert float(rows[f"observations.{obs}.data.0.count"][0]) == spec.data[0].count
+
+
 @pytest.mark.parametrize(
     ("line", "comment"),
     [
