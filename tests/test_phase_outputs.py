@@ -437,3 +437,22 @@ def test_run_prints_the_phases_and_writes_their_figures(
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_the_deliveries_figure_of_phases_lists_each_gates_requirement(rich: sim.Results) -> None:
+    """With phases the requirement is each gate's own, so the bars of all phases together are
+    not split at one "required" line; the subtitle lists every phase's number, and the most
+    convoys a run can attempt counts every extension (3 + 4 + 2 + 5 days, one a day)."""
+    from sim.plots import deliveries_figure
+    from sim.plots.run import most_convoys
+
+    fig = deliveries_figure(rich)
+    ax = fig.axes[0]
+    assert not [a for a in fig.findobj() if a.get_gid() in ("required", "deliveries:short")]
+    bars = [a for a in fig.findobj(Rectangle) if a.get_gid() == "deliveries:all"]
+    heights = np.array([b.get_height() for b in bars])
+    assert heights == pytest.approx(rich.deliveries_distribution() / rich.runs)
+    assert "required: first 0, second 2, third 0" in ax.get_title(loc="left")
+    assert most_convoys(rich.scenario) == 14
+    assert ax.get_xlabel() == "convoys delivered in the run (of 14 attempted at most)"
+    assert rich.deliveries_distribution().size - 1 <= 14

@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import limits
 from ..results import Results
-from ..scenario import Scenario
+from ..scenario import Scenario, phase_scenarios
 from ..stats import wilson
 from .style import (
     COLOURS,
@@ -412,38 +412,75 @@ def strain_figure(results: Results) -> Figure:
     return fig
 
 
+def most_convoys(scenario: Scenario) -> int:
+    """The most convoys a run can attempt: every convoy day of the window, or of every phase
+    with all its extensions (each phase with its own convoys a day)."""
+    h = scenario.humanitarian
+    if h is None:
+        return 0
+    if scenario.phases is None:
+        return h.convoys_per_day * (scenario.window_days - h.first_day)
+    total, start = 0, 0
+    for phase, own in zip(scenario.phases, phase_scenarios(scenario), strict=True):
+        days = phase.days + (
+            0 if isinstance(phase.on_fail, str) else phase.on_fail.extend_days * phase.on_fail.times
+        )
+        convoy_days = max(0, start + days - max(start, h.first_day))
+        total += (own.humanitarian.convoys_per_day if own.humanitarian else 0) * convoy_days
+        start += days
+    return total
+
+
+LABELLED_BARS = 25
+"""More bars than this and the bars carry no percentages (they would overlap)."""
+
+
 def deliveries_figure(results: Results) -> Figure:
-    """Convoys delivered per run against the number the trigger requires."""
+    """Convoys delivered per run against the number the trigger requires (with phases, each
+    phase requires its own: the bars are not split, and the phases' numbers are listed)."""
     scenario = results.scenario
     h = scenario.humanitarian
-    required = h.required_deliveries if h else 0
+    phased = scenario.phases is not None
+    required = h.required_deliveries if h and not phased else 0
     counts = results.deliveries_distribution()
     n = results.runs
     share = counts / n
     values = np.arange(counts.size)
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    enough = values >= required
-    ax.bar(
-        values[~enough],
-        share[~enough],
-        width=0.75,
-        color=COLOURS["cancelled_access"],
-        label=f"fewer than required: {share[~enough].sum():.1%} of runs",
-        gid="deliveries:short",
-    )
-    ax.bar(
-        values[enough],
-        share[enough],
-        width=0.75,
-        color=COLOURS["triggered"],
-        label=f"enough: {share[enough].sum():.1%} of runs",
-        gid="deliveries:enough",
-    )
-    for v, sh in zip(values, share, strict=True):
-        if sh > 0:
-            ax.text(float(v), sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
-    if h is not None:
+    if phased:
+        ax.bar(values, share, width=0.75, color=COLOURS["triggered"], gid="deliveries:all")
+    else:
+        enough = values >= required
+        ax.bar(
+            values[~enough],
+            share[~enough],
+            width=0.75,
+            color=COLOURS["cancelled_access"],
+            label=f"fewer than required: {share[~enough].sum():.1%} of runs",
+            gid="deliveries:short",
+        )
+        ax.bar(
+            values[enough],
+            share[enough],
+            width=0.75,
+            color=COLOURS["triggered"],
+            label=f"enough: {share[enough].sum():.1%} of runs",
+            gid="deliveries:enough",
+        )
+    if np.count_nonzero(share) <= LABELLED_BARS:
+        for v, sh in zip(values, share, strict=True):
+            if sh > 0:
+                ax.text(float(v), sh + 0.01, f"{sh:.1%}", ha="center", va="bottom", fontsize=8)
+    if h is not None and phased:
+        needs = ", ".join(f"{p.name} {p.gate.required_deliveries}" for p in scenario.phases or ())
+        ax.set_title(
+            f"all phases together; each phase's gate counts its own (required: {needs})",
+            fontsize=8.5,
+            color=INK,
+            loc="left",
+        )
+    elif h is not None:
         ax.axvline(required - 0.5, color=INK, linestyle="--", linewidth=1, gid="required")
         ax.text(
             required - 0.45,
@@ -455,8 +492,10 @@ def deliveries_figure(results: Results) -> Figure:
             fontsize=8.5,
             color=INK,
         )
-        possible = h.convoys_per_day * (scenario.window_days - h.first_day)
-        ax.set_xlabel(f"convoys delivered in the run (of {possible} attempted at most)")
+    if h is not None:
+        ax.set_xlabel(
+            f"convoys delivered in the run (of {most_convoys(scenario)} attempted at most)"
+        )
     else:
         ax.set_xlabel("convoys delivered in the run (no humanitarian convoys in this scenario)")
     ax.set_xlim(-0.7, max(values.max(initial=0), required, 3) + 0.7)
@@ -464,7 +503,8 @@ def deliveries_figure(results: Results) -> Figure:
     ax.set_ylim(0, max(share.max(initial=0), 0.05) * 1.25)
     ax.set_ylabel("share of runs")
     percent(ax)
-    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
+    if not phased:
+        fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
     tidy(ax)
     results_title(fig, results, "Humanitarian deliveries")
     return fig
