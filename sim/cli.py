@@ -286,7 +286,12 @@ def data_parsers(sub: Any) -> None:
     p.add_argument(
         "--fit", action="append", metavar="KEY.PATH", help="fit only this key (repeatable)"
     )
-    p.add_argument("--span", metavar="A:B", help="days the events cover (default the window)")
+    p.add_argument(
+        "--span",
+        metavar="A:B",
+        help="days to fit, part of a longer record (rows outside are left out); default: the "
+        "window, which the file must cover",
+    )
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>/"
     )

@@ -60,6 +60,8 @@ class Events:
     blamed: np.ndarray
     """1.0 blamed, 0.0 not, nan unknown or not a spoiler attack."""
     columns: tuple[str, ...]
+    left_out: int = 0
+    """Rows of the file outside the span chosen with ``--span`` (not fitted)."""
 
     def of(self, actor: str) -> np.ndarray:
         """A boolean mask of the events of ``actor``."""
@@ -172,11 +174,13 @@ def read_events(
 ) -> Events:
     """Read and check an events file against ``scenario`` (see the module docstring).
 
-    ``span`` (days) defaults to the scenario's window ``(0, window_days)``; every event
-    must lie in ``[span[0], span[1])``.
+    ``span`` (days) defaults to the scenario's window ``(0, window_days)``, and then every
+    event must lie in it. A span given explicitly selects part of a longer record: rows
+    outside it are checked like the others, then left out (``Events.left_out`` counts them).
     """
     path = Path(path)
     name = display_path(path)
+    chosen = span is not None
     span = (0.0, float(scenario.window_days)) if span is None else span
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -220,6 +224,8 @@ def read_events(
     major: list[float] = []
     blamed: list[float] = []
     previous: dict[float, int] = {}
+    last = -math.inf
+    left_out = 0
     for line_no, raw in numbered[1:]:
         try:
             values = next(csv.reader([raw]))
@@ -235,16 +241,17 @@ def read_events(
                 key="row",
             )
         t = _time(row, scenario)
-        if not span[0] <= t < span[1]:
+        inside = span[0] <= t < span[1]
+        if not inside and not chosen:
             raise row.error(
                 "time",
-                f"{t:g} days is outside the span [{span[0]:g}, {span[1]:g}) "
-                "(the events must cover the span completely; use --span)",
+                f"{t:g} days is outside the window [{span[0]:g}, {span[1]:g}), which the "
+                "file is taken to cover: give the days it covers, or the part to fit, with "
+                "--span A:B",
             )
-        if times and t < times[-1]:
-            raise row.error(
-                "time", f"events must be in time order ({t:g} comes after {times[-1]:g})"
-            )
+        if t < last:
+            raise row.error("time", f"events must be in time order ({t:g} comes after {last:g})")
+        last = t
         if t in previous:
             raise row.error(
                 "time",
@@ -272,14 +279,25 @@ def read_events(
             raise row.error("blamed", f"only spoiler attacks can be blamed ('{actor}' is a {kind})")
         if kind == "spoiler" and b == 1 and scenario.spoilers[actor].blamed_on is None:
             raise row.error("blamed", f"spoiler '{actor}' has no blamed_on party in the scenario")
+        if not inside:
+            left_out += 1
+            continue
         times.append(t)
         actors.append(actor)
         targets.append(target)
         major.append(m)
         blamed.append(b)
+    if not times:
+        raise ScenarioError(
+            f"no events in the span [{span[0]:g}, {span[1]:g}) given with --span "
+            f"({left_out} outside it)",
+            location=Location(name, header_line, 1),
+            key="time",
+        )
     return Events(
         file=name,
         span=(float(span[0]), float(span[1])),
+        left_out=left_out,
         times=np.array(times, dtype=float),
         actors=tuple(actors),
         kinds=tuple(kinds[a] for a in actors),

@@ -95,6 +95,7 @@ class Fit:
             "gof": self.gof,
             "span": list(self.events.span),
             "events": self.events.file,
+            "events_left_out": self.events.left_out,
         }
 
 

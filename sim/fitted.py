@@ -175,7 +175,8 @@ def text(result: Fit) -> str:
     lines = [
         f"{s.title} ({s.name}) fitted to {ev.file}",
         f"{len(ev.times)} events over days {ev.span[0]:g}–{ev.span[1]:g}: "
-        + ", ".join(f"{a} {n}" for a, n in result.n_events.items()),
+        + ", ".join(f"{a} {n}" for a, n in result.n_events.items())
+        + (f" ({ev.left_out} events of the file outside the span left out)" if ev.left_out else ""),
         "",
     ]
     width = max(len(k) for k in result.estimates)

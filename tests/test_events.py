@@ -54,6 +54,18 @@ def test_a_date_in_another_zone_is_converted(tmp_path, scenario):
 def test_span_option(tmp_path, scenario):
     path = write(tmp_path, "time,actor\n8.5,north\n")
     assert read_events(path, scenario, span=(7.0, 10.0)).times.tolist() == [8.5]
+    # a span given explicitly selects part of a longer record: the rest is checked, then
+    # left out and counted
+    path = write(tmp_path, "time,actor\n0.5,south\n3.5,north\n8.5,north\n12,south\n")
+    part = read_events(path, scenario, span=(3.0, 10.0))
+    assert part.times.tolist() == [3.5, 8.5] and part.left_out == 2
+    path = write(tmp_path, "time,actor\n0.5,south\n12,westerners\n")
+    with pytest.raises(ScenarioError, match="unknown actor 'westerners'"):
+        read_events(path, scenario, span=(0.0, 1.0))  # outside the span, still checked
+    with pytest.raises(ScenarioError, match=r"no events in the span \[3, 10\) .*\(2 outside it\)"):
+        read_events(
+            write(tmp_path, "time,actor\n0.5,south\n12,north\n"), scenario, span=(3.0, 10.0)
+        )
     assert parse_span("0:7") == (0.0, 7.0)
     for bad in ("7", "7:3", "a:b", "0:inf"):
         with pytest.raises(ValueError):
@@ -62,8 +74,8 @@ def test_span_option(tmp_path, scenario):
 
 BAD = [
     # (file text, line, column, column name, words in the message)
-    ("time,actor\n0.5,north\n7.5,south\n", 3, 1, "time", "outside the span"),
-    ("time,actor\n-0.5,north\n", 2, 1, "time", "outside the span"),
+    ("time,actor\n0.5,north\n7.5,south\n", 3, 1, "time", "outside the window [0, 7)"),
+    ("time,actor\n-0.5,north\n", 2, 1, "time", "or the part to fit, with --span A:B"),
     ("time,actor\n0.5,north\n0.7,westerners\n", 3, 5, "actor", "unknown actor 'westerners'"),
     ("time,actor\n0.5,north\n0.4,south\n", 3, 1, "time", "time order"),
     ("time,actor\n0.5,north\n0.5,south\n", 3, 1, "time", "duplicate time"),
