@@ -458,6 +458,11 @@ def command(args: Any) -> int:
     mapping = load_mapping(args.mapping, scenario)
     _, rows = read_acled(args.input) if args.source == "acled" else read_ucdp(args.input)
     result = convert(rows, mapping, scenario, args.source)
+    if result.kept == 0:  # a header-only events file: fit would refuse it, so write nothing
+        raise UsageError(
+            f"{display_path(Path(args.input))}: no events to write ({result.summary()}); "
+            f"check the actors and event types in {display_path(Path(args.mapping))}"
+        )
     text = result.csv_text()
     if args.out is None:
         sys.stdout.write(text)

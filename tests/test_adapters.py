@@ -144,6 +144,23 @@ def test_cli_bad_mapping_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_with_no_event_kept_exits_2_and_writes_nothing(tmp_path, capsys):
+    """A mapping whose names match no row would write a header-only file that fit refuses:
+    the command says so, with what was dropped, and writes nothing."""
+    path = tmp_path / "map.yaml"
+    path.write_text(MAPPING.read_text().replace("Northern Army", "Norhtern Army")
+                    .replace("Government of Testland", "Gov").replace("Southern Front", "Sth")
+                    .replace("Allied Mil*", "Alied*").replace("Raiders Brigade", "Raider"))  # fmt: skip
+    out = tmp_path / "events.csv"
+    args = ["events", "--from", "acled", str(DATA / "acled_synthetic.csv"), "--map", str(path)]
+    assert main([*args, "--scenario", str(SCENARIO), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "acled_synthetic.csv: no events to write (kept 0 of 9 rows" in err
+    assert "check the actors and event types in" in err and "map.yaml" in err
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+
+
 def test_wrong_export_and_missing_start(tmp_path, capsys):
     with pytest.raises(ScenarioError, match="not a UCDP GED export: missing column"):
         read_ucdp(DATA / "acled_synthetic.csv")
