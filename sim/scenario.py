@@ -13,11 +13,12 @@ import difflib
 import html
 import math
 import re
+from collections import abc
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar, cast
+from types import MappingProxyType, UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -982,34 +983,50 @@ def did_you_mean(name: str, known: Any) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-_MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {}
-
-
 def known_keys(path: KeyPath) -> tuple[str, ...]:
-    """The keys a scenario allows in the mapping at ``path`` (names of parties etc. skipped)."""
-    if not _MODEL_AT:
-        _MODEL_AT.update(
-            {
-                (): Scenario,
-                ("rules",): Rules,
-                ("parties", "*"): Party,
-                ("parties", "*", "retaliation"): Retaliation,
-                ("spoilers", "*"): Spoiler,
-                ("guarantors", "*"): Guarantor,
-                ("humanitarian",): Humanitarian,
-                ("trigger",): Trigger,
-                ("monte_carlo",): MonteCarlo,
-                ("sources", "*"): SourceRef,
-            }
-        )
+    """The keys a scenario allows in the mapping at ``path`` (``()`` where the keys are names
+    of parties and the like, or the path leads nowhere), read from the models' fields."""
     if len(path) == 2 and path[0] == "uncertainties":
         return _DIST_FIELDS
-    pattern = tuple("*" if i == 1 and len(path) > 1 else str(p) for i, p in enumerate(path))
-    model = _MODEL_AT.get(pattern)
-    if model is None:
-        return ()
-    keys = tuple(model.model_fields)
-    return (*keys, "extends") if model is Scenario else keys
+    kinds: list[Any] = [Scenario]
+    for part in path:
+        kinds = [inner for kind in kinds for inner in _step(kind, part)]
+    keys = dict.fromkeys(
+        key
+        for kind in kinds
+        for option in _options(kind)
+        if isinstance(option, type) and issubclass(option, BaseModel)
+        for key in option.model_fields
+    )
+    if Scenario in (option for kind in kinds for option in _options(kind)):
+        keys["extends"] = None
+    return tuple(keys)
+
+
+def _options(kind: Any) -> list[Any]:
+    """The alternatives of an annotation: the members of a union, metadata stripped."""
+    origin = get_origin(kind)
+    if origin is Annotated:
+        return _options(get_args(kind)[0])
+    if origin in (Union, UnionType):
+        return [o for arg in get_args(kind) for o in _options(arg)]
+    return [kind]
+
+
+def _step(kind: Any, part: str | int) -> list[Any]:
+    """What lies at key or index ``part`` of a value of type ``kind``."""
+    out: list[Any] = []
+    for option in _options(kind):
+        origin, args = get_origin(option), get_args(option)
+        if isinstance(option, type) and issubclass(option, BaseModel):
+            field = option.model_fields.get(str(part)) if isinstance(part, str) else None
+            if field is not None:
+                out.append(field.annotation)
+        elif origin in (tuple, list) and isinstance(part, int) and args:
+            out.append(args[0])
+        elif origin in (dict, Mapping, abc.Mapping) and isinstance(part, str) and len(args) == 2:
+            out.append(args[1])
+    return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -1076,6 +1093,30 @@ def _clean_loc(data: Any, loc: tuple[str | int, ...], missing: bool) -> KeyPath:
     return tuple(path)
 
 
+def _union_branch(err: Mapping[str, Any]) -> bool:
+    """An error of the literal branch of a union such as ``'cancel' | {extend_days, times}``."""
+    loc = err["loc"]
+    return err["type"] == "literal_error" and bool(loc) and str(loc[-1]).startswith("literal[")
+
+
+def _drop_consequences(located: dict[KeyPath, tuple[Any, Any]]) -> None:
+    """Errors that follow from another: a required key reported missing beside an unknown key
+    that is its misspelling (``sorce`` for ``source``: the unknown key's error suggests the
+    name), and a list said to be empty because its entries failed."""
+    unknown = [p for p, (_, err) in located.items() if err["type"] == "extra_forbidden"]
+    for path, (_, err) in list(located.items()):
+        if err["type"] == "too_short" and "after validation" in err["msg"]:
+            # a list whose entries failed looks empty "after validation": the entries' own
+            # errors are the mistake
+            if any(other[: len(path)] == path and other != path for other in located):
+                del located[path]
+            continue
+        if err["type"] != "missing" or not path:
+            continue
+        if any(u[:-1] == path[:-1] and did_you_mean(str(u[-1]), [str(path[-1])]) for u in unknown):
+            del located[path]
+
+
 def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "missing" and len(path) == 3 and path[0] in ("parties", "spoilers", "guarantors"):
@@ -1110,6 +1151,8 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         return "unknown key" + did_you_mean(str(path[-1]), known_keys(path[:-1]))
     if kind == "missing":
         return "required key is missing"
+    if _union_branch(err) and known_keys(path):  # the other branch is a mapping: say so
+        msg = f"{msg} or a mapping {{{', '.join(known_keys(path))}}}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
@@ -1164,11 +1207,14 @@ def _validate(
     except ValidationError as exc:
         located: dict[KeyPath, tuple[tuple[int, int, int], Any]] = {}
         for err in exc.errors():
+            if _union_branch(err) and isinstance(err.get("input"), dict):
+                continue  # a mapping given: the mapping branch of the union says what is wrong
             path = _clean_loc(source.data, err["loc"], err["type"] == "missing")
             loc = source.locate(path) or Location("?", 10**9, 0)
             order = (loc.line, loc.column, -len(path))
             if path not in located or order < located[path][0]:
                 located[path] = (order, err)
+        _drop_consequences(located)
         ordered = sorted(located.items(), key=lambda item: item[1][0])
         raise all_of(
             [fail(path, _message(err, path, source.data)) for path, (_, err) in ordered]

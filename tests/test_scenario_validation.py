@@ -1244,3 +1244,49 @@ def test_alias_bomb_is_rejected(here: Path) -> None:
     err = error_of(write("bomb.yaml", "\n".join(lines) + "\n"))
     assert err.startswith("bomb.yaml:")
     assert "too large" in err
+
+
+PHASED = (
+    BASE
+    + """\
+phases:
+  - name: one
+    days: 3
+    gate: {max_strain: 2}
+    on_fail: cancel
+observations:
+  monitors:
+    label: a monitor
+    per_event: 1
+    counts: [gov]
+    data:
+      - {day: 1, count: 4, source: a report}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "key", "message"),
+    [
+        # nested keys are suggested from the models' own fields, at any depth
+        ("{max_strain: 2}", "{max_strian: 2}", 13, 12, "phases.0.gate.max_strian",
+         "unknown key; did you mean 'max_strain'?"),
+        # a misspelt required key is one mistake, not also "source: required key is missing"
+        ("source: a report", "sorce: a report", 21, 28, "observations.monitors.data.0.sorce",
+         "unknown key; did you mean 'source'?"),
+        # on_fail is 'cancel' or an extension: the error says which form was meant
+        ("on_fail: cancel", "on_fail: extend", 14, 5, "phases.0.on_fail",
+         "input should be 'cancel' or a mapping {extend_days, times} (got 'extend')"),
+        ("on_fail: cancel", "on_fail: {extend_days: 2, times: 0}", 14, 31,
+         "phases.0.on_fail.times", "input should be greater than or equal to 1 (got 0)"),
+    ],
+)  # fmt: skip
+def test_nested_mistakes_get_one_line_that_says_what_was_meant(
+    here: Path, old: str, new: str, line: int, col: int, key: str, message: str
+) -> None:
+    assert old in PHASED
+    write("nested.yaml", PHASED.replace(old, new))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("nested.yaml")
+    assert len(info.value.problems) == 1, str(info.value)
+    assert_error(error_of("nested.yaml"), "nested.yaml", line, col, key, message)
