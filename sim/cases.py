@@ -226,6 +226,8 @@ def case_folders(dirs: list[Path]) -> tuple[list[Path], Path | None]:
     folders: list[Path] = []
     shared: set[Path] = set()
     for d in dirs:
+        if not d.exists():
+            raise UsageError(f"{d}: no such folder")
         if not d.is_dir():
             raise UsageError(f"{d}: not a folder of backtest cases")
         if (d / "scenario.yaml").exists() or (d / "outcome.yaml").exists():

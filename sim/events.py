@@ -169,6 +169,20 @@ def _time(row: _Row, scenario: Scenario) -> float:
     return (when - start).total_seconds() / 86400.0
 
 
+def _export_hint(header: list[str]) -> str:
+    """A hint when the file is an ACLED or UCDP export, which ``ceasefire events`` converts."""
+    from .adapters import ACLED_REQUIRED, UCDP_REQUIRED
+
+    columns = {h.lower() for h in header}
+    for source, required in (("acled", ACLED_REQUIRED), ("ucdp", UCDP_REQUIRED)):
+        if set(required) <= columns:
+            return (
+                f"; this is {'an ACLED' if source == 'acled' else 'a UCDP GED'} export: convert "
+                f"it first with `ceasefire events --from {source} FILE --map MAPPING.yaml`"
+            )
+    return ""
+
+
 def read_events(
     path: str | Path, scenario: Scenario, span: tuple[float, float] | None = None
 ) -> Events:
@@ -202,7 +216,9 @@ def read_events(
     seen: set[str] = set()
     for column in header:
         if column not in COLUMNS:
-            raise head.error(column, f"unknown column (known: {', '.join(COLUMNS)})")
+            raise head.error(
+                column, f"unknown column (known: {', '.join(COLUMNS)}){_export_hint(header)}"
+            )
         if column in seen:
             raise head.error(column, "duplicate column")
         seen.add(column)

@@ -173,3 +173,16 @@ def test_wrong_export_and_missing_start(tmp_path, capsys):
     bad.write_text((DATA / "acled_synthetic.csv").read_text().replace("2030-03-02", "tomorrow", 1))
     with pytest.raises(ScenarioError, match=r"bad.csv:2:1: event_date: cannot read the date"):
         read_acled(bad)
+
+
+@pytest.mark.parametrize(
+    ("export", "source"), [("acled_synthetic.csv", "acled"), ("ucdp_synthetic.csv", "ucdp")]
+)
+def test_an_export_given_to_fit_is_named_with_the_command_that_converts_it(
+    scenario, export, source
+):
+    with pytest.raises(ScenarioError) as err:
+        read_events(DATA / export, scenario)
+    message = str(err.value)
+    assert "unknown column" in message and len(message.splitlines()) == 1
+    assert f"convert it first with `ceasefire events --from {source} FILE" in message

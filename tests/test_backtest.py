@@ -318,3 +318,15 @@ def test_missing_outcome_and_bad_shared_exit_2(
     assert main(["backtest", str(toy), "--runs", "20", "--out", str(tmp_path / "o")]) == 2
     assert re.search(r"shared.yaml:1:\d+: rules.major_weight.grid: ", capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_that_does_not_exist_is_named_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing, plain = tmp_path / "nowhere", tmp_path / "file.txt"
+    plain.write_text("x", encoding="utf-8")
+    for path, words in ((missing, "no such folder"), (plain, "not a folder of backtest cases")):
+        assert main(["backtest", str(path), "--runs", "20", "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.endswith(f"{path}: {words}")
+    assert not (tmp_path / "o").exists()

@@ -397,6 +397,7 @@ def test_check_without_observations_is_refused(
     path.write_text(GOOD.split("observations:")[0], encoding="utf-8")
     code, _out, err = cli(capsys, "check", str(path), "--out", str(tmp_path / "o"))
     assert code == 2 and "no 'observations:' block" in err
+    assert "plain.yaml: the scenario has no" in err  # the file, not the scenario's name
     assert not (tmp_path / "o").exists()
 
 
