@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .errors import Location, ScenarioError, UsageError
-from .scenario import Scenario
+from .scenario import Scenario, did_you_mean
 from .source import display_path, format_path, parse_yaml
 
 ACLED_VIOLENCE = ("Battles", "Explosions/Remote violence", "Violence against civilians")
@@ -114,24 +114,42 @@ def _read_text(path: Path, encoding: str) -> tuple[str, str]:
 
 
 def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
-    """Read and check a mapping file (errors name its line, column and key)."""
+    """Read and check a mapping file: every problem is reported at once, in file order, each
+    naming its line, column and key (with a suggestion for a misspelt key or name)."""
     path = Path(path)
     file, text = _read_text(path, "utf-8")
     data, pos = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError("a mapping file must be a mapping of keys", location=Location(file))
+    problems: list[ScenarioError] = []
+
+    def fail(where: tuple[Any, ...], message: str) -> None:
+        problems.append(_fail(pos, where, message, file))
+
+    def strings(value: Any, where: tuple[Any, ...]) -> list[str]:
+        try:
+            return _strings(value, where, pos, file)
+        except ScenarioError as exc:
+            problems.append(exc)
+            return []
+
+    def unknown(where: tuple[Any, ...], known: tuple[str, ...]) -> None:
+        hint = did_you_mean(str(where[-1]), known)
+        fail(where, f"unknown key (known: {', '.join(known)}){hint}")
+
     for key in data:
         if key not in MAPPING_KEYS:
-            raise _fail(pos, (key,), f"unknown key (known: {', '.join(MAPPING_KEYS)})", file)
+            unknown((key,), MAPPING_KEYS)
     start = None
     if "start" in data:
         try:
             start = _start(data["start"])
         except TypeError:
-            raise _fail(pos, ("start",), "must be a date or an ISO 8601 date-time", file) from None
+            fail(("start",), "must be a date or an ISO 8601 date-time")
     actors = data.get("actors")
     if not isinstance(actors, dict) or not actors:
-        raise _fail(pos, ("actors",), "required: scenario actor -> list of names", file)
+        fail(("actors",), "required: scenario actor -> list of names")
+        actors = {}
     known = None
     if scenario is not None:
         known = [*scenario.parties, *scenario.spoilers, *scenario.guarantors]
@@ -139,75 +157,78 @@ def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
     prefixes: list[tuple[str, str]] = []
     for actor, listed in actors.items():
         if known is not None and actor not in known:
-            raise _fail(
-                pos, ("actors", actor), f"unknown actor (scenario has: {', '.join(known)})", file
-            )
-        for i, name in enumerate(_strings(listed, ("actors", actor), pos, file)):
-            where = ("actors", actor, i)
+            hint = did_you_mean(str(actor), known)
+            fail(("actors", actor), f"unknown actor (scenario has: {', '.join(known)}){hint}")
+        for i, name in enumerate(strings(listed, ("actors", actor))):
             if name.endswith("*"):
                 prefixes.append((name[:-1], actor))
                 continue
             if name in names and names[name] != actor:
-                raise _fail(pos, where, f"'{name}' is already mapped to '{names[name]}'", file)
+                fail(("actors", actor, i), f"'{name}' is already mapped to '{names[name]}'")
             names[name] = actor
     event_types = None
     if "event_types" in data:
-        event_types = tuple(_strings(data["event_types"], ("event_types",), pos, file))
+        event_types = tuple(strings(data["event_types"], ("event_types",)))
     major = data.get("major", {})
     if not isinstance(major, dict):
-        raise _fail(
-            pos, ("major",), "must be a mapping (event_types, sub_event_types, fatalities)", file
-        )
+        fail(("major",), "must be a mapping (event_types, sub_event_types, fatalities)")
+        major = {}
     for key in major:
-        if key not in ("event_types", "sub_event_types", "fatalities"):
-            raise _fail(
-                pos,
-                ("major", key),
-                "unknown key (known: event_types, sub_event_types, fatalities)",
-                file,
-            )
+        if key not in MAJOR_KEYS:
+            unknown(("major", key), MAJOR_KEYS)
     fatalities = major.get("fatalities")
     if fatalities is not None and (
         isinstance(fatalities, bool) or not isinstance(fatalities, int | float) or fatalities < 0
     ):
-        raise _fail(pos, ("major", "fatalities"), "must be a number >= 0", file)
+        fail(("major", "fatalities"), "must be a number >= 0")
     precision = data.get("max_time_precision", 1)
     if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
-        raise _fail(pos, ("max_time_precision",), "must be an integer >= 1", file)
+        fail(("max_time_precision",), "must be an integer >= 1")
     same_day = data.get("same_day", {"rule": "even"})
     if not isinstance(same_day, dict):
-        raise _fail(pos, ("same_day",), "must be {rule: even} or {rule: jitter, seed: N}", file)
+        fail(("same_day",), "must be {rule: even} or {rule: jitter, seed: N}")
+        same_day = {}
     for key in same_day:
         if key not in ("rule", "seed"):
-            raise _fail(pos, ("same_day", key), "unknown key (known: rule, seed)", file)
+            unknown(("same_day", key), ("rule", "seed"))
     rule = same_day.get("rule", "even")
-    if rule not in ("even", "jitter"):
-        raise _fail(pos, ("same_day", "rule"), f"must be even or jitter, got {rule!r}", file)
+    if rule not in RULES:
+        fail(
+            ("same_day", "rule"), f"must be even or jitter, got {rule!r}{did_you_mean(rule, RULES)}"
+        )
     seed = same_day.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _fail(pos, ("same_day", "seed"), "must be an integer >= 0", file)
+        fail(("same_day", "seed"), "must be an integer >= 0")
+    major_types = (
+        strings(major["event_types"], ("major", "event_types")) if major.get("event_types") else []
+    )
+    major_sub = (
+        strings(major["sub_event_types"], ("major", "sub_event_types"))
+        if major.get("sub_event_types")
+        else []
+    )
+    if problems:
+        problems.sort(key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0))
+        first, *rest = problems
+        raise ScenarioError(first.message, location=first.location, key=first.key, others=rest)
     return Mapping(
         file=file,
         start=start,
         names=names,
         prefixes=tuple(prefixes),
         event_types=event_types,
-        major_event_types=frozenset(
-            _strings(major.get("event_types", []), ("major", "event_types"), pos, file)
-            if major.get("event_types")
-            else []
-        ),
-        major_sub_event_types=frozenset(
-            _strings(major.get("sub_event_types", []), ("major", "sub_event_types"), pos, file)
-            if major.get("sub_event_types")
-            else []
-        ),
+        major_event_types=frozenset(major_types),
+        major_sub_event_types=frozenset(major_sub),
         major_fatalities=None if fatalities is None else float(fatalities),
         max_time_precision=precision,
         rule=rule,
         seed=seed,
         positions=pos,
     )
+
+
+MAJOR_KEYS = ("event_types", "sub_event_types", "fatalities")
+RULES = ("even", "jitter")
 
 
 # --------------------------------------------------------------------------- reading exports

@@ -186,3 +186,24 @@ def test_an_export_given_to_fit_is_named_with_the_command_that_converts_it(
     message = str(err.value)
     assert "unknown column" in message and len(message.splitlines()) == 1
     assert f"convert it first with `ceasefire events --from {source} FILE" in message
+
+
+def test_every_mapping_problem_is_reported_at_once_in_file_order(tmp_path, scenario):
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        'actors:\n  north: ["Northern Army"]\n  suoth: ["Southern Front"]\nmajor:\n'
+        "  sub_event_type: [Shelling]\n  fatalities: -1\nsame_day: {rule: jiter}\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_mapping(path, scenario)
+    problems = err.value.problems
+    assert [(p.location.line, p.key) for p in problems] == [
+        (3, "actors.suoth"),
+        (5, "major.sub_event_type"),
+        (6, "major.fatalities"),
+        (7, "same_day.rule"),
+    ]
+    assert "did you mean 'south'?" in problems[0].message
+    assert "did you mean 'sub_event_types'?" in problems[1].message
+    assert "did you mean 'jitter'?" in problems[3].message
+    assert len(str(err.value).splitlines()) == 4
