@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from .errors import Location, ScenarioError, UsageError
-from .scenario import OUTCOMES, Scenario, load_scenario
+from .scenario import OUTCOMES, Scenario, did_you_mean, load_scenario
 from .source import Positions, display_path, parse_yaml
 
 OUTCOME_KEYS = ("outcome", "collapse_day", "collapsed_by", "phase", "sources")
@@ -121,7 +121,11 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
     if "outcome" not in data:
         raise fail("", "missing key 'outcome'")
     if code not in OUTCOMES:
-        raise fail("outcome", f"unknown outcome {code!r} (expected one of {', '.join(OUTCOMES)})")
+        raise fail(
+            "outcome",
+            f"unknown outcome {code!r} (expected one of {', '.join(OUTCOMES)})"
+            + did_you_mean(str(code), OUTCOMES),
+        )
     day = data.get("collapse_day")
     by = data.get("collapsed_by")
     collapsed = code == "cancelled_collapse"

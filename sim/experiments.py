@@ -24,7 +24,7 @@ from .frames import points_html
 from .progress import progress_bar
 from .records import Columns
 from .runner import check_arguments, simulate_chunk
-from .scenario import OUTCOMES, Scenario
+from .scenario import OUTCOMES, Scenario, did_you_mean
 from .stats import wilson
 from .tally import phase_funnel
 from .uncertainty import plain_number
@@ -339,7 +339,10 @@ def check_outcome(scenario: Scenario, outcome: str) -> str:
         return outcome
     choices = ", ".join(OUTCOMES) + ", reached:<phase>, passed:<phase>"
     if not sep or kind not in PHASE_OUTCOMES:
-        raise UsageError(f"--outcome {outcome}: unknown outcome (choose from {choices})")
+        hint = did_you_mean(
+            outcome, [*OUTCOMES, *(f"{k}:{p}" for k in PHASE_OUTCOMES for p in phases)]
+        )
+        raise UsageError(f"--outcome {outcome}: unknown outcome (choose from {choices}){hint}")
     if not phases:
         raise UsageError(
             f"--outcome {outcome}: scenario '{scenario.name}' has no phases "
@@ -348,6 +351,7 @@ def check_outcome(scenario: Scenario, outcome: str) -> str:
     if name not in phases:
         raise UsageError(
             f"--outcome {outcome}: unknown phase '{name}' (the phases: {', '.join(phases)})"
+            + did_you_mean(name, phases)
         )
     return outcome
 

@@ -272,6 +272,7 @@ def test_cli_writes_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 BAD_OUTCOMES = [
     ("outcome: held\n", r"outcome.yaml:1:1: outcome: unknown outcome 'held'"),
+    ("outcome: triggerd\n", r"unknown outcome 'triggerd' .*; did you mean 'triggered'\?"),
     (
         "outcome: cancelled_collapse\ncollapse_day: 9.5\ncollapsed_by: b\n",
         r"outcome.yaml:2:1: collapse_day: 9.5 is outside the window \[0, 7\)",

@@ -285,6 +285,8 @@ def test_sweep_csv_and_figure_have_every_phase(two: sim.Scenario, tmp_path: Path
         ("reached:three", "unknown phase 'three' (the phases: one, two)"),
         ("gone:one", "unknown outcome"),
         ("collapse", "unknown outcome"),
+        ("passed:onee", "unknown phase 'onee' (the phases: one, two); did you mean 'one'?"),
+        ("triggerd", "did you mean 'triggered'?"),
     ],
 )
 @pytest.mark.parametrize("command", ["sweep", "sensitivity", "discover"])
