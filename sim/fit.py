@@ -406,9 +406,12 @@ def fit_party(
         s = se.get("rate")
         if n == 0:
             out["rate"] = Estimate(0.0, None, (0.0, DROP / data.base))
-        elif boost_top:
+        elif boost_top:  # on the ridge where the boost runs to its bound the rate means nothing
             out["rate"] = Estimate(
-                mu, None, (None, None), "not identified: the boost runs to its search bound"
+                None,
+                None,
+                (None, None),
+                "not identified: it trades off against the boost, which runs to its search bound",
             )
         elif s is None:
             out["rate"] = Estimate(mu, None, (None, None), "observed information not definite")
@@ -421,11 +424,14 @@ def fit_party(
         lo = 0.0 if lo is None else lo  # reaching the lower bound: no retaliation fits too
         s = se.get("boost")
         note = "" if hi is not None else "not identified: the upper end reaches the search bound"
+        if boost_top:
+            note = "not identified: the likelihood still rises at the search bound"
         value = None if boost_top else b
         out["boost"] = Estimate(value, None if s is None else b * s, (lo, hi), note)
     rate_est = out.get("rate")
     boost_est = out.get("boost")
-    if rate_est is not None and boost_est is not None and boost_est.ci95[1] is None and n:
+    open_boost = boost_est is not None and boost_est.ci95[1] is None
+    if rate_est is not None and open_boost and n and not boost_top:
         # the base rate trades off against the boost along the likelihood's ridge: with the
         # boost's interval open, the rate's (Wald) interval is not to be trusted either
         out["rate"] = Estimate(

@@ -435,3 +435,30 @@ def test_fitted_attack_rate_replaces_attack_prob(tmp_path):
     rate = result.estimates["spoilers.raiders.attack_rate"].value
     assert fitted.spoilers["raiders"].attack_rate == pytest.approx(rate, rel=1e-5)
     assert fitted.spoilers["raiders"].attack_prob is None
+
+
+def test_a_boost_running_to_its_bound_leaves_no_rate_on_the_ridge(tmp_path):
+    """Five events of the synthetic ACLED file: south's two events fit best with the boost at
+    its search bound and a base rate near zero. Neither number means anything, so both are
+    shown as not identified (a printed rate of 0.00076 beside an open interval misled a
+    reader), while north's boost of 0 (no retaliation) keeps its rate."""
+    from sim.events import read_events
+    from sim.fitted import text
+
+    data = Path(__file__).parent / "data"
+    scenario = load_scenario(data / "testland.yaml")
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "time,actor,major,target_side\n0.125,north,1,southern\n0.375,south,1,northern\n"
+        "1.0,north,0,southern\n2.0,raiders,0,\n3.0,south,0,northern\n"
+    )
+    result = fit(scenario, read_events(path, scenario))
+    est = result.estimates
+    south_boost = est["parties.south.retaliation.boost"]
+    assert south_boost.value is None and "still rises at the search bound" in south_boost.note
+    assert est["parties.south.violation_rate"].value is None
+    assert "runs to its search bound" in est["parties.south.violation_rate"].note
+    assert est["parties.north.retaliation.boost"].value == 0.0
+    assert est["parties.north.violation_rate"].value == pytest.approx(2 / 7)
+    row = next(line for line in text(result).splitlines() if "south.violation_rate" in line)
+    assert row.split()[1:3] == ["—", "—"]
