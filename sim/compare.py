@@ -162,7 +162,7 @@ class Comparison:
                 pr, pp = float(r_["p"]), float(p_["p"])
                 (rl, rh), (pl, phi) = r_["ci95"], p_["ci95"]
                 shares = f"{pr:.1%} / {pp:.1%}"
-                cis = f"[{rl:.0%}–{rh:.0%}] [{pl:.0%}–{phi:.0%}]"
+                cis = f"{_whole_percents(rl, rh)} {_whole_percents(pl, phi)}"
                 top.append(f"{shares:>{cell}}")
                 low.append(f"{cis:>{cell}}")
             lines.append(f"  {e.label:<{width}}  " + "  ".join(top))
@@ -595,6 +595,12 @@ def compare_results(results: Sequence[Results], labels: Sequence[str] | None = N
         entries.append(Entry(label, label, "results", r.scenario, r.summary(), triggered))
     runs, seed, engine = next(iter(shared)) if len(shared) == 1 else (None, None, None)
     return Comparison(entries, runs=runs, seed=seed, engine=engine)
+
+
+def _whole_percents(low: float, high: float) -> str:
+    """An interval in whole percents rounded outwards, so that it still holds its ends
+    (99.8–100% is [99%–100%], not [100%–100%])."""
+    return f"[{math.floor(low * 100 + 1e-9):.0f}%–{math.ceil(high * 100 - 1e-9):.0f}%]"
 
 
 __all__ = [

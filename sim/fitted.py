@@ -93,8 +93,11 @@ def check_extends(scenario: Scenario, keys: Sequence[str]) -> None:
                 )
 
 
-def qq_figure(actor: str, gaps: np.ndarray, gof: dict[str, float] | None) -> Any:
-    """Q–Q plot of an actor's rescaled gaps against Exp(1)."""
+def qq_figure(
+    actor: str, gaps: np.ndarray, gof: dict[str, float] | None, scenario: str = ""
+) -> Any:
+    """Q–Q plot of an actor's rescaled gaps against Exp(1) (``scenario``: its name, for the
+    title)."""
     from matplotlib.figure import Figure
 
     from .plots.style import INK, tidy
@@ -114,7 +117,8 @@ def qq_figure(actor: str, gaps: np.ndarray, gof: dict[str, float] | None) -> Any
     ax.plot(theory, g, "o", ms=3, color=INK, gid=f"qq:{actor}", label="rescaled gaps")
     ax.set_xlabel("Exp(1) quantile")
     ax.set_ylabel("rescaled gap (compensator increment)")
-    title = f"{actor}: {n} events"
+    title = f"{scenario}: {actor}" if scenario else actor
+    title += f", {n} gap{'' if n == 1 else 's'} between events"
     if gof is not None:
         title += f", KS p = {gof['p_value']:.2f}"
     ax.set_title(title, fontsize=10)
@@ -160,7 +164,7 @@ def save(
         if plots:
             (tmp / "figures").mkdir()
             for actor, gaps in result.rescaled.items():
-                fig = qq_figure(actor, gaps, result.gof.get(actor))
+                fig = qq_figure(actor, gaps, result.gof.get(actor), result.scenario.name)
                 fig.savefig(tmp / "figures" / f"qq_{actor}.png", dpi=150)
     return path
 

@@ -375,3 +375,13 @@ def test_scenarios_with_different_next_steps_are_not_labelled_as_one() -> None:
     assert all(label in text for label in labels)
     same = compare([files[0], files[0]], runs=300, seed=1, engine="fast", progress=False)
     assert f"P(triggered): {labels[0]}" in same.text()
+
+
+def test_phase_intervals_in_whole_percents_round_outwards():
+    """A printed interval must still hold its ends: 99.8–100% is not [100%–100%]."""
+    from sim.compare import _whole_percents
+
+    assert _whole_percents(0.998, 1.0) == "[99%–100%]"
+    assert _whole_percents(0.0, 0.004) == "[0%–1%]"
+    assert _whole_percents(0.25, 0.5) == "[25%–50%]"
+    assert _whole_percents(0.251, 0.499) == "[25%–50%]"

@@ -462,3 +462,12 @@ def test_a_boost_running_to_its_bound_leaves_no_rate_on_the_ridge(tmp_path):
     assert est["parties.north.violation_rate"].value == pytest.approx(2 / 7)
     row = next(line for line in text(result).splitlines() if "south.violation_rate" in line)
     assert row.split()[1:3] == ["—", "—"]
+
+
+def test_the_qq_title_names_the_scenario_and_counts_gaps():
+    from sim.fitted import qq_figure
+
+    one = qq_figure("south", np.array([0.7]), {"p_value": 0.5}, "testland")
+    assert one.axes[0].get_title() == "testland: south, 1 gap between events, KS p = 0.50"
+    many = qq_figure("north", np.array([0.2, 1.1, 2.0]), None)
+    assert many.axes[0].get_title() == "north, 3 gaps between events"

@@ -195,7 +195,7 @@ def draw_tolerances(ax: Axes, side: str, tols: list[tuple[float, str]], ymax: fl
     for (tol, who), y in zip(tols, label_y, strict=True):
         ax.axhline(tol, color=INK, linestyle="--", linewidth=1, gid=f"tolerance:{side}:{tol:g}")
         ax.annotate(
-            f"{who} walks away above {tol:g}",
+            f"tolerance of {who}: {tol:g}",
             xy=(0.01, y),
             xycoords=ax.get_yaxis_transform(),
             xytext=(0, 2),
