@@ -463,3 +463,25 @@ def test_long_titles_are_wrapped_to_the_figure() -> None:
     suptitle(fig, "T", "over " + "parties.government.retaliation.half_life_hours × " * 3)
     width = max(len(line) for line in fig.get_suptitle().splitlines())
     assert width <= 6 * 12
+
+
+@pytest.mark.parametrize("days", [13, 30, 95])
+def test_long_date_axes_tick_every_kth_day_from_the_start(days: int) -> None:
+    """Past 12 days the ticks are every k-th day counted from the start, evenly spaced across
+    month ends (a date locator restarts each month and printed '29 Sep' over '01 Oct')."""
+    import itertools
+
+    from matplotlib.dates import num2date
+
+    from sim.plots.style import time_axis
+
+    data = {**SMALL, "window_days": days, "start": "2016-09-12T19:00:00+03:00"}
+    data["trigger"] = {"quiet_days": 1, "max_strain": 3}
+    scenario = sim.scenario_from_dict(data)
+    fig = Figure(figsize=(5, 3))
+    ax = fig.add_subplot()
+    time_axis(ax, scenario)
+    ticks = [num2date(t) for t in ax.xaxis.get_major_locator()()]
+    steps = {(b - a).total_seconds() for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1 and 3 <= len(ticks) <= 12
+    assert ticks[0] == scenario.start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from collections.abc import Sequence
@@ -10,8 +11,9 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
+from matplotlib.dates import DateFormatter, DayLocator, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator
 
 from .. import limits
 from ..errors import printable
@@ -159,11 +161,17 @@ def date_at(scenario: Scenario, day: float) -> Any:
 def time_axis(ax: Axes, scenario: Scenario, *, label: bool = True) -> None:
     """Date ticks (one per day, as ``13 Sep``) when the scenario has ``start``; else days."""
     start = scenario.start
-    w = scenario.window_days
+    w = scenario.horizon
     if start is not None:
         tz = start.tzinfo
-        locator = DayLocator(tz=tz) if w <= 12 else AutoDateLocator(tz=tz, maxticks=10)
-        ax.xaxis.set_major_locator(locator)
+        if w <= 12:
+            ax.xaxis.set_major_locator(DayLocator(tz=tz))
+        else:  # every k-th day from the start (a date locator restarts each month: 29, 1),
+            # as many as fit the axis's width at about 0.6 inch a label
+            inches = ax.get_window_extent().width / ax.figure.dpi
+            k = math.ceil(w / max(3, int(inches / 0.6)))
+            ticks = date2num([start + timedelta(days=d) for d in range(0, w + 1, k)])
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(DateFormatter("%d %b", tz=tz))
         if label:
             ax.set_xlabel(f"date (ceasefire from {start:%d %b %Y %H:%M})", fontsize=9)
