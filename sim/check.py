@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .errors import UsageError
 from .folders import new_folder, write_json
@@ -145,7 +146,11 @@ def figure(result: CheckResult, s: SeriesCheck) -> Figure:
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(bottom=0)
     ax.set_ylabel("reported items per day", fontsize=9)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    if totals and not daily:  # the record is only in the totals panel: one legend for both
+        handles.append(Line2D([], [], marker="o", linestyle="", color=PALETTE[1], markersize=7))
+        labels.append("recorded")
+    ax.legend(handles, labels, fontsize=8, frameon=False, loc="best")
     tidy(ax)
     if totals:
         bx = fig.add_subplot(grid[1])
@@ -154,16 +159,14 @@ def figure(result: CheckResult, s: SeriesCheck) -> Figure:
             bx.vlines(i, q[0.05], q[0.95], color=blue, alpha=0.45, linewidth=10)
             bx.vlines(i, q[0.25], q[0.75], color=blue, alpha=0.8, linewidth=10)
             bx.plot(i, q[0.5], "_", color="white", markersize=12, markeredgewidth=2)
-            recorded = "recorded" if i == 0 else None
-            bx.plot(i, point.count, "o", color=PALETTE[1], markersize=7, zorder=3, label=recorded)
+            bx.plot(i, point.count, "o", color=PALETTE[1], markersize=7, zorder=3)
         bx.set_xticks(range(len(totals)))
         spans = [p.days for p, _ in totals if p.days is not None]
         bx.set_xticklabels([f"days {a}–{b - 1}" for a, b in spans], fontsize=8)
         bx.set_xlim(-0.6, len(totals) - 0.4)
         bx.set_ylim(bottom=0)
         bx.set_title("totals over days", fontsize=9)
-        if not daily:
-            bx.legend(fontsize=8, frameon=False, loc="lower right")
+        bx.set_ylabel("reported items over the days", fontsize=9)
         tidy(bx)
     what = (
         f"{short(s.observation.label, 100)}\npredicted reports and the record — "

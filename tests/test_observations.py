@@ -414,3 +414,22 @@ def test_check_integrate_from_the_command_line(
     code, _text, err = cli(capsys, "check", str(path), *args)
     assert code == 0, err
     assert json.loads((out / "check.json").read_text())["integrated"] is True
+
+
+@pytest.mark.parametrize("daily", [True, False])
+def test_the_check_figure_has_one_legend_with_the_record(daily: bool) -> None:
+    """The recorded points are in the main legend whether the series has daily points or
+    only totals (a legend inside the totals panel read as a recorded total), and the totals
+    panel says what its axis counts."""
+    import yaml
+
+    from sim.check import figure
+
+    text = GOOD if daily else GOOD.replace("      - {day: 2, count: 7, source: test}\n", "")
+    scenario = sim.scenario_from_dict(yaml.safe_load(text))
+    result = check(scenario, runs=300, seed=2, progress=False)
+    fig = figure(result, result.series["mon"])
+    main, totals = fig.axes
+    assert [t.get_text() for t in main.get_legend().get_texts()][-1] == "recorded"
+    assert totals.get_legend() is None
+    assert totals.get_ylabel() == "reported items over the days"
