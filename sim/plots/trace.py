@@ -348,9 +348,9 @@ def _phase_marks(axes: Any, scenario: Scenario, events: Sequence[TraceEvent]) ->
             )
         elif e.kind == "gate":
             ok = bool(d["passed"])
-            top.scatter(
+            top.scatter(  # at the foot of the boundary, apart from the phases' names on top
                 [date_at(scenario, e.time)],
-                [top.get_ylim()[1] - 0.2],
+                [top.get_ylim()[0] + 0.2],
                 marker="$✓$" if ok else "X",
                 s=70,
                 color=COLOURS["triggered"] if ok else COLOURS["cancelled_violence"],
