@@ -74,8 +74,15 @@ def reliability_figure(data: dict[str, Any]) -> Figure:
                 gid=f"bins:{code}",
             )
             for xi, yi, ni in zip(x, y, n, strict=True):
-                ax.annotate(
-                    f"n={ni}", (xi, yi), textcoords="offset points", xytext=(4, 6), fontsize=8
+                ax.annotate(  # on a white ground, drawn over the line that runs through it
+                    f"n={ni}",
+                    (xi, yi),
+                    textcoords="offset points",
+                    xytext=(6, 8) if xi < 0.15 else (-6, 8),
+                    ha="left" if xi < 0.15 else "right",  # clear of the y axis near 0
+                    fontsize=8,
+                    zorder=5,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9},
                 )
         ax.set(
             xlim=(-0.02, 1.02), ylim=(-0.08, 1.08), xlabel="forecast probability", ylabel="observed"
