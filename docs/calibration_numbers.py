@@ -57,7 +57,7 @@ def worked_example() -> None:
             f"{fmt(e.ci95[0])} – {fmt(e.ci95[1])} |"
         )
     print("gof:", {a: round(g["p_value"], 3) for a, g in result.gof.items()})
-    fig = qq_figure("north", result.rescaled["north"], result.gof["north"])
+    fig = qq_figure("north", result.rescaled["north"], result.gof["north"], result.scenario.name)
     path = ROOT / "docs" / "figures" / "calibration_qq.png"
     fig.savefig(path, dpi=120)
     print(f"wrote {path.relative_to(ROOT)}")

@@ -118,7 +118,7 @@ def qq_figure(
     ax.set_xlabel("Exp(1) quantile")
     ax.set_ylabel("rescaled gap (compensator increment)")
     title = f"{scenario}: {actor}" if scenario else actor
-    title += f", {n} gap{'' if n == 1 else 's'} between events"
+    title += f"\n{n} gap{'' if n == 1 else 's'} between events"
     if gof is not None:
         title += f", KS p = {gof['p_value']:.2f}"
     ax.set_title(title, fontsize=10)

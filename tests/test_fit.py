@@ -468,6 +468,6 @@ def test_the_qq_title_names_the_scenario_and_counts_gaps():
     from sim.fitted import qq_figure
 
     one = qq_figure("south", np.array([0.7]), {"p_value": 0.5}, "testland")
-    assert one.axes[0].get_title() == "testland: south, 1 gap between events, KS p = 0.50"
+    assert one.axes[0].get_title() == "testland: south\n1 gap between events, KS p = 0.50"
     many = qq_figure("north", np.array([0.2, 1.1, 2.0]), None)
-    assert many.axes[0].get_title() == "north, 3 gaps between events"
+    assert many.axes[0].get_title() == "north\n3 gaps between events"
