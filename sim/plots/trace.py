@@ -174,12 +174,14 @@ def trace_figure(
             gid=f"strain:{side}",
         )
         ax.plot(date_at(scenario, end_t), vs[-1], "o", color=colour(s), markersize=5, zorder=5)
+        near_end = end_t > 0.9 * w  # the label goes left of the point, inside the axes
         ax.annotate(
             f"{vs[-1]:.3g}",
             xy=(date_at(scenario, end_t), vs[-1]),
-            xytext=(5, 0),
+            xytext=(-7, 7) if near_end else (5, 0),
             textcoords="offset points",
-            va="center",
+            ha="right" if near_end else "left",
+            va="bottom" if near_end else "center",
             fontsize=8,
             color=colour(s),
             fontweight="bold",
