@@ -58,9 +58,9 @@ def check(
 ) -> CheckResult:
     """Score every series of ``scenario.observations`` against ``runs`` simulated runs."""
     if not scenario.observations:
-        where = scenario.locate(())
-        file = where.file if where is not None else f"scenario {scenario.name}"
-        raise UsageError(f"{file}: the scenario has no 'observations:' block to check")
+        raise UsageError(
+            f"{scenario.file_label()}: the scenario has no 'observations:' block to check"
+        )
     runs, seed = settings(scenario, runs, seed, engine, workers, integrate)
     started = time.perf_counter()
     engine_view = engine_scenario(scenario)

@@ -496,8 +496,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             status = 2
             continue
         say(
-            f"{f}: ok — {s.name}: {len(s.sides)} sides, {len(s.parties)} parties, "
-            f"{len(s.spoilers)} spoilers, {len(s.guarantors)} guarantors, "
+            f"{f}: ok — {s.name}: {plural(len(s.sides), 'side')}, "
+            f"{plural(len(s.parties), 'party', 'parties')}, "
+            f"{plural(len(s.spoilers), 'spoiler')}, {plural(len(s.guarantors), 'guarantor')}, "
             f"{s.window_days}-day window, branching ratio {s.branching_ratio():.2f}"
             + (f", {len(s.uncertainties)} uncertain assumptions" if s.uncertainties else "")
         )
@@ -663,6 +664,11 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     say(comparison.text())
     _wrote(folder)
     return 0
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 spoiler``, ``2 spoilers``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -322,7 +322,7 @@ def check(scenario: Scenario, samples: int, threshold: float | None) -> None:
     k = len(scenario.uncertainties)
     if k < 2:
         raise UsageError(
-            f"scenario discovery needs at least 2 uncertain assumptions "
+            f"{scenario.file_label()}: scenario discovery needs at least 2 uncertain assumptions "
             f"(the scenario's uncertainties: block has {k})"
         )
     if samples < 20:

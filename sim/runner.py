@@ -69,10 +69,9 @@ def settings(
 def check_integrable(scenario: Scenario) -> None:
     """Refuse ``--integrate`` for a scenario with nothing uncertain, naming its file."""
     if not scenario.uncertainties:
-        where = scenario.locate(())
-        file = f"{where.file}: " if where is not None else ""
         raise UsageError(
-            f"{file}--integrate needs an 'uncertainties:' block (this scenario has none)"
+            f"{scenario.file_label()}: --integrate needs an 'uncertainties:' block (this "
+            "scenario has none)"
         )
 
 

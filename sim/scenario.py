@@ -540,6 +540,13 @@ class Scenario(_Model):
         source = (self.__pydantic_private__ or {}).get("_source")
         return source.locate(path) if source is not None else None
 
+    def file_label(self) -> str:
+        """The scenario's file, for messages (``scenario NAME`` for one built in code)."""
+        where = self.locate(())
+        if where is None or where.file.startswith("<"):  # built in code: "<dict>"
+            return f"scenario {self.name}"
+        return where.file
+
     # ----------------------------------------------------------------- changes
 
     @property

@@ -336,7 +336,7 @@ def check(scenario: Scenario, method: str, samples: int, target_floor: float | N
     k = len(scenario.uncertainties)
     if k < 2:
         raise UsageError(
-            f"sensitivity analysis needs at least 2 uncertain assumptions "
+            f"{scenario.file_label()}: sensitivity analysis needs at least 2 uncertain assumptions "
             f"(the scenario's uncertainties: block has {k})"
         )
     if method == "sobol" and (samples < 2 or samples & (samples - 1)):

@@ -175,7 +175,7 @@ def test_same_numbers_on_a_local_dask_cluster() -> None:
 @pytest.mark.parametrize(
     ("uncertainties", "method", "samples", "message"),
     [
-        ({}, "sobol", 64, "at least 2 uncertain assumptions .* has 0"),
+        ({}, "sobol", 64, "scenario known: .*at least 2 uncertain assumptions .* has 0"),
         ({DECISIVE: KNOWN["uncertainties"][DECISIVE]}, "sobol", 64, "has 1"),
         (KNOWN["uncertainties"], "sobol", 100, "power of 2"),
         (KNOWN["uncertainties"], "morris", 1, "at least 2 trajectories"),
@@ -247,7 +247,7 @@ def test_cli_morris_without_plots(here: Path, cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("--set", "uncertainties={}"), "at least 2 uncertain assumptions"),
+        (("--set", "uncertainties={}"), "known.yaml: sensitivity analysis needs at least 2"),
         (("--method", "fast99"), "invalid choice"),
         (("--samples", "12"), "power of 2"),
         (("--out", "taken"), "already exists"),
