@@ -1134,6 +1134,12 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         if hint:
             actor = {"parties": "party", "spoilers": "spoiler", "guarantors": "guarantor"}[path[0]]
             return f"required key is missing (a new {actor} '{path[1]}'{hint.replace(';', ',')})"
+    if kind in ("model_attributes_type", "dict_type") and path[:1] == ("uncertainties",):
+        got = err.get("input")
+        return (
+            "an uncertain assumption is a distribution, such as {dist: uniform, low: 0.1, "
+            f"high: 0.3}} (got {got!r}; the scenario's own value stays in its key)"
+        )
     if kind == "union_tag_invalid" and path[:1] == ("uncertainties",):
         tag = str(err.get("ctx", {}).get("tag", ""))
         known = f"unknown distribution '{tag}' in 'dist' (known: {', '.join(_DISTRIBUTIONS)})"
@@ -1294,11 +1300,12 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
     path = split_path(key)
     if path[0] == "observations" and (len(path) != 3 or path[2] not in OBSERVATION_KEYS):
         return f"only {', '.join(OBSERVATION_KEYS)} of an observation can be uncertain"
-    parent = lookup(scenario.model_dump(), path[:-1])
+    data = scenario.model_dump()
+    parent = lookup(data, path[:-1])
     if not (isinstance(parent, dict) and path[-1] in parent) and not (
         isinstance(parent, list | tuple) and isinstance(path[-1], int) and path[-1] < len(parent)
     ):
-        return "no such value in the scenario (check the key path)"
+        return "no such value in the scenario (check the key path)" + _near_key(data, path)
     base = scenario.model_copy(update={"uncertainties": MappingProxyType({})})
     for value in dist.values_to_check():
         try:
@@ -1310,6 +1317,26 @@ def _uncertainty_problem(scenario: Scenario, key: str, dist: Any) -> str | None:
         if lookup(variant.model_dump(), path) != value:  # e.g. a label
             return "is not a number the simulation uses"
     return None
+
+
+def _near_key(data: Any, path: KeyPath) -> str:
+    """``"; did you mean 'a.b.c'?"`` with the first part of ``path`` missing from ``data``
+    replaced by the closest name there, or ""."""
+    node = data
+    for i, part in enumerate(path):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            continue
+        if isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            continue
+        if not isinstance(node, dict):
+            return ""
+        close = difflib.get_close_matches(str(part), [str(k) for k in node], n=1, cutoff=0.6)
+        if not close:
+            return ""
+        return f"; did you mean '{format_path((*path[:i], close[0], *path[i + 1 :]))}'?"
+    return ""
 
 
 def lookup(data: Any, path: KeyPath) -> Any:

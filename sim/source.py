@@ -245,7 +245,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     except yaml.reader.ReaderError as exc:  # a control character such as NUL
         raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, file) from None
+        raise _syntax_error(exc, file, text) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -258,19 +258,27 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, file) from None
+        raise _syntax_error(exc, file, text) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid YAML: {exc}", location=Location(file)) from None
     finally:
         loader.dispose()
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> ScenarioError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
     if "nesting depth" in problem:  # PyYAML ≥ 6.0.4 has a depth limit of its own
         return ScenarioError(_too_deep(), location=_loc(file, mark))
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        problem += ": a tab (YAML is indented with spaces, never tabs)"
     return ScenarioError(f"invalid YAML: {problem}", location=_loc(file, mark))
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at 0-based ``line`` and ``column`` of ``text`` ("" past its end)."""
+    lines = text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
 
 
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -1290,3 +1290,22 @@ def test_nested_mistakes_get_one_line_that_says_what_was_meant(
         load_scenario("nested.yaml")
     assert len(info.value.problems) == 1, str(info.value)
     assert_error(error_of("nested.yaml"), "nested.yaml", line, col, key, message)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "key", "message"),
+    [
+        (BASE.replace("  gov:\n    side: a", "  gov:\n\tside: a"), 5, 1, "",
+         "invalid YAML: found character that cannot start any token: a tab (YAML is indented"
+         " with spaces, never tabs)"),
+        (BASE + "uncertainties:\n  parties.gov.violation_prob: 0.3\n", 11, 3,
+         "uncertainties.parties.gov.violation_prob",
+         "an uncertain assumption is a distribution, such as {dist: uniform, low: 0.1, "
+         "high: 0.3} (got 0.3; the scenario's own value stays in its key)"),
+    ],
+)  # fmt: skip
+def test_parser_wording_is_translated(
+    here: Path, text: str, line: int, col: int, key: str, message: str
+) -> None:
+    write("odd.yaml", text)
+    assert_error(error_of("odd.yaml"), "odd.yaml", line, col, key, message)

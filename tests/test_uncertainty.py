@@ -141,6 +141,22 @@ def test_values_out_of_range_for_the_key_are_rejected() -> None:
         scenario(**{"title": {"dist": "uniform", "low": 0, "high": 1}})
 
 
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("parties.aa.violation_prob", "parties.a.violation_prob"),
+        ("parties.a.violation_prb", "parties.a.violation_prob"),
+        ("parties.b.tolerence", "parties.b.tolerance"),
+    ],
+)
+def test_a_misspelt_uncertain_key_gets_the_nearest_existing_one(key: str, meant: str) -> None:
+    with pytest.raises(sim.ScenarioError) as err:
+        scenario(**{key: {"dist": "uniform", "low": 0.1, "high": 0.2}})
+    assert f"no such value in the scenario (check the key path); did you mean '{meant}'?" in str(
+        err.value
+    )
+
+
 def test_apply_and_baseline() -> None:
     s = scenario(
         **{
