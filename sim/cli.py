@@ -193,10 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         "numbers) and/or result folders of `ceasefire run`; the first is the reference.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="scenario file or result folder")
-    p.add_argument("--runs", type=_runs, help="runs per scenario (default: the first's)")
-    p.add_argument("--seed", type=_non_negative, help="random seed (default: the first's)")
     p.add_argument(
-        "--engine", choices=list(ENGINES), default="simpy", help="engine (default: simpy)"
+        "--runs",
+        type=_runs,
+        help="runs per scenario file (default: a result folder's, so they pair; else the "
+        "first file's)",
+    )
+    p.add_argument(
+        "--seed", type=_non_negative, help="random seed (default: as --runs, the same way)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        help="engine (default: a result folder's; else simpy)",
     )
     p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     output_args(p, "results/compare/<timestamp>/")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from .engines import ENGINES
 from .errors import RunawayError, UsageError
 from .folders import new_folder, write_json
 from .frames import comparison_html
@@ -50,6 +51,9 @@ class Entry:
     summary: dict[str, Any]
     triggered: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Per run, whether the trigger started (scenario files only: pairs runs across files)."""
+    unpaired: str = ""
+    """Why this input cannot be paired run by run with the others ("" when it can, or when
+    nothing here is paired)."""
 
     @property
     def runs(self) -> int:
@@ -217,9 +221,10 @@ class Comparison:
             )
         if "unpaired" in tests:
             lines.append(
-                "\np-value (result folders): two-sided two-proportion z-test (pooled), "
-                "treating the samples as independent."
+                "\np-value (inputs not paired run by run): two-sided two-proportion z-test "
+                "(pooled), treating the samples as independent."
             )
+        lines += [f"  {e.label}: not paired — {e.unpaired}" for e in self.entries if e.unpaired]
         lines += self.phase_text()
         return "\n".join(lines)
 
@@ -235,10 +240,14 @@ class Comparison:
         for what ran here with one seed and engine: the scenario files of one command."""
         if self.runs is None:
             return "from result folders, each as saved"
+        n_files = sum(e.kind == "scenario" for e in self.entries)
         what = "every scenario" if self.uniform() else "scenario files"
+        each = " each"
+        if n_files == 1 and not self.uniform():
+            what, each = "the scenario file", ""
         paired = sum(e.kind == "folder" and e.triggered is not None for e in self.entries)
         return (
-            f"{what}: {self.runs:,} runs each, seed {self.seed}, engine {self.engine}"
+            f"{what}: {self.runs:,} runs{each}, seed {self.seed}, engine {self.engine}"
             + (" (common random numbers)" if self.common_random_numbers() else "")
             + ("" if self.uniform() else "; result folders as saved")
             + (f", {paired} of them made the same way (paired run by run)" if paired else "")
@@ -403,6 +412,42 @@ def _folder_manifest(path: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
+def _shared_mechanisms(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios draw from at least one common stream (a source of hostile
+    events with the same name: streams are keyed by mechanism names)."""
+    names = {*a.parties, *a.spoilers, *a.guarantors}
+    return bool(names & {*b.parties, *b.spoilers, *b.guarantors})
+
+
+def _why_not_paired(path: Path, manifest: dict[str, Any], runs: int, seed: int, engine: str) -> str:
+    """Why a result folder cannot be paired with the scenario files run here."""
+    if not _ours(manifest):
+        return "made by another version of ceasefire-sim"
+    made = (manifest["runs"], manifest["seed"], manifest["engine"])
+    if made != (runs, seed, engine):
+        r, s, e = made
+        return (
+            f"made with {r:,} runs, seed {s}, engine {e}; give --runs {r} --seed {s} "
+            f"--engine {e} to pair it with the files"
+        )
+    if not (path / "runs.csv").is_file():
+        return "it has no runs.csv (saved with --summary-only)"
+    return "its runs.csv does not match its manifest"
+
+
+def _ours(manifest: dict[str, Any]) -> bool:
+    """Whether a result folder's manifest says it was made by this version, with its runs,
+    seed and engine (so scenario files run here can be paired with it)."""
+    versions = manifest.get("versions")
+    version = versions.get("ceasefire-sim") if isinstance(versions, dict) else None
+    return (
+        version == library_versions()["ceasefire-sim"]
+        and isinstance(manifest.get("runs"), int)
+        and isinstance(manifest.get("seed"), int)
+        and manifest.get("engine") in ENGINES
+    )
+
+
 def folder_outcomes(
     path: Path, manifest: dict[str, Any], runs: int, seed: int, engine: str
 ) -> np.ndarray | None:
@@ -412,9 +457,7 @@ def folder_outcomes(
     (common random numbers). None otherwise (the folder is then compared as an independent
     sample)."""
     made = (manifest.get("runs"), manifest.get("seed"), manifest.get("engine"))
-    versions = manifest.get("versions")
-    version = versions.get("ceasefire-sim") if isinstance(versions, dict) else None
-    if made != (runs, seed, engine) or version != library_versions()["ceasefire-sim"]:
+    if made != (runs, seed, engine) or not _ours(manifest):
         return None
     rows = path / "runs.csv"
     try:
@@ -457,7 +500,8 @@ def _read_inputs(paths: Sequence[str | Path]) -> list[_Input]:
 
 
 Facets = dict[str, Any]
-"""What describes one input: its scenario name, ``--set`` changes, engine, seed and runs."""
+"""What describes one input: its scenario name, ``--set`` changes, engine, seed and runs,
+and ``integrate`` (a folder made with ``--integrate``)."""
 
 
 def _value(v: Any) -> str:
@@ -479,6 +523,8 @@ def labels_by_difference(facets: Sequence[Facets]) -> list[str]:
                 values = {repr(g["overrides"].get(k)) for g in same}
                 if len(values) > 1 and k in f["overrides"]:
                     parts.append(f"{k}={_value(f['overrides'][k])}")
+            if f.get("integrate") and not all(g.get("integrate") for g in same):
+                parts.append("--integrate")
             for what, word in (("engine", "engine {}"), ("seed", "seed {}"), ("runs", "{:,} runs")):
                 if f[what] is not None and f[what] != same[0][what]:  # vs the group's first
                     parts.append(word.format(f[what]))
@@ -496,25 +542,33 @@ def compare(
     runs: int | None = None,
     seed: int | None = None,
     *,
-    engine: str = "simpy",
+    engine: str | None = None,
     workers: int = 1,
     progress: bool | None = None,
 ) -> Comparison:
     """Compare scenario files (simulated with common random numbers) and result folders.
 
-    ``runs`` and ``seed`` default to the ``monte_carlo`` block of the first scenario file
-    (a fresh seed when it has none); every scenario file is run with the same ``runs``,
-    ``seed`` and ``engine``. Every input is read and validated before anything is simulated.
+    Every scenario file is run with the same ``runs``, ``seed`` and ``engine``. Those not
+    given are taken from the first result folder made by this version, when there is one, so
+    that the files pair with it run by run; otherwise from the ``monte_carlo`` block of the
+    first scenario file (a fresh seed when it has none), and the ``simpy`` engine. Every input
+    is read and validated before anything is simulated.
     """
     inputs = _read_inputs(paths)
     files = [i for i in inputs if i.kind == "scenario"]
+    made = next((i.manifest for i in inputs if i.kind == "folder" and _ours(i.manifest)), None)
     if files:
         mc = files[0].scenario.monte_carlo
+        if made is not None:
+            runs = made["runs"] if runs is None else runs
+            seed = made["seed"] if seed is None else seed
+            engine = made["engine"] if engine is None else engine
         runs = mc.runs if runs is None else runs
         if seed is None:
             seed = mc.seed if mc.seed is not None else fresh_seed()
     else:
         runs = seed = None
+    engine = "simpy" if engine is None else engine
     labels = labels_by_difference(
         [
             {
@@ -523,11 +577,12 @@ def compare(
                 "engine": engine if i.summary is None else i.summary.get("engine"),
                 "seed": seed if i.summary is None else i.summary.get("seed"),
                 "runs": runs if i.summary is None else i.summary.get("runs"),
+                "integrate": i.kind == "folder" and bool(i.manifest.get("integrate")),
             }
             for i in inputs
         ]
     )
-    entries = []
+    entries: list[Entry] = []
     started = time.perf_counter()
     for label, i in zip(labels, inputs, strict=True):
         summary = i.summary
@@ -551,7 +606,21 @@ def compare(
             triggered = folder_outcomes(Path(i.source), i.manifest, runs, seed, engine)
         else:
             triggered = None
-        entries.append(Entry(label, i.source, i.kind, i.scenario, summary, triggered))
+        why = ""
+        if files and triggered is None:
+            assert runs is not None and seed is not None
+            why = _why_not_paired(Path(i.source), i.manifest, runs, seed, engine)
+        elif (
+            entries
+            and triggered is not None
+            and not _shared_mechanisms(inputs[0].scenario, i.scenario)
+        ):
+            triggered = None  # no stream in common: pairing would claim what is not there
+            why = (
+                "it shares no party, spoiler or guarantor name with the first input, so no "
+                "random numbers (streams are keyed by name)"
+            )
+        entries.append(Entry(label, i.source, i.kind, i.scenario, summary, triggered, why))
     engine_used = engine if files else None
     return Comparison(
         entries, runs=runs, seed=seed, engine=engine_used, elapsed=time.perf_counter() - started

@@ -385,3 +385,45 @@ def test_phase_intervals_in_whole_percents_round_outwards():
     assert _whole_percents(0.0, 0.004) == "[0%–1%]"
     assert _whole_percents(0.25, 0.5) == "[25%–50%]"
     assert _whole_percents(0.251, 0.499) == "[25%–50%]"
+
+
+def test_files_take_a_folders_runs_seed_and_engine_so_they_pair(here: Path, cli: Cli) -> None:
+    """Compared with a result folder and given no --runs, --seed or --engine, scenario files
+    run like the folder was made, and pair with it run by run; told otherwise, the output
+    says why the folder is not paired and what would pair it; a folder saved without its
+    runs says so; a folder made with --integrate is labelled so."""
+    variant = str(Path(FLAGSHIP).with_name("geneva_2016_no_incident.yaml"))
+    made = ("--runs", "300", "--seed", "5", "--engine", "fast", "--quiet", "--no-plots")
+    assert cli("run", FLAGSHIP, "--out", "base", *made)[0] == 0
+    code, out, err = cli("compare", "base", variant, "--out", "c1", "--quiet", "--no-plots")
+    assert code == 0, err
+    data = json.loads((here / "c1" / "comparison.json").read_text())
+    assert data["table"][1]["test"] == "paired" and data["common_random_numbers"]
+    assert f"scenario file {variant}: 300 runs, seed 5, engine fast" in out
+    code, out, _ = cli("compare", "base", variant, "--runs", "200", "--out", "c2", "--quiet",
+                       "--no-plots")  # fmt: skip
+    assert code == 0 and "p-value (inputs not paired run by run)" in out
+    assert ("geneva_2016: not paired — made with 300 runs, seed 5, engine fast; give --runs "
+            "300 --seed 5 --engine fast to pair it with the files") in out  # fmt: skip
+    assert cli("run", FLAGSHIP, "--out", "bare", "--summary-only", *made)[0] == 0
+    code, out, _ = cli("compare", "bare", variant, "--out", "c3", "--quiet", "--no-plots")
+    assert "not paired — it has no runs.csv (saved with --summary-only)" in out
+
+
+def test_inputs_with_no_stream_in_common_are_not_claimed_paired(here: Path, cli: Cli) -> None:
+    other = ROOT / "tests" / "data" / "testland.yaml"  # none of the flagship's actor names
+    code, out, err = cli("compare", FLAGSHIP, other, "--runs", "200", "--out", "c", "--quiet",
+                         "--no-plots")  # fmt: skip
+    assert code == 0, err
+    data = json.loads((here / "c" / "comparison.json").read_text())
+    assert data["table"][1]["test"] == "unpaired" and not data["common_random_numbers"]
+    assert "testland: not paired — it shares no party, spoiler or guarantor name" in out
+    assert "common random numbers" not in out.split("P(triggered)")[0]
+
+
+def test_a_folder_made_with_integrate_is_labelled_so() -> None:
+    from sim.compare import labels_by_difference
+
+    base = {"name": "u", "overrides": {}, "engine": "fast", "seed": 1, "runs": 10}
+    labels = labels_by_difference([{**base, "integrate": True}, {**base, "integrate": False}])
+    assert labels == ["u (--integrate)", "u"]
