@@ -400,6 +400,8 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     params = [sweep.parse_param(text) for text in args.param]
     scenario, seed, out = _experiment_setup(args)
+    for note in scenario.replaced_schedules([key for key, *_ in params]):
+        say(f"note: --param {note}", file=sys.stderr)
     table = sweep.sweep(
         scenario,
         params,
@@ -491,7 +493,11 @@ def _version() -> str:
 def _load(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.file)
     if args.overrides:
-        scenario = scenario.with_overrides(dict(args.overrides), origin="--set")
+        single = [k for k, v in args.overrides if not isinstance(v, list | tuple)]
+        changed = scenario.with_overrides(dict(args.overrides), origin="--set")
+        for note in scenario.replaced_schedules(single):
+            say(f"note: --set {note}", file=sys.stderr)
+        scenario = changed
     return scenario
 
 

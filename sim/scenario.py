@@ -14,7 +14,7 @@ import html
 import math
 import re
 from collections import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType, UnionType
@@ -534,6 +534,24 @@ class Scenario(_Model):
                     f"the {possible} convoys attempted: the trigger can never start"
                 )
         return out
+
+    def replaced_schedules(self, keys: Sequence[str]) -> list[str]:
+        """Notes for ``keys`` (about to be set to one number each) that hold a per-day list
+        here: the one number replaces every day's value."""
+        data = self.model_dump()
+        notes = []
+        for key in keys:
+            try:
+                value = lookup(data, split_path(key))
+            except ScenarioError:  # a key path that does not parse: reported elsewhere
+                continue
+            if isinstance(value, list | tuple) and len(value) > 1:
+                shown = ", ".join(f"{v:g}" for v in value)
+                notes.append(
+                    f"{key}: one number replaces the {len(value)} per-day values ({shown}); "
+                    f"to change day D alone, set {key}.D"
+                )
+        return notes
 
     def locate(self, path: KeyPath) -> Location | None:
         """Where ``path`` (or its nearest written ancestor) is in the scenario's file."""

@@ -677,3 +677,21 @@ def test_control_characters_never_reach_the_terminal(here: Path, cli: Cli) -> No
     assert "Evil \\x1b[2J title \\x07" in out
     code, out, err = cli("run", "small.yaml", "--set", "parties.gov.x\x1b[2J=1")
     assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err
+
+
+def test_one_number_for_a_per_day_list_is_noted(here: Path, cli: Cli) -> None:
+    """--set or --param of one number on a key that holds a per-day list replaces every day:
+    legal, but easy to do by mistake, so it is noted on stderr with how to change one day."""
+    flagship = str(ROOT / "scenarios" / "geneva_2016.yaml")
+    key = "parties.government.violation_prob"
+    args = ("--runs", "50", "--no-plots", "--quiet", "--engine", "fast")
+    code, _, err = cli("run", flagship, "--set", f"{key}=0.35", *args, "--out", "a")
+    assert code == 0
+    assert (f"note: --set {key}: one number replaces the 7 per-day values (0.2, 0.2, 0.25, "
+            f"0.35, 0.4, 0.55, 0.65); to change day D alone, set {key}.D") in err  # fmt: skip
+    for change in (f"{key}.3=0.3", f"{key}=[0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]"):
+        code, _, err = cli("run", flagship, "--set", change, *args, "--out", change[-3:])
+        assert code == 0 and "note:" not in err
+    code, _, err = cli("sweep", flagship, "--param", f"{key}=0.1:0.5:3", "--runs", "20",
+                       "--no-plots", "--quiet", "--out", "s")  # fmt: skip
+    assert code == 0 and f"note: --param {key}: one number replaces the 7" in err
