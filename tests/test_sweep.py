@@ -139,7 +139,15 @@ def test_bad_sweep_values_are_reported_as_params(flagship: sim.Scenario) -> None
         sweep.sweep(flagship, [("nope", 0.0, 1.0, 3)], runs=10, seed=1)
     with pytest.raises(sim.ScenarioError) as err:
         sweep.sweep(flagship, [("humanitarian.success_prob", 0.0, 1.5, 3)], runs=10, seed=1)
-    assert "geneva_2016.yaml:" in str(err.value) and "(from --param, at 1.5)" in str(err.value)
+    assert "geneva_2016.yaml:" in str(err.value)
+    assert "(from --param humanitarian.success_prob, at 1.5)" in str(err.value)
+    # a value that makes another key of the file invalid names that key, and the --param
+    with pytest.raises(sim.ScenarioError) as err:
+        sweep.sweep(flagship, [("window_days", 3, 10, 8)], runs=10, seed=1)
+    assert err.value.key == "parties.government.violation_prob"
+    assert str(err.value).endswith(
+        "needs one per day of the window (3) (from --param window_days, at 3)"
+    )
 
 
 def test_whole_number_grids_sweep_counts_and_fractions_of_them_are_refused(
@@ -154,7 +162,7 @@ def test_whole_number_grids_sweep_counts_and_fractions_of_them_are_refused(
     assert (np.diff(triggered) <= 0).all() and triggered[0] > triggered[-1]
     with pytest.raises(sim.ScenarioError) as err:
         sweep.sweep(flagship, [("humanitarian.required_deliveries", 0, 3, 5)], runs=10, seed=1)
-    assert "(from --param, at 0.75)" in str(err.value)
+    assert "(from --param humanitarian.required_deliveries, at 0.75)" in str(err.value)
 
 
 def test_points_written_into_the_tables_equal_validated_points() -> None:
