@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import uncertainty
 from .errors import UsageError
 from .records import FIELDS, csv_header
 from .scenario import OUTCOMES, outcome_words
@@ -125,8 +126,7 @@ def results_html(results: Results) -> str:
     s = results.scenario
     head = f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}"
     if results.integrated:
-        n = len(s.uncertainties)
-        head += f"; parameters integrated over {n} uncertain assumption{'s' * (n != 1)}"
+        head += f"; {uncertainty.integration_note(s)}"
     if s.overrides:
         head += "; with " + ", ".join(f"{k}={v}" for k, v in s.overrides.items())
     rows = [

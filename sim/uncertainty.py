@@ -23,6 +23,17 @@ def keys(scenario: Scenario) -> tuple[str, ...]:
     return tuple(scenario.uncertainties)
 
 
+def integration_note(scenario: Scenario) -> str:
+    """How ``--integrate`` results were made, in words: the assumptions drawn per run, those
+    that only change how monitors report (observations) counted apart."""
+    reporting = sum(key.startswith("observations.") for key in scenario.uncertainties)
+    n = len(scenario.uncertainties) - reporting
+    note = f"parameters integrated over {n} uncertain assumption{'s' * (n != 1)}"
+    if reporting:
+        note += f" (and {reporting} of how monitors report)"
+    return note
+
+
 def values(scenario: Scenario, u: np.ndarray) -> np.ndarray:
     """Map unit coordinates ``u`` (``[n, k]``) to values of the ``k`` assumptions."""
     u = np.atleast_2d(np.asarray(u, float))

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 import sim
-from sim import frames
+from sim import frames, uncertainty
 from sim.compare import compare_results
 from sim.errors import UsageError
 from sim.experiments import evaluate
@@ -82,8 +82,7 @@ def test_summary_only_results_have_no_per_run_frame() -> None:
 
 def test_notebook_views_show_tables_not_addresses(results: sim.Results) -> None:
     html = frames.results_html(results)
-    n = len(results.scenario.uncertainties)
-    assert "<table>" in html and f"integrated over {n} uncertain assumptions" in html
+    assert "<table>" in html and uncertainty.integration_note(results.scenario) in html
     scenario = results.scenario.with_overrides({"humanitarian.success_prob": 0.5})
     page = scenario._repr_html_()
     assert "<table>" in page and "government" in page and "success_prob=0.5" in page

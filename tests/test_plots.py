@@ -450,10 +450,20 @@ def test_outcomes_the_scenario_cannot_produce_are_not_drawn() -> None:
 def test_integrated_results_say_so_in_every_title() -> None:
     scenario = sim.load_scenario(ROOT / "scenarios" / "uncertain_geneva_2016.yaml")
     r = sim.simulate(scenario, runs=100, seed=3, integrate=True, progress=False)
-    note = f"parameters integrated over {len(scenario.uncertainties)} uncertain assumptions"
+    reporting = [k for k in scenario.uncertainties if k.startswith("observations.")]
+    assert reporting  # the flagship's ranges include how monitors report
+    n = len(scenario.uncertainties) - len(reporting)
+    note = (
+        f"parameters integrated over {n} uncertain assumptions (and {len(reporting)} of how "
+        "monitors report)"
+    )
     for make in FIGURES.values():
         fig = make(r)
         assert note in " ".join(fig.get_suptitle().split()), make.__name__
+    # a tolerance drawn per run is drawn at the file's value, and says so with its range
+    strain = " ".join(_texts(FIGURES["strain"](r)).split())
+    lo, hi = scenario.uncertainties["parties.government.tolerance"].support()
+    assert f"government (the file's value; drawn {lo:g}–{hi:g} per run)" in strain
 
 
 def test_long_titles_are_wrapped_to_the_figure() -> None:

@@ -362,7 +362,7 @@ def strain_figure(results: Results) -> Figure:
     sides = tuple(shown)
     days = np.arange(q.shape[1])
     xs = dates(scenario, days)
-    tolerances = {s: side_tolerances(scenario, s) for s in sides}
+    tolerances = {s: side_tolerances(scenario, s, results.integrated) for s in sides}
     top = max(
         [float(q[:, :, -1].max(initial=0))]
         + [t for tols in tolerances.values() for t, _ in tols]

@@ -15,7 +15,7 @@ from matplotlib.dates import DateFormatter, DayLocator, date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator
 
-from .. import limits
+from .. import limits, uncertainty
 from ..errors import printable
 from ..results import Results
 from ..scenario import OUTCOMES, Scenario
@@ -124,8 +124,7 @@ def results_title(fig: Figure, results: Results, what: str) -> None:
 
 def integration_note(results: Results) -> str:
     """How ``--integrate`` results were made, in words (for headers, titles and reports)."""
-    n = len(results.scenario.uncertainties)
-    return f"parameters integrated over {n} uncertain assumption{'s' * (n != 1)}"
+    return uncertainty.integration_note(results.scenario)
 
 
 def _value(v: object) -> str:
@@ -220,13 +219,26 @@ def draw_tolerances(ax: Axes, side: str, tols: list[tuple[float, str]], ymax: fl
     return top
 
 
-def side_tolerances(scenario: Scenario, side: str) -> list[tuple[float, str]]:
-    """``(tolerance, "who")`` on ``side``; equal tolerances share one line."""
+def side_tolerances(
+    scenario: Scenario, side: str, integrated: bool = False
+) -> list[tuple[float, str]]:
+    """``(tolerance, "who")`` on ``side``; equal tolerances share one line. ``integrated``:
+    a tolerance drawn per run (``--integrate``) says the line is the file's value and gives
+    the range drawn."""
     found: dict[float, list[str]] = {}
+    drawn = scenario.uncertainties if integrated else {}
+
+    def who(kind: str, name: str) -> str:
+        dist = drawn.get(f"{kind}.{name}.tolerance")
+        if dist is None:
+            return name
+        lo, hi = dist.support()
+        return f"{name} (the file's value; drawn {lo:g}–{hi:g} per run)"
+
     for name, p in scenario.parties.items():
         if p.side == side and p.tolerance is not None:
-            found.setdefault(p.tolerance, []).append(name)
+            found.setdefault(p.tolerance, []).append(who("parties", name))
     for name, g in scenario.guarantors.items():
         if scenario.guarantor_side(name) == side and g.tolerance is not None:
-            found.setdefault(g.tolerance, []).append(name)
-    return sorted((t, ", ".join(who)) for t, who in found.items())
+            found.setdefault(g.tolerance, []).append(who("guarantors", name))
+    return sorted((t, ", ".join(names)) for t, names in found.items())
