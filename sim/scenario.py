@@ -1087,8 +1087,13 @@ def assign(
         else:
             node = None
         if not isinstance(node, dict | list):
+            held = format_path(path[: i + 1])
+            one_number = isinstance(node, int | float) and not isinstance(node, bool)
             raise ScenarioError(
-                f"cannot set: '{format_path(path[: i + 1])}' holds no keys",
+                f"cannot set: '{held}' is one number, not a per-day list (give a list, "
+                f"{held}=[...], one value per day)"
+                if one_number and isinstance(path[i + 1], int)
+                else f"cannot set: '{held}' holds no keys",
                 location=where,
                 key=key,
             )

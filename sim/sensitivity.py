@@ -603,7 +603,9 @@ def _advice_line(advice: dict[str, int], floor: dict[str, float], runs: int, tar
             f"under {target:g}"
         )
     rest = [f"{m}: {n:,}" for m, n in advice.items() if m != main]
-    return head + (f" ({', '.join(rest)})" if rest else "")
+    if "S1" in advice and advice["S1"] > runs:  # S1's floor also falls with more samples
+        rest.append("or more --samples: S1's floor falls as 1/√samples too")
+    return head + (f" ({'; '.join(rest)})" if rest else "")
 
 
 # --------------------------------------------------------------------------- figures

@@ -1309,3 +1309,16 @@ def test_parser_wording_is_translated(
 ) -> None:
     write("odd.yaml", text)
     assert_error(error_of("odd.yaml"), "odd.yaml", line, col, key, message)
+
+
+def test_setting_a_day_of_a_single_number_says_to_give_a_list() -> None:
+    scenario = scenario_from_dict(yaml.safe_load(BASE))
+    with pytest.raises(ScenarioError) as err:
+        scenario.with_overrides({"parties.gov.violation_prob.3": 0.2}, origin="--set")
+    assert str(err.value) == (
+        "--set: parties.gov.violation_prob.3: cannot set: 'parties.gov.violation_prob' is one "
+        "number, not a per-day list (give a list, parties.gov.violation_prob=[...], one value "
+        "per day)"
+    )
+    with pytest.raises(ScenarioError, match="cannot set: 'title' holds no keys"):
+        scenario.with_overrides({"title.x": 1}, origin="--set")

@@ -440,6 +440,7 @@ def test_cli_advises_runs_per_point(here: Path, cli: Cli) -> None:
         f"about {advice['runs_per_point']['ST']:,} runs per point would bring the noise floor "
         "(ST) under 0.0001" in out
     )
+    assert "or more --samples: S1's floor falls as 1/√samples too)" in out
     with Path("f/points.csv").open(encoding="utf-8") as f:
         seeds = {int(row["seed"]) for row in csv.DictReader(f)}
     assert len(seeds) == 2 * 16  # a pair per base sample
