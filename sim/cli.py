@@ -619,13 +619,17 @@ def cmd_trace(args: argparse.Namespace) -> int:
     record, events = trace_run(
         scenario, seed, args.run, engine=args.engine, integrate=args.integrate
     )
+    drawn = ""
     if args.integrate:
         drawn = ", ".join(
             f"{k} = {v:.4g}" for k, v in zip(scenario.uncertainties, record.theta, strict=True)
         )
-        say(f"this run's assumptions (--integrate): {drawn}")
         scenario = uncertainty.apply(scenario, record.theta)
-    say(story(scenario, record, events, seed=seed, run=args.run))
+    text = story(scenario, record, events, seed=seed, run=args.run)
+    if drawn:  # under the story's title line
+        title, _, rest = text.partition("\n")
+        text = f"{title}\nthis run's assumptions (--integrate): {drawn}\n{rest}"
+    say(text)
     if plot is not None:
         from .plots import save_atomic, trace_figure
 

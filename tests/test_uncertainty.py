@@ -282,7 +282,8 @@ def test_trace_replays_a_run_of_integrate(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["trace", str(path), "--seed", "8", "--run", "7", "--integrate"]) == 0
     out = capsys.readouterr().out
-    assert "this run's assumptions (--integrate): parties.government.violation_prob.5 = " in out
+    second = out.splitlines()[1]  # under the title line
+    assert second.startswith("this run's assumptions (--integrate): parties.government.")
     with pytest.raises(sim.UsageError, match="uncertainties"):
         sim.trace_run(scenario(), seed=1, run=0, integrate=True)
 
