@@ -798,9 +798,9 @@ def tornado_figure(sens: Sensitivity) -> Figure:
     suptitle(
         fig,
         sens.scenario.title,
-        f"Tornado: P({short(sens.scenario.trigger.label, 50)}) with each assumption at its "
-        f"low and high end, the others at baseline\n{sens.tornado.runs:,} runs per point, seed "
-        f"{sens.seed} (common random numbers); numbers: the assumption's value",
+        f"Tornado: P({short(sens.scenario.trigger.label, 50)}) at each assumption's low and "
+        f"high end\nthe others at baseline; {sens.tornado.runs:,} runs per point, seed "
+        f"{sens.seed} (common random numbers)\nat the bars: the assumption's value",
     )
     return fig
 
