@@ -419,22 +419,6 @@ def _shared_mechanisms(a: Scenario, b: Scenario) -> bool:
     return bool(names & {*b.parties, *b.spoilers, *b.guarantors})
 
 
-def _why_not_paired(path: Path, manifest: dict[str, Any], runs: int, seed: int, engine: str) -> str:
-    """Why a result folder cannot be paired with the scenario files run here."""
-    if not _ours(manifest):
-        return "made by another version of ceasefire-sim"
-    made = (manifest["runs"], manifest["seed"], manifest["engine"])
-    if made != (runs, seed, engine):
-        r, s, e = made
-        return (
-            f"made with {r:,} runs, seed {s}, engine {e}; give --runs {r} --seed {s} "
-            f"--engine {e} to pair it with the files"
-        )
-    if not (path / "runs.csv").is_file():
-        return "it has no runs.csv (saved with --summary-only)"
-    return "its runs.csv does not match its manifest"
-
-
 def _ours(manifest: dict[str, Any]) -> bool:
     """Whether a result folder's manifest says it was made by this version, with its runs,
     seed and engine (so scenario files run here can be paired with it)."""
@@ -450,29 +434,38 @@ def _ours(manifest: dict[str, Any]) -> bool:
 
 def folder_outcomes(
     path: Path, manifest: dict[str, Any], runs: int, seed: int, engine: str
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, str]:
     """Run by run, whether each run of a result folder triggered — when the folder was made
     by this version with ``runs``, ``seed`` and ``engine`` (its ``manifest``) and kept its
     ``runs.csv``, so that its run ``i`` is run ``i`` of a scenario file simulated here
-    (common random numbers). None otherwise (the folder is then compared as an independent
-    sample)."""
-    made = (manifest.get("runs"), manifest.get("seed"), manifest.get("engine"))
-    if made != (runs, seed, engine) or not _ours(manifest):
-        return None
+    (common random numbers). Otherwise None, and why, in words (the folder is then compared
+    as an independent sample)."""
+    if not _ours(manifest):
+        return None, "made by another version of ceasefire-sim"
+    made = (manifest["runs"], manifest["seed"], manifest["engine"])
+    if made != (runs, seed, engine):
+        r, s, e = made
+        return None, (
+            f"made with {r:,} runs, seed {s}, engine {e}; give --runs {r} --seed {s} "
+            f"--engine {e} to pair it with the files"
+        )
     rows = path / "runs.csv"
+    if not rows.is_file():
+        return None, "it has no runs.csv (saved with --summary-only)"
+    mismatch = None, "its runs.csv does not match its manifest"
     try:
         if rows.stat().st_size > 64 * (runs + 1) * 1024:  # far beyond any real row: not ours
-            return None
+            return mismatch
         with rows.open(encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
             pairs = [(row.get("run"), row.get("outcome")) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error):
-        return None
+        return mismatch
     if [r for r, _ in pairs] != [str(i) for i in range(runs)] or any(
         o not in OUTCOMES for _, o in pairs
     ):
-        return None
-    return np.array([o == "triggered" for _, o in pairs])
+        return mismatch
+    return np.array([o == "triggered" for _, o in pairs]), ""
 
 
 def read_folder(path: Path) -> tuple[Scenario, dict[str, Any]]:
@@ -585,7 +578,7 @@ def compare(
     entries: list[Entry] = []
     started = time.perf_counter()
     for label, i in zip(labels, inputs, strict=True):
-        summary = i.summary
+        summary, why = i.summary, ""
         if summary is None:
             try:
                 results = simulate(
@@ -603,14 +596,10 @@ def compare(
             triggered = results.columns.outcome == OUTCOMES.index("triggered")
         elif files:  # a folder made like the files run here pairs run by run
             assert runs is not None and seed is not None
-            triggered = folder_outcomes(Path(i.source), i.manifest, runs, seed, engine)
+            triggered, why = folder_outcomes(Path(i.source), i.manifest, runs, seed, engine)
         else:
             triggered = None
-        why = ""
-        if files and triggered is None:
-            assert runs is not None and seed is not None
-            why = _why_not_paired(Path(i.source), i.manifest, runs, seed, engine)
-        elif (
+        if (
             entries
             and triggered is not None
             and not _shared_mechanisms(inputs[0].scenario, i.scenario)

@@ -189,7 +189,6 @@ def beta_quantile(a: float, b: float, u: np.ndarray) -> np.ndarray:
     norm = betaln(a, b)
     inside = (x > 0.0) & (x < 1.0)
     x = np.where(inside, x, 0.5)
-    step = np.zeros_like(x)
     for _ in range(2):
         with np.errstate(all="ignore"):
             density = np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - norm)

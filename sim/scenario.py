@@ -278,6 +278,11 @@ class Phase(_Model):
     gate: Gate = Gate()
     on_fail: Literal["cancel"] | Extension = "cancel"
 
+    @property
+    def extension_days(self) -> int:
+        """Days a failed gate may add, with every extension (0 when it cancels)."""
+        return 0 if isinstance(self.on_fail, str) else self.on_fail.extend_days * self.on_fail.times
+
 
 class MonteCarlo(_Model):
     """Default run settings (overridable from the command line and the API)."""
@@ -422,10 +427,7 @@ class Scenario(_Model):
         """Days a run can last at most: the window, or the phases with every extension."""
         if self.phases is None:
             return self.window_days
-        return sum(
-            p.days + (0 if isinstance(p.on_fail, str) else p.on_fail.extend_days * p.on_fail.times)
-            for p in self.phases
-        )
+        return sum(p.days + p.extension_days for p in self.phases)
 
     @property
     def quiet_days(self) -> int:
@@ -688,11 +690,7 @@ date a trace, figure or report shows is representable."""
 def _check_dates(s: Scenario) -> None:
     if s.start is None:
         return
-    days = s.window_days + sum(
-        p.on_fail.extend_days * p.on_fail.times
-        for p in s.phases or ()
-        if isinstance(p.on_fail, Extension)
-    )
+    days = s.window_days + sum(p.extension_days for p in s.phases or ())
     try:
         end = s.start + timedelta(days=days)
     except OverflowError:
@@ -851,8 +849,8 @@ def _check_phases(s: Scenario) -> None:
         )
     longest = total
     for i, phase in enumerate(phases):
-        if isinstance(phase.on_fail, Extension):
-            longest += phase.on_fail.extend_days * phase.on_fail.times
+        if phase.extension_days:
+            longest += phase.extension_days
             if longest > limits.MAX_WINDOW_DAYS:
                 raise ReferenceError_(
                     ("phases", i, "on_fail"),
@@ -1002,10 +1000,16 @@ UNBOUNDED = ("normal", "gaussian", "lognormal", "log-normal", "gamma", "exponent
 """Distributions users ask for that have no upper or lower bound (not misspellings)."""
 
 
+def closest(name: str, known: Any) -> str | None:
+    """The one of ``known`` that a misspelt ``name`` most likely meant, or None."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, known: Any) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``known`` to a misspelt ``name``, or ""."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    meant = closest(name, known)
+    return f"; did you mean '{meant}'?" if meant is not None else ""
 
 
 def known_keys(path: KeyPath) -> tuple[str, ...]:
@@ -1187,8 +1191,9 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         return "unknown key" + did_you_mean(str(path[-1]), known_keys(path[:-1]))
     if kind == "missing":
         return "required key is missing"
-    if _union_branch(err) and known_keys(path):  # the other branch is a mapping: say so
-        msg = f"{msg} or a mapping {{{', '.join(known_keys(path))}}}"
+    mapping_keys = known_keys(path) if _union_branch(err) else ()
+    if mapping_keys:  # the other branch of the union is a mapping: say so
+        msg = f"{msg} or a mapping {{{', '.join(mapping_keys)}}}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
@@ -1355,10 +1360,10 @@ def _near_key(data: Any, path: KeyPath) -> str:
             continue
         if not isinstance(node, dict):
             return ""
-        close = difflib.get_close_matches(str(part), [str(k) for k in node], n=1, cutoff=0.6)
-        if not close:
+        meant = closest(str(part), node)
+        if meant is None:
             return ""
-        return f"; did you mean '{format_path((*path[:i], close[0], *path[i + 1 :]))}'?"
+        return f"; did you mean '{format_path((*path[:i], meant, *path[i + 1 :]))}'?"
     return ""
 
 

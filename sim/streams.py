@@ -95,25 +95,23 @@ def block(seed: np.uint64, mechanism: np.uint64, run: np.uint64, j: np.uint64):
     return unit(w0), unit(w1), unit(w2), unit(w3)
 
 
-@nb.njit(cache=True)
-def uniforms(seed: np.uint64, mechanism: np.uint64, runs: np.ndarray, j: np.uint64) -> np.ndarray:
+def uniforms(seed: int, mechanism: int, runs: np.ndarray, j: int) -> np.ndarray:
     """The first uniform of block ``j`` of each run's stream, for an array of run indices."""
-    out = np.empty(runs.size)
-    for i in range(runs.size):
-        w0, _, _, _ = philox(j, np.uint64(runs[i]), np.uint64(0), np.uint64(0), seed, mechanism)
-        out[i] = unit(w0)
-    return out
+    mechanisms = np.asarray([mechanism], np.int64)
+    return uniform_table(np.int64(seed), mechanisms, np.asarray(runs, np.int64), j)[:, 0]
 
 
 @nb.njit(cache=True)
-def uniform_table(seed: np.uint64, mechanisms: np.ndarray, runs: np.ndarray) -> np.ndarray:
-    """``[runs, mechanisms]``: the first uniform of block 0 of each run's stream of each
-    mechanism (what :func:`uniforms` gives column by column, in one pass)."""
+def uniform_table(
+    seed: np.uint64, mechanisms: np.ndarray, runs: np.ndarray, j: int = 0
+) -> np.ndarray:
+    """``[runs, mechanisms]``: the first uniform of block ``j`` of each run's stream of each
+    mechanism."""
     out = np.empty((runs.size, mechanisms.size))
     for i in range(runs.size):
         for m in range(mechanisms.size):
             w0, _, _, _ = philox(
-                np.uint64(0), np.uint64(runs[i]), np.uint64(0), np.uint64(0), seed, mechanisms[m]
+                np.uint64(j), np.uint64(runs[i]), np.uint64(0), np.uint64(0), seed, mechanisms[m]
             )
             out[i, m] = unit(w0)
     return out

@@ -65,10 +65,11 @@ def sweep(
                 scenario.with_overrides({key: plain_number(value)})
             except ScenarioError as exc:
                 in_file = exc.location is not None and exc.location.line > 0
-                raise ScenarioError(  # a file's key made invalid by the value keeps its name
-                    f"{exc.reason} (from --param {key}, at {value:g})"
-                    if in_file
-                    else f"{exc.reason} (from --param, at {value:g})",
+                # in the file: the key the value made invalid keeps its name, and the
+                # --param that did it is named; else the error is the --param's own
+                source = f"--param {key}" if in_file else "--param"
+                raise ScenarioError(
+                    f"{exc.reason} (from {source}, at {value:g})",
                     location=exc.location if in_file else Location("--param", 0, 0),
                     key=exc.key if in_file and exc.key else key,
                 ) from None

@@ -141,8 +141,7 @@ def boundaries(results: Results) -> list[tuple[float, str, int]]:
     end = 0
     for phase in results.scenario.phases or ():
         end += phase.days
-        extra = 0 if phase.on_fail == "cancel" else phase.on_fail.extend_days * phase.on_fail.times
-        out.append((float(end), phase.name, extra))
+        out.append((float(end), phase.name, phase.extension_days))
     return out
 
 

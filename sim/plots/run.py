@@ -422,9 +422,7 @@ def most_convoys(scenario: Scenario) -> int:
         return h.convoys_per_day * (scenario.window_days - h.first_day)
     total, start = 0, 0
     for phase, own in zip(scenario.phases, phase_scenarios(scenario), strict=True):
-        days = phase.days + (
-            0 if isinstance(phase.on_fail, str) else phase.on_fail.extend_days * phase.on_fail.times
-        )
+        days = phase.days + phase.extension_days
         convoy_days = max(0, start + days - max(start, h.first_day))
         total += (own.humanitarian.convoys_per_day if own.humanitarian else 0) * convoy_days
         start += days
