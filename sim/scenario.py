@@ -805,6 +805,50 @@ def _reference_problems(s: Scenario) -> list[ReferenceError_]:
     return found
 
 
+def _raw_name_problems(data: Any) -> list[tuple[KeyPath, str]]:
+    """Unknown names in a file that failed field validation: the parties, sides and actors
+    that a key refers to, read from the raw mappings wherever they are well formed.
+
+    Pydantic runs no model validator after a field error, so without this pass a misspelt
+    client or target would be reported only once the field errors were fixed."""
+    found: list[tuple[KeyPath, str]] = []
+    if not isinstance(data, dict):
+        return found
+    groups = {g: data.get(g) if isinstance(data.get(g), dict) else {} for g in _NAMED}
+    parties = groups["parties"]
+    side_of = [p.get("side") if isinstance(p, dict) else None for p in parties.values()]
+    sides = list(dict.fromkeys(side_of)) if all(isinstance(x, str) for x in side_of) else None
+    actors = [*parties, *groups["spoilers"], *groups["guarantors"]]
+
+    def check(path: KeyPath, name: Any, kind: str, known: list[Any] | None) -> None:
+        if known is not None and isinstance(name, str) and name not in known:
+            found.append((path, _unknown(kind, name, known)))
+
+    for group, where in (("parties", "targets"), ("spoilers", "targets")):
+        for name, actor in groups[group].items():
+            value = actor.get(where) if isinstance(actor, dict) else None
+            if isinstance(value, list):
+                for i, t in enumerate(value):
+                    check((group, name, where, i), t, "side", sides)
+            else:
+                check((group, name, where), value, "side", sides)
+    for name, sp in groups["spoilers"].items():
+        if isinstance(sp, dict):
+            check(("spoilers", name, "blamed_on"), sp.get("blamed_on"), "party", list(parties))
+    for name, g in groups["guarantors"].items():
+        if not isinstance(g, dict):
+            continue
+        for i, c in enumerate(g.get("clients") if isinstance(g.get("clients"), list) else ()):
+            check(("guarantors", name, "clients", i), c, "party", list(parties))
+        check(("guarantors", name, "incident_target"), g.get("incident_target"), "side", sides)
+    observations = data.get("observations")
+    for name, obs in observations.items() if isinstance(observations, dict) else ():
+        counts = obs.get("counts") if isinstance(obs, dict) else None
+        for i, actor in enumerate(counts if isinstance(counts, list) else ()):
+            check(("observations", name, "counts", i), actor, "actor", actors)
+    return found
+
+
 def _observation_problems(s: Scenario) -> list[ReferenceError_]:
     """What is wrong in ``s.observations``: unknown actors, days outside the runs' days."""
     found: list[ReferenceError_] = []
@@ -1256,10 +1300,17 @@ def _validate(
             if path not in located or order < located[path][0]:
                 located[path] = (order, err)
         _drop_consequences(located)
-        ordered = sorted(located.items(), key=lambda item: item[1][0])
-        raise all_of(
-            [fail(path, _message(err, path, source.data)) for path, (_, err) in ordered]
-        ) from None
+        found = [
+            (order, fail(path, _message(err, path, source.data)))
+            for path, (order, err) in located.items()
+        ]
+        for path, message in _raw_name_problems(source.data):
+            if any(path[: len(other)] == other for other in located):
+                continue  # the key's own error comes first
+            loc = source.locate(path) or Location("?", 10**9, 0)
+            found.append(((loc.line, loc.column, -len(path)), fail(path, message)))
+        found.sort(key=lambda item: item[0])
+        raise all_of([problem for _, problem in found]) from None
     except ReferenceErrors as exc:
         raise all_of([fail(p.path, p.message) for p in exc.problems]) from None
     except ReferenceError_ as exc:

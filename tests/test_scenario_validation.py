@@ -553,6 +553,36 @@ def test_reference_errors_are_all_listed(here: Path) -> None:
     assert keys == ["parties.gov.targets.0", "guarantors.g.clients.0"]
 
 
+def test_unknown_names_are_listed_beside_field_errors(here: Path) -> None:
+    """A field error does not hide a misspelt name elsewhere: both come in one report."""
+    text = gov("side: a\nviolation_prob: 2\ntargets: [zz]") + (
+        "spoilers:\n  s: {attack_prob: 0.1, targets: bb, blamed_on: reb}\n"
+        "guarantors:\n  g: {clients: [gob]}\n"
+        "observations:\n  m:\n    label: monitor\n    counts: [gov, nobody]\n    per_event: 1\n"
+        "    data: [{day: 0, count: 1, source: a bulletin}]\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    problems = {p.key: p.reason for p in info.value.problems}
+    assert list(problems) == [
+        "parties.gov.violation_prob",
+        "parties.gov.targets.0",
+        "spoilers.s.targets",
+        "guarantors.g.clients.0",
+        "observations.m.counts.1",
+    ]
+    assert "did you mean 'b'" in problems["spoilers.s.targets"]
+    assert "did you mean 'gov'" in problems["guarantors.g.clients.0"]
+
+
+def test_names_are_not_checked_against_a_broken_list_of_sides(here: Path) -> None:
+    """With a party's side itself wrong, the sides are unknown: no target is called unknown."""
+    text = gov("side: [a]\nviolation_prob: 0.2\ntargets: [b]")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    assert [p.key for p in info.value.problems] == ["parties.gov.side"]
+
+
 def test_many_errors_are_capped(here: Path) -> None:
     from sim.errors import MAX_SHOWN
 
