@@ -109,6 +109,10 @@ def test_common_random_numbers_a_file_against_itself(here: Path) -> None:
     lines = [ln for ln in fig.findobj(Line2D) if (ln.get_gid() or "").startswith("survival:")]
     assert len(lines) == 2
     assert list(lines[0].get_ydata()) == list(lines[1].get_ydata())
+    # the second curve hides under the first: the legend says so, and only of that one
+    labels = [line.get_label() for line in lines]
+    assert "the same curve as geneva_2016)" in labels[1]
+    assert "the same curve" not in labels[0]
 
 
 def test_compare_figures_plot_the_summaries(variants) -> None:
@@ -128,6 +132,10 @@ def test_compare_figures_plot_the_summaries(variants) -> None:
     for e in variants.entries:
         (line,) = [ln for ln in fig.findobj(Line2D) if ln.get_gid() == f"survival:{e.label}"]
         assert list(line.get_ydata()) == pytest.approx([s for _, s in e.summary["survival"]])
+        earlier = [f.summary["survival"] for f in variants.entries[: variants.entries.index(e)]]
+        # aid from day one changes no collapse: its curve lies under the flagship's, and says so
+        assert ("the same curve" in line.get_label()) == (e.summary["survival"] in earlier)
+    assert any("the same curve" in ln.get_label() for ln in fig.findobj(Line2D))
 
 
 # --------------------------------------------------------------------------- command line

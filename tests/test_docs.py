@@ -109,3 +109,17 @@ def test_engines_do_not_import_the_layers_above_them() -> None:
     for name in ("results", "tally"):
         text = (ROOT / "sim" / f"{name}.py").read_text(encoding="utf-8")
         assert not re.search(r"^from \.(plots|report|engines)", text, re.M), name
+
+
+def test_figures_do_not_import_the_experiments() -> None:
+    """The figures draw what an experiment returns; importing them runs no experiment code."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim.plots; "
+        "print(sorted(m for m in ('sim.compare', 'sim.sweep', 'sim.sensitivity', "
+        "'sim.discovery', 'sim.experiments') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

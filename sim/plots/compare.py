@@ -5,11 +5,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..compare import Comparison
 from ..scenario import OUTCOMES
 from ..stats import wilson
 from .style import (
@@ -26,6 +26,9 @@ from .style import (
     tidy,
     time_axis,
 )
+
+if TYPE_CHECKING:  # figures take a comparison; they do not run experiments
+    from ..compare import Comparison
 
 # --------------------------------------------------------------------------- comparisons
 
@@ -126,9 +129,16 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     fig = Figure(figsize=(7.5, 5.0), layout="constrained")
     ax = fig.add_subplot()
     longest = max(entries, key=lambda e: e.scenario.window_days).scenario
+    drawn: list[tuple[str, list[Any]]] = []
     for k, e in enumerate(entries):
         days = np.array([d for d, _ in e.summary["survival"]], dtype=float)
         surv = np.array([s for _, s in e.summary["survival"]], dtype=float)
+        # a curve identical to one drawn before hides under it: the legend says so
+        same = next((label for label, curve in drawn if curve == e.summary["survival"]), None)
+        drawn.append((e.label, e.summary["survival"]))
+        label = f"{_clip(e.label, 60)}: {surv[-1]:.1%} at day {days[-1]:g}"
+        if same is not None:
+            label += f" (the same curve as {_clip(same, 30)})"
         band = np.array([wilson(round(s * e.runs), e.runs) for s in surv])
         xs = dates(e.scenario, days) if start is not None else days
         ax.fill_between(xs, band[:, 0], band[:, 1], color=colour(k), alpha=0.12, linewidth=0)
@@ -140,7 +150,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
             marker="o",
             markersize=3,
             linewidth=1.6,
-            label=f"{_clip(e.label, 60)}: {surv[-1]:.1%} at day {days[-1]:g}",
+            label=label,
             gid=f"survival:{e.label}",
         )
     # with phases a run can outlast the nominal days (extensions): show every day recorded
