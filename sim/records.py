@@ -91,6 +91,11 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "phases_passed", "int16", (), 0, "gates passed", "phases_passed", phased=True,
     ),
+    Field(
+        "cancelled_day", "int32", (), -1,
+        "the day on which a failed gate ended the run, extensions used up (empty: none)",
+        "cancelled_day", phased=True,
+    ),
     Field("violations", "int32", ("party",), 0, "violations by each party", "violations_{}", True),
     Field(
         "major_violations", "int32", ("party",), 0, "of which major", "major_{}", True
@@ -214,6 +219,8 @@ def csv_columns(cols: Columns, shape: Shape, first_run: int = 0) -> list[list[st
             out.append(["" if math.isnan(v) else f"{v:.6f}" for v in a.tolist()])
         elif f.name == "collapsed_by":
             out.append([actors[v] if v >= 0 else "" for v in a.tolist()])
+        elif f.name == "cancelled_day":
+            out.append([str(v) if v >= 0 else "" for v in a.tolist()])
         elif f.name == "strain_daily":
             out += [[f"{v:g}" for v in a[:, s, -1].tolist()] for s in range(a.shape[1])]
         elif f.dtype == "float64":

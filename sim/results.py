@@ -83,6 +83,15 @@ class Results:
         s = self.tally.survival(np.asarray(times, dtype=float))
         return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
 
+    def in_force(self, times: np.ndarray | None = None) -> list[tuple[float, float]]:
+        """``[(day, fraction of runs still in force)]``: neither collapsed nor ended by a failed
+        gate (phases; without phases the one gate is at the window's end). Integer days by
+        default; exact at whole hours."""
+        if times is None:
+            times = np.arange(self.shape.window + 1, dtype=float)
+        s = self.tally.in_force(np.asarray(times, dtype=float))
+        return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
+
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""
         counts = self.tally.collapse_hist.sum(1)
@@ -176,7 +185,11 @@ class Results:
                 for code in OUTCOMES
             },
             "survival": [list(x) for x in self.survival()],
-            **({"phases": self.phase_summary()} if self.shape.phases else {}),
+            **(
+                {"phases": self.phase_summary(), "in_force": [list(x) for x in self.in_force()]}
+                if self.shape.phases
+                else {}
+            ),
             **(
                 {"integrated": {"assumptions": len(self.scenario.uncertainties)}}
                 if self.integrated

@@ -68,6 +68,8 @@ class Tally:
     """Runs that passed exactly k gates, for k = 0..phases."""
     strain: list[list[Counter[float]]] = field(init=False)
     """Per side and day: Counter of strain at the end of the day."""
+    cancelled: np.ndarray = field(init=False)
+    """Runs a failed gate ended, by the day it was checked: ``[window + 1]``."""
 
     def __post_init__(self) -> None:
         p = self.shape
@@ -82,6 +84,7 @@ class Tally:
         n_phases = max(len(p.phases), 1)
         self.phase_outcomes = np.zeros((n_phases, 4), np.int64)
         self.phases_passed = np.zeros(n_phases + 1, np.int64)
+        self.cancelled = np.zeros(p.window + 1, np.int64)
 
     def add(self, c: Columns) -> None:
         """Count one chunk of runs."""
@@ -90,6 +93,8 @@ class Tally:
         self.outcomes += np.bincount(c.outcome, minlength=4)
         np.add.at(self.phase_outcomes, (c.phase, c.outcome), 1)
         self.phases_passed += np.bincount(c.phases_passed, minlength=self.phases_passed.size)
+        gated = c.cancelled_day >= 0
+        self.cancelled += np.bincount(c.cancelled_day[gated], minlength=self.cancelled.size)
         hit = c.collapsed_by >= 0
         if hit.any():
             hours = np.minimum(
@@ -118,10 +123,22 @@ class Tally:
     def survival(self, times: np.ndarray) -> np.ndarray:
         """Fraction not collapsed by each time; exact on the hourly grid (other times are read
         at the hour before)."""
+        return 1.0 - self._collapsed(times) / max(self.runs, 1)
+
+    def _collapsed(self, times: np.ndarray) -> np.ndarray:
+        """Runs collapsed by each time (hourly: those of the hours before the time's hour)."""
         per_hour = self.collapse_hist.sum(0)
         before = np.concatenate([[0], np.cumsum(per_hour)])  # collapses before hour k
         k = np.clip(np.floor(np.asarray(times, float) * HOURS + 1e-9).astype(int), 0, per_hour.size)
-        return 1.0 - before[k] / max(self.runs, 1)
+        return before[k]
+
+    def in_force(self, times: np.ndarray) -> np.ndarray:
+        """Fraction neither collapsed nor ended by a failed gate by each time (a gate checked
+        at day d counts from d on); collapses as in :meth:`survival`."""
+        times = np.asarray(times, float)
+        gated = np.concatenate([np.cumsum(self.cancelled), [0]])  # ended at gates up to day d
+        d = np.clip(np.floor(times + 1e-9).astype(int), -1, self.cancelled.size - 1)
+        return (self.runs - self._collapsed(times) - gated[d]) / max(self.runs, 1)
 
     def strain_quantiles(self, qs: np.ndarray) -> np.ndarray:
         """``[sides, days, len(qs)]``: quantiles of each side's strain at the end of each day."""

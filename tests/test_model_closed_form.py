@@ -824,11 +824,22 @@ def test_a_failed_gate_extends_the_phase() -> None:
         ],
     )
     runs = 40_000
-    c = simulate(scenario, runs, seed=12).columns
+    results = simulate(scenario, runs, seed=12)
+    c = results.columns
     assert c is not None
     q = 1 - math.exp(-2 * mu)
     assert_proportion((c.outcome == TRIGGERED).sum(), runs, 1 - q**3, "P(triggered)")
     assert set(np.unique(c.outcome)) <= {TRIGGERED, VIOLENCE}
+    # a run is cancelled only at the last check (day 2 + 2 extensions of 1 day): still in force
+    # until then, and in force after it with P = 1 − q³ (a triggered run stays in force)
+    assert set(c.cancelled_day[c.outcome == VIOLENCE]) == {4}
+    assert (c.cancelled_day[c.outcome == TRIGGERED] == -1).all()
+    force = dict(results.in_force())
+    assert force[3.0] == 1.0
+    assert_proportion(round(force[4.0] * runs), runs, 1 - q**3, "P(in force after the gates)")
+    header, first = results.csv_text().splitlines()[:2]
+    column = header.split(",").index("cancelled_day")
+    assert first.split(",")[column] == ("4" if c.outcome[0] == VIOLENCE else "")
 
 
 def test_access_is_one_permission_then_binomial_convoys() -> None:

@@ -204,6 +204,29 @@ def test_survival_over_the_phases_shows_the_curve_the_boundaries_and_the_gates(
         ]
         assert dot.get_ydata()[0] == pytest.approx(p)
     assert [p.get_gid() for p in ax.patches if p.get_gid() == "extension:second"]
+    # the runs still in force: below the not-collapsed curve by the runs cancelled at gates
+    (force,) = [ln for ln in ax.get_lines() if ln.get_gid() == "in_force"]
+    assert np.asarray(force.get_ydata()) == pytest.approx([s for _, s in rich.in_force(times)])
+
+
+def test_in_force_is_survival_less_the_runs_cancelled_at_gates(rich: sim.Results) -> None:
+    """Counted from the runs: not collapsed and not cancelled by t (a gate counts from its
+    day); at the horizon every run has ended, and only the triggered ones are in force."""
+    c = rich.columns
+    assert c is not None
+    horizon = rich.shape.window
+    times = np.linspace(0, horizon, 4 * horizon + 1)
+    collapsed = np.floor(np.nan_to_num(c.collapse_time, nan=np.inf) * 24 + 1e-9)
+    for t, share in rich.in_force(times):
+        ended = (collapsed < np.floor(t * 24 + 1e-9)) | (
+            (c.cancelled_day >= 0) & (c.cancelled_day <= t)
+        )
+        assert share == pytest.approx(1 - ended.mean(), abs=1e-12), t
+    assert dict(rich.in_force())[float(horizon)] == rich.outcome_probabilities()["triggered"][0]
+    assert ((c.cancelled_day >= 0) == np.isin(c.outcome, [2, 3])).all()
+    # the first gate (day 3), the second after its extension (7 + 2), the third on either path
+    assert set(c.cancelled_day[c.cancelled_day >= 0].tolist()) == {3, 9, 12, 14}
+    assert rich.summary()["in_force"] == [list(x) for x in rich.in_force()]
 
 
 def test_run_writes_phase_figures_only_for_scenarios_with_phases(

@@ -66,7 +66,7 @@ def _simulate(
     keys, targets, n_targets, excites, n_excites, tol_actor, n_tol = static
     phase_days, phase_quiet, extend_days, extend_times = phases
     (o_outcome, o_time, o_by, o_deliveries, o_count, o_major, o_attr, o_strain, o_daily,
-     o_phase, o_passed) = out  # fmt: skip
+     o_phase, o_passed, o_cancelled) = out  # fmt: skip
     n = keys.size
     n_sides = n_tol.size
     n_phases = phase_days.size
@@ -106,6 +106,7 @@ def _simulate(
         deliveries, phase_deliveries, events = 0, 0, 0
         collapse_time = math.nan
         collapsed_by = -1
+        cancelled = -1
         outcome = -1
         entering = True
         next_convoy = first_day + 0.5 if convoys_per_day > 0 else math.inf
@@ -205,6 +206,7 @@ def _simulate(
                             exact[m] = False
                     continue
                 outcome = code
+                cancelled = end
                 break
             events += 1
             if events > max_events:
@@ -261,6 +263,7 @@ def _simulate(
         o_deliveries[row] = deliveries
         o_phase[row] = phase
         o_passed[row] = passed
+        o_cancelled[row] = cancelled
         rules.daily_strain(added, recovery, o_strain[row])
     return OK, -1
 
@@ -307,6 +310,7 @@ def run_batch(
                 cols.events_daily,
                 cols.phase,
                 cols.phases_passed,
+                cols.cancelled_day,
             ),
         )
     except OverflowError:

@@ -133,6 +133,7 @@ class _Run:
         self.events = 0
         self.collapse_time = math.nan
         self.collapsed_by = -1
+        self.cancelled = -1  # the day a failed gate ended the run
 
     # ------------------------------------------------------------------ sources
 
@@ -354,6 +355,7 @@ class _Run:
                         float(self.end),
                     )  # fmt: skip
             else:
+                self.cancelled = int(end)
                 self.trigger.succeed(code)
                 return
             self.boundary.succeed()
@@ -412,8 +414,8 @@ class _Run:
         outcome = env.run(until=self.trigger)
         return (
             outcome, self.collapse_time, self.collapsed_by, self.deliveries, self.phase,
-            self.passed, self.count, self.majors, self.attributed, self.daily, self.added,
-            self.st.recovery,
+            self.passed, self.cancelled, self.count, self.majors, self.attributed, self.daily,
+            self.added, self.st.recovery,
         )  # fmt: skip
 
 
@@ -424,15 +426,18 @@ def _collect(p: Params, records: list[tuple[Any, ...]]) -> Columns:
         return cols
     fields = list(zip(*records, strict=True))
     for name, values in zip(
-        ("outcome", "collapse_time", "collapsed_by", "deliveries", "phase", "phases_passed"),
-        fields[:6],
+        (
+            "outcome", "collapse_time", "collapsed_by", "deliveries", "phase", "phases_passed",
+            "cancelled_day",
+        ),
+        fields[:7],
         strict=True,
-    ):
+    ):  # fmt: skip
         cols.arrays[name][:] = values
-    cols.events_daily[:] = fields[9]
-    for row, (added, recovery) in enumerate(zip(fields[10], fields[11], strict=True)):
+    cols.events_daily[:] = fields[10]
+    for row, (added, recovery) in enumerate(zip(fields[11], fields[12], strict=True)):
         rules.daily_strain(np.array(added), recovery, cols.strain_daily[row])
-    count, major, attributed = (np.array(f, np.int32) for f in fields[6:9])
+    count, major, attributed = (np.array(f, np.int32) for f in fields[7:10])
     cols.set_sources(p.shape, count, major, attributed)
     return cols
 

@@ -146,7 +146,8 @@ def boundaries(results: Results) -> list[tuple[float, str, int]]:
 
 
 def phase_survival_figure(results: Results) -> Figure:
-    """P(ceasefire not collapsed) over the whole horizon with a pointwise 95% band; the nominal
+    """P(ceasefire not collapsed) over the whole horizon with a pointwise 95% band, P(still in
+    force) (neither collapsed nor cancelled at a gate); the nominal
     phase boundaries, the days a failed gate may add, and the share of runs that passed each
     gate (with 95% intervals) at its boundary."""
     scenario = results.scenario
@@ -165,6 +166,17 @@ def phase_survival_figure(results: Results) -> Figure:
         xs, band[:, 0], band[:, 1], step="post", color=PALETTE[0], alpha=0.3, linewidth=0
     )
     ax.step(xs, surv, where="post", color=PALETTE[0], label="not collapsed", gid="phase_survival")
+    # runs a failed gate ended are no longer in force, though they did not collapse
+    force = np.array([s for _, s in results.in_force(times)])
+    ax.step(
+        xs,
+        force,
+        where="post",
+        color=PALETTE[1],
+        linestyle="--",
+        label="in force (neither collapsed nor cancelled at a gate)",
+        gid="in_force",
+    )
     passed, ci = f.share(f.passed)
     ends = boundaries(results)
     start = 0.0
@@ -224,8 +236,8 @@ def phase_survival_figure(results: Results) -> Figure:
         0.0,
         -0.2,
         "Dashed lines: nominal ends of the phases (an extended gate moves the later boundaries "
-        "of those runs by the days added).\nRuns cancelled at a gate end there without a "
-        "collapse: the curve flattens once most runs have ended.",
+        "of those runs by the days added).\nA run that passed the last gate stays in force: "
+        "its next step has started.",
         transform=ax.transAxes,
         fontsize=7.5,
         color=GREY,
@@ -246,9 +258,10 @@ PHASE_FIGURES: dict[str, Callable[[Results], Figure]] = {
 PHASE_CAPTIONS = {
     "phases": "For each phase, the share of runs that reached it and passed its gate, with "
     "Wilson 95% intervals, and why the other runs stopped in that phase.",
-    "phase_survival": "Share of runs in which the ceasefire has not collapsed, over the whole "
-    "horizon, with the nominal phase boundaries, the days a failed gate may add, and the share "
-    "of runs that passed each gate.",
+    "phase_survival": "Share of runs in which the ceasefire has not collapsed, and share still "
+    "in force (not collapsed and not cancelled at a gate), over the whole horizon, with the "
+    "nominal phase boundaries, the days a failed gate may add, and the share of runs that "
+    "passed each gate.",
 }
 """One sentence per phase figure (the HTML report's captions)."""
 
