@@ -814,7 +814,11 @@ def _raw_name_problems(data: Any) -> list[tuple[KeyPath, str]]:
     found: list[tuple[KeyPath, str]] = []
     if not isinstance(data, dict):
         return found
-    groups = {g: data.get(g) if isinstance(data.get(g), dict) else {} for g in _NAMED}
+
+    def mapping(value: Any) -> dict[Any, Any]:
+        return value if isinstance(value, dict) else {}
+
+    groups = {g: mapping(data.get(g)) for g in _NAMED}
     parties = groups["parties"]
     side_of = [p.get("side") if isinstance(p, dict) else None for p in parties.values()]
     sides = list(dict.fromkeys(side_of)) if all(isinstance(x, str) for x in side_of) else None
@@ -838,7 +842,8 @@ def _raw_name_problems(data: Any) -> list[tuple[KeyPath, str]]:
     for name, g in groups["guarantors"].items():
         if not isinstance(g, dict):
             continue
-        for i, c in enumerate(g.get("clients") if isinstance(g.get("clients"), list) else ()):
+        clients = g.get("clients")
+        for i, c in enumerate(clients if isinstance(clients, list) else []):
             check(("guarantors", name, "clients", i), c, "party", list(parties))
         check(("guarantors", name, "incident_target"), g.get("incident_target"), "side", sides)
     observations = data.get("observations")
