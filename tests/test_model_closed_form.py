@@ -903,6 +903,64 @@ def test_a_per_day_list_in_a_phase_applies_to_that_phase() -> None:
         assert_poisson_moments(daily[:, d], mu, f"violations of a on day {d}")
 
 
+@pytest.mark.parametrize("other", [None, 100.0])
+def test_a_tolerance_a_phase_sets_is_in_force(other: float | None) -> None:
+    """b has no tolerance until the second phase sets 0: the strain a's violations put on
+    side B then ends the run at once, so only runs without any violation of a in 7 days
+    trigger: P = exp(−7μ). With ``other``, a third party on B keeps its own tolerance (the
+    tables of the phases then differ in size)."""
+    mu = 0.3
+    parties: dict[str, Any] = {
+        "a": {"side": "A", "violation_rate": mu, "major_share": 0},
+        "b": {"side": "B", "violation_rate": 0.0},
+    }
+    if other is not None:
+        parties["c"] = {"side": "B", "violation_rate": 0.0, "tolerance": other}
+    scenario = make_scenario(
+        parties,
+        window=7,
+        phases=[
+            {"name": "one", "days": 3},
+            {"name": "two", "days": 4, "set": {"parties.b.tolerance": 0}},
+        ],
+    )
+    runs = 20_000
+    c = simulate(scenario, runs, seed=21).columns
+    assert c is not None
+    assert_proportion((c.outcome == TRIGGERED).sum(), runs, math.exp(-7 * mu), "P(triggered)")
+    collapsed = c.outcome == COLLAPSE
+    assert (c.collapsed_by[collapsed] == 1).all()  # b, never c
+    assert (c.collapse_time[collapsed] >= 3).all()  # not before b has a tolerance
+
+
+def test_excitation_carries_into_a_phase_where_the_party_can_act() -> None:
+    """a cannot act in the first phase (rate 0) but is excited by a spoiler's attacks on its
+    side (rate 1, boost 1, half-life 1 day: β = ln 2); in the second it acts at 0.5 a day.
+    E[N_a] = 0.5·(2 + (1 − e^(−3β))(1 − e^(−2β))/β²), Var N_a = E[N_a] + Var Λ with
+    Var Λ = 0.25·((1 − e^(−2β))/β)²·(1 − e^(−6β))/(2β) (Campbell's theorem)."""
+    beta = math.log(2)
+    scenario = make_scenario(
+        {
+            "a": {"side": "A", "violation_rate": 0.0,
+                  "retaliation": {"boost": 1.0, "half_life_hours": 24}},
+            "b": {"side": "B", "violation_rate": 0.0},
+        },
+        window=5,
+        spoilers={"s": {"attack_rate": 1.0, "targets": "A"}},
+        phases=[
+            {"name": "one", "days": 3},
+            {"name": "two", "days": 2,
+             "set": {"spoilers.s.attack_rate": 0.0, "parties.a.violation_rate": 0.5}},
+        ],
+    )  # fmt: skip
+    c2 = (1 - math.exp(-2 * beta)) / beta
+    mean = 0.5 * (2 + (1 - math.exp(-3 * beta)) * c2 / beta)
+    var = mean + 0.25 * c2**2 * (1 - math.exp(-6 * beta)) / (2 * beta)
+    c = simulate(scenario, 20_000, seed=22).columns
+    assert c is not None
+    assert_mean(c.violations[:, 0], mean, math.sqrt(var), "violations of a")
+
+
 def test_strain_recovers_with_its_half_life() -> None:
     """Minor events at rate μ against a side, no tolerance, strain half-life h: the mean
     strain at the end of day d is μ(1 − e^(−γ(d+1)))/γ, γ = ln 2 / h."""

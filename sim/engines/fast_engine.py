@@ -237,7 +237,9 @@ def _simulate(
             # the attacked side's parties are provoked
             for j in range(n_excites[side]):
                 m = excites[side, j]
-                if boost[m] > 0.0 and active[m]:
+                # a party that cannot act in this phase is still excited when a later phase
+                # may let it act: excitation carries over between phases
+                if boost[m] > 0.0 and (active[m] or n_phases > 1):
                     x[m], target[m] = rules.excite(
                         anchor[m], x[m], target[m], now, boost[m], cur_rates[m], decay[m]
                     )

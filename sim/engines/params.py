@@ -121,6 +121,11 @@ class Params:
             for f in phases
         )
         horizon = sum(f.days + e * k for f, (e, k) in zip(phases, extend, strict=True))
+        per_phase = (
+            _common_tolerances([cls._single(x) for x in phase_scenarios(s)])
+            if s.phases is not None
+            else ()
+        )
         return replace(
             single,
             window=horizon,
@@ -128,9 +133,7 @@ class Params:
             phase_days=tuple(f.days for f in phases),
             phase_quiet=quiet,
             phase_extend=extend,
-            phase_params=(
-                tuple(cls._single(x) for x in phase_scenarios(s)) if s.phases is not None else ()
-            ),
+            phase_params=per_phase,
             _tables={},
         )
 
@@ -200,6 +203,22 @@ class Params:
                 else 0.0
             ),
         )
+
+
+def _common_tolerances(phases: list[Params]) -> tuple[Params, ...]:
+    """The phases with one layout of tolerances: on each side, every actor that has a
+    tolerance in any phase, in file order (inf in a phase where it has none). The engines
+    keep the layout fixed over a run, so a tolerance a phase adds is then in force."""
+    n_sides = len(phases[0].sides)
+    actors = [sorted({a for x in phases for a, _ in x.side_tolerances[k]}) for k in range(n_sides)]
+    out = []
+    for x in phases:
+        own = [dict(pairs) for pairs in x.side_tolerances]
+        layout = tuple(
+            tuple((a, own[k].get(a, math.inf)) for a in actors[k]) for k in range(n_sides)
+        )
+        out.append(replace(x, side_tolerances=layout))
+    return tuple(out)
 
 
 Tables = dict[str, np.ndarray]

@@ -72,8 +72,10 @@ class _Static:
         self.active = [s for s, a in enumerate(active) if a]
         pairs = zip(tb["targets"], tb["n_targets"], strict=True)
         self.targets = [row[:k].tolist() for row, k in pairs]
+        # a party that cannot act in this phase is still excited when a later phase may let
+        # it act: excitation carries over between phases
         self.excites = [
-            [m for m in row[:k].tolist() if self.boost[m] > 0 and active[m]]
+            [m for m in row[:k].tolist() if self.boost[m] > 0 and (active[m] or p.n_phases > 1)]
             for row, k in zip(tb["excites"], tb["n_excites"], strict=True)
         ]
         self.tol = tb["tol"][q].tolist()
