@@ -123,3 +123,16 @@ def test_figures_do_not_import_the_experiments() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_docs_figure_is_shown_somewhere() -> None:
+    """A figure no page shows is not kept up to date: every PNG in docs/figures is
+    referenced by the README, a docs page or a notebook."""
+    pages = [
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "notebooks").glob("*.ipynb"),
+    ]
+    text = "".join(p.read_text(encoding="utf-8") for p in pages)
+    orphans = [p.name for p in (ROOT / "docs" / "figures").glob("*.png") if p.name not in text]
+    assert not orphans
