@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import scoring
 from .cases import Case, SharedPrior, apply_shared, load_cases
 from .errors import RunawayError, ScenarioError
 from .folders import check_output, default_folder, new_folder, write_json
+from .progress import progress_bar
 from .runner import simulate
 from .scenario import OUTCOMES
 
@@ -163,12 +163,7 @@ def run_backtest(
     cases = sorted(cases, key=lambda c: c.name)
     points = grid_points(shared)
     seeds = {c.name: case_seed(c.name, seed) for c in cases}
-    bar = tqdm(
-        total=len(cases) * len(points),
-        unit="sim",
-        disable=None if progress is None else not progress,
-        leave=False,
-    )
+    bar = progress_bar(total=len(cases) * len(points), unit="sim", progress=progress)
     forecasts: list[list[Forecast]] = []
     with bar:
         for case in cases:

@@ -4,12 +4,13 @@ command must not look hung in a log)."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from types import TracebackType
 from typing import Any, Protocol
 
-from tqdm.auto import tqdm
+from tqdm import tqdm as plain_tqdm
 
 PIPED_EVERY = 30.0
 """Seconds between progress lines when stderr is not a terminal."""
@@ -45,10 +46,20 @@ def progress_bar(
     :data:`PIPED_EVERY` seconds with the share done and a rough time left.
     """
     if progress is False:
-        return tqdm(total=total, disable=True)
+        return plain_tqdm(total=total, disable=True)
     if progress is None and not (in_notebook() or _isatty(sys.stderr)):
         return ProgressLines(total, unit, desc=desc)
-    return tqdm(total=total, unit=unit, desc=desc, leave=False, dynamic_ncols=True)
+    return _bar()(total=total, unit=unit, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _bar() -> Any:
+    """tqdm's notebook widget in a kernel with ipywidgets; its text bar otherwise (tqdm.auto
+    would warn "IProgress not found" in a kernel without ipywidgets, on every import)."""
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as widget_tqdm
+
+        return widget_tqdm
+    return plain_tqdm
 
 
 def _isatty(stream: Any) -> bool:

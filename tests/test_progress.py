@@ -61,3 +61,29 @@ def test_help_gives_a_rough_time(cli: Cli, command: str) -> None:
     code, out, _ = cli(command, "--help")
     assert code == 0
     assert "Time, roughly" in " ".join(out.split())
+
+
+def test_a_kernel_without_ipywidgets_gets_a_text_bar_and_no_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm.auto warns "IProgress not found" in a kernel without ipywidgets; the text bar is
+    used there instead, silently."""
+    import importlib.util
+    import warnings
+
+    import tqdm
+    import tqdm.notebook
+
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ipywidgets" else real(name, *a),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bar = progress.progress_bar(total=3, unit="run", progress=True)
+        bar.close()
+    assert type(bar) is tqdm.tqdm and not isinstance(bar, tqdm.notebook.tqdm)
