@@ -141,9 +141,11 @@ def baseline_scores(cases: list[Case], i: int) -> dict[str, dict[str, Any]]:
 def observation_scores(case: Case, forecast: Forecast) -> dict[str, Any]:
     """Scores of the case's recorded observation series (CRPS, coverage): none yet.
 
-    Hook: once scenarios can say how monitors report events, score each recorded series
-    here against the runs of ``forecast`` and return ``{series: {"crps_mean", "coverage50",
-    "coverage90"}}``; the result is stored under the case's ``observations`` key."""
+    Hook: scenarios can say how monitors report events (``observations:``, scored for one
+    scenario by ``ceasefire check``), but no case records a monitor's counts yet. Once cases
+    do, score each series here against the runs of ``forecast`` and return ``{series:
+    {"crps_mean", "coverage50", "coverage90"}}``; the result is stored under the case's
+    ``observations`` key."""
     return {}
 
 

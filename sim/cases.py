@@ -6,7 +6,7 @@ ceasefire started) and ``outcome.yaml``::
     outcome: cancelled_collapse      # one of the four outcome codes
     collapse_day: 0.06               # days from the start; null unless the outcome is a collapse
     collapsed_by: israel             # a party or guarantor of the scenario; null unless a collapse
-    phase: null                      # reserved for agreements in phases (recorded, not yet scored)
+    phase: null                      # with phases: the one it ended in (recorded, not scored)
     sources:                         # where the coding comes from; labels carry dates
       - {label: "Reuters, 1 Aug 2014: Israel declares the truce over", url: "https://..."}
 
@@ -57,7 +57,9 @@ class Case:
 
     @property
     def window(self) -> int:
-        return self.scenario.window_days
+        """Days a run can last: the window, or with phases every phase and extension (a
+        collapse can come that late, so days are censored there)."""
+        return self.scenario.horizon
 
     @property
     def observed_day(self) -> float:
@@ -132,10 +134,11 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
     if collapsed:
         if not _number(day):
             raise fail("collapse_day", "a collapse needs its day (days from the start)")
-        if not 0 <= day < scenario.window_days:
+        if not 0 <= day < scenario.horizon:
+            what = "window" if scenario.phases is None else "phases with every extension"
             raise fail(
                 "collapse_day",
-                f"{day} is outside the window [0, {scenario.window_days}) of the scenario",
+                f"{day} is outside the {what} [0, {scenario.horizon}) of the scenario",
             )
         actors = [*scenario.parties, *scenario.guarantors]
         if by not in actors:
@@ -149,8 +152,16 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
         if by is not None:
             raise fail("collapsed_by", f"must be null when the outcome is {code}")
     phase = data.get("phase")
-    if phase is not None and not isinstance(phase, str):
-        raise fail("phase", "must be a phase name or null")
+    if phase is not None:
+        names = [f.name for f in scenario.phases or ()]
+        if not names:
+            raise fail("phase", "the scenario has no phases: give null or leave it out")
+        if phase not in names:
+            raise fail(
+                "phase",
+                f"unknown phase {phase!r} (the scenario's: {', '.join(names)})"
+                + did_you_mean(str(phase), names),
+            )
     sources = data.get("sources")
     if not isinstance(sources, list) or not sources:
         raise fail("sources", "give at least one source: [{label: ..., url: ...}]")

@@ -283,6 +283,7 @@ BAD_OUTCOMES = [
     ),
     ("outcome: triggered\ncollapse_day: 3\n", r"outcome.yaml:2:1: collapse_day: must be null"),
     ("outcom: triggered\n", r"outcome.yaml:1:1: outcom: unknown key"),
+    ("outcome: triggered\nphase: calm\n", r"outcome.yaml:2:1: phase: the scenario has no phases"),
     ("outcome: [triggered\n", r"outcome.yaml:\d+:\d+: invalid YAML"),
 ]
 
@@ -331,3 +332,54 @@ def test_a_folder_that_does_not_exist_is_named_so(
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.endswith(f"{path}: {words}")
     assert not (tmp_path / "o").exists()
+
+
+PHASED_CASE = """\
+name: phased
+title: Toy phases
+parties:
+  a: {side: A, violation_prob: 0.3, tolerance: 1}
+  b: {side: B, violation_prob: 0.3, tolerance: 1}
+phases:
+  - {name: calm, days: 3, gate: {max_strain: 0}, on_fail: {extend_days: 2, times: 1}}
+  - {name: jic, days: 4}
+"""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "message"),
+    [
+        (
+            "phase: jc\n",
+            r"phase: unknown phase 'jc' \(the scenario's: calm, jic\); did you mean 'jic'",
+        ),
+        ("phase: 3\n", r"phase: unknown phase 3"),
+        (
+            "collapse_day: 9.5\n",
+            r"collapse_day: 9.5 is outside the phases with every extension \[0, 9\)",
+        ),
+    ],
+)
+def test_a_phased_case_checks_its_phase_and_days_against_the_phases(
+    tmp_path: Path, outcome: str, message: str
+) -> None:
+    """A phase must be one of the scenario's; a collapse may come as late as the phases with
+    every extension last (9 days here, not the 7 of the nominal window)."""
+    import sim
+    from sim.cases import load_outcome
+
+    scenario_file = tmp_path / "scenario.yaml"
+    scenario_file.write_text(PHASED_CASE, encoding="utf-8")
+    scenario = sim.load_scenario(scenario_file)
+    head = "outcome: cancelled_collapse\ncollapsed_by: a\n"
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        head + "collapse_day: 8.5\nphase: jic\nsources: [{label: x, url: y}]\n", encoding="utf-8"
+    )
+    loaded = load_outcome(good, scenario)
+    assert (loaded.collapse_day, loaded.phase) == (8.5, "jic")
+    bad = tmp_path / "outcome.yaml"
+    day = "" if "collapse_day" in outcome else "collapse_day: 2\n"
+    bad.write_text(head + day + outcome + "sources: [{label: x, url: y}]\n", encoding="utf-8")
+    with pytest.raises(sim.ScenarioError, match=message):
+        load_outcome(bad, scenario)
