@@ -510,7 +510,10 @@ class Scenario(_Model):
         return m
 
     def branching_ratio(self) -> float:
-        """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation."""
+        """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation. With
+        phases, the highest of the phases' (each with its own ``set`` values)."""
+        if self.phases is not None:
+            return max(x.branching_ratio() for x in phase_scenarios(self))
         m = self.branching_matrix()
         if not m.size:
             return 0.0
@@ -523,17 +526,47 @@ class Scenario(_Model):
         out = []
         r = self.branching_ratio()
         if r >= 1:
+            where = ""
+            if self.phases is not None:
+                ratios = [x.branching_ratio() for x in phase_scenarios(self)]
+                where = f" in phase {self.phases[ratios.index(r)].name}"
             out.append(
-                f"excitation is supercritical (branching ratio {r:.2f} >= 1): violence "
+                f"excitation is supercritical{where} (branching ratio {r:.2f} >= 1): violence "
                 "can explode; runs stop with an error at monte_carlo.max_events"
             )
         h = self.humanitarian
-        if h is not None:
+        if self.phases is not None:
+            out += self._unused_with_phases()
+        elif h is not None:
             possible = h.convoys_per_day * max(0, self.window_days - h.first_day)
             if h.required_deliveries > possible:
                 out.append(
                     f"humanitarian.required_deliveries ({h.required_deliveries}) exceeds "
                     f"the {possible} convoys attempted: the trigger can never start"
+                )
+        return out
+
+    def _unused_with_phases(self) -> list[str]:
+        """Values this file gives that phases do not use (inherited ones are not named: a
+        phased variant of a one-window scenario inherits its trigger)."""
+        here = self.locate(())
+        source = (self.__pydantic_private__ or {}).get("_source")
+        if here is None or source is None:
+            return []
+        unused = {
+            ("trigger", "quiet_days"): "each phase's gate.quiet_days",
+            ("trigger", "max_strain"): "each phase's gate.max_strain",
+            ("humanitarian", "required_deliveries"): "each phase's gate.required_deliveries",
+        }
+        out = []
+        for path, instead in unused.items():
+            block = getattr(self, str(path[0]))
+            value = getattr(block, str(path[1])) if block is not None else None
+            loc = source.positions.get(path)
+            if value and loc is not None and loc.file == here.file:
+                out.append(
+                    f"{format_path(path)} ({value}, line {loc.line}) is not used with phases: "
+                    f"{instead} decides"
                 )
         return out
 
@@ -1019,15 +1052,32 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         data["humanitarian"].update(first_day=0, required_deliveries=phase.gate.required_deliveries)
     for key, value in phase.set.items():
         plain = list(value) if isinstance(value, tuple) else value
-        assign(data, split_path(key), plain, key)
+        path = split_path(key)
+        if path[0] in ("parties", "spoilers") and str(path[-1]) in _EITHER:
+            # a phase may give a rate where the scenario gives a probability, or the reverse:
+            # the phase's own form replaces the other
+            actor = data.get(str(path[0]), {}).get(str(path[1]))
+            if isinstance(actor, dict):
+                actor.pop(_EITHER[str(path[-1])], None)
+        assign(data, path, plain, key)
     try:
         return scenario_from_dict(data, name=f"phase {phase.name}")
     except ScenarioError as exc:
-        set_key = next((k for k in phase.set if exc.key.startswith(k)), None)
-        path = ("phases", i, "set", set_key) if set_key else ("phases", i)
-        where = scenario.locate(path)
-        shown = ".".join(str(p) for p in path)
-        raise ScenarioError(exc.message, location=where, key=shown) from None
+        # the set key the problem is about (``parties.b`` names the keys set under it)
+        set_key = next(
+            (k for k in phase.set if exc.key == k or exc.key.startswith(k + ".")), None
+        ) or next((k for k in phase.set if k.startswith(exc.key + ".")), None)
+        where: KeyPath = ("phases", i, "set", set_key) if set_key else ("phases", i)
+        raise ReferenceError_(where, exc.reason or exc.message) from None
+
+
+_EITHER = {
+    "violation_prob": "violation_rate",
+    "violation_rate": "violation_prob",
+    "attack_prob": "attack_rate",
+    "attack_rate": "attack_prob",
+}
+"""Keys of which an actor gives exactly one: a phase that sets one drops the other."""
 
 
 def _plain(value: Any) -> Any:

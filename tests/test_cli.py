@@ -177,12 +177,43 @@ def test_validate_warns_about_supercritical(here: Path, cli: Cli) -> None:
     assert "warning" in err and "supercritical" in err
 
 
+PHASED_BOOM = """\
+name: boom
+title: Calm, then explosive
+parties:
+  a: {side: A, violation_rate: 0.5, retaliation: {boost: 0.1, half_life_hours: 24}}
+  b: {side: B, violation_rate: 0.5, retaliation: {boost: 0.1, half_life_hours: 24}}
+trigger: {label: the next step, max_strain: 3}
+phases:
+  - {name: calm, days: 3}
+  - {name: hot, days: 4, set: {parties.a.retaliation.boost: 4, parties.b.retaliation.boost: 4}}
+"""
+
+
+def test_validate_warns_about_a_supercritical_phase_and_unused_keys(here: Path, cli: Cli) -> None:
+    """The branching ratio is the highest of the phases' (each with its set values); a
+    trigger value the gates replace is named."""
+    Path("boom.yaml").write_text(PHASED_BOOM, encoding="utf-8")
+    code, out, err = cli("validate", "boom.yaml")
+    assert code == 0
+    scenario = sim.load_scenario("boom.yaml")
+    ratio = scenario.branching_ratio()
+    assert ratio == max(x.branching_ratio() for x in sim.scenario.phase_scenarios(scenario))
+    assert ratio > 1 > sim.scenario.phase_scenarios(scenario)[0].branching_ratio()
+    assert f"branching ratio {ratio:.2f}" in out
+    warnings = err.splitlines()
+    assert any("supercritical in phase hot" in w for w in warnings), err
+    assert any("trigger.max_strain (3.0, line 6) is not used with phases" in w for w in warnings)
+    assert len(warnings) == 2
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_validate_project_scenarios(path: Path, cli: Cli) -> None:
     code, out, err = cli("validate", str(path))
     assert code == 0, err
     assert len(out.splitlines()) == 1
     assert "ok" in out
+    assert "warning" not in err  # a phased variant's inherited trigger is not named
 
 
 def test_project_has_scenarios() -> None:

@@ -74,7 +74,6 @@ def test_a_kernel_without_ipywidgets_gets_a_text_bar_and_no_warning(
     import tqdm
     import tqdm.notebook
 
-
     real = importlib.util.find_spec
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
     monkeypatch.setattr(

@@ -1352,3 +1352,24 @@ def test_setting_a_day_of_a_single_number_says_to_give_a_list() -> None:
     )
     with pytest.raises(ScenarioError, match="cannot set: 'title' holds no keys"):
         scenario.with_overrides({"title.x": 1}, origin="--set")
+
+
+def test_an_error_in_a_phase_set_names_its_line_and_key(here: Path) -> None:
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2}\n"
+        "  - name: two\n    days: 2\n    set:\n      parties.reb.violation_prob: 1.5\n"
+    )
+    err = error_of(write("bad.yaml", text))
+    assert_error(err, "bad.yaml", 16, 7, "phases.1.set.parties.reb.violation_prob", "less than 1")
+
+
+def test_a_phase_may_give_a_rate_where_the_scenario_gives_a_probability(here: Path) -> None:
+    """The phase's form replaces the other (exactly one of the two is in force)."""
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2}\n"
+        "  - {name: two, days: 2, set: {parties.reb.violation_rate: 0.7}}\n"
+    )
+    scenario = load_scenario(write("ok.yaml", text))
+    one, two = sim.scenario.phase_scenarios(scenario)
+    assert one.parties["reb"].violation_prob == 0.1 and one.parties["reb"].violation_rate is None
+    assert two.parties["reb"].violation_rate == 0.7 and two.parties["reb"].violation_prob is None
