@@ -502,20 +502,18 @@ def _value(v: Any) -> str:
 
 
 def labels_by_difference(facets: Sequence[Facets]) -> list[str]:
-    """A unique label per input: the scenario name, and for inputs that share a name, what
-    differs between them: the ``--set`` changes they do not share, and the engine, seed or
-    runs where they differ from the first input of that name; ``#2``, ``#3`` … only when
-    nothing does."""
+    """A unique label per input: the scenario name; its ``--set`` changes unless every input
+    shares them (a folder made with ``--set`` is not its file); and for inputs that share a
+    name, the engine, seed or runs where they differ from the first input of that name;
+    ``#2``, ``#3`` … only when nothing does."""
     out = []
     for f in facets:
         same = [g for g in facets if g["name"] == f["name"]]
         parts: list[str] = []
+        for k, v in f["overrides"].items():
+            if any(repr(g["overrides"].get(k)) != repr(v) for g in facets):
+                parts.append(f"{k}={_value(v)}")
         if len(same) > 1:
-            keys = dict.fromkeys(k for g in same for k in g["overrides"])
-            for k in keys:
-                values = {repr(g["overrides"].get(k)) for g in same}
-                if len(values) > 1 and k in f["overrides"]:
-                    parts.append(f"{k}={_value(f['overrides'][k])}")
             if f.get("integrate") and not all(g.get("integrate") for g in same):
                 parts.append("--integrate")
             for what, word in (("engine", "engine {}"), ("seed", "seed {}"), ("runs", "{:,} runs")):

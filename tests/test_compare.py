@@ -311,6 +311,14 @@ def test_labels_say_what_differs() -> None:
         "other",
         "other #2",
     ]
+    # a folder made with --set keeps its change beside another scenario, not only beside its
+    # own file; a change every input shares distinguishes none
+    changed = {"humanitarian.permission_prob": 1.0}
+    assert labels_by_difference([facets("geneva_2016", **changed), facets("variant")]) == [
+        "geneva_2016 (humanitarian.permission_prob=1)",
+        "variant",
+    ]
+    assert labels_by_difference([facets("a", **changed), facets("b", **changed)]) == ["a", "b"]
 
 
 def test_mixed_inputs_state_each_inputs_runs_seed_and_engine(here: Path, cli: Cli) -> None:
