@@ -42,3 +42,18 @@ __all__ = [
     "simulate",
     "trace_run",
 ]
+
+_SUBMODULES = (
+    "backtest", "check", "compare", "discovery", "events", "fit", "observations", "plots",
+    "report", "sensitivity", "stats", "sweep", "trace", "uncertainty",
+)  # fmt: skip
+"""Modules a notebook reaches as ``sim.<name>`` after a plain ``import sim`` (imported when
+first used: ``import sim`` stays quick)."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

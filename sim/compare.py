@@ -545,6 +545,11 @@ def compare(
     first scenario file (a fresh seed when it has none), and the ``simpy`` engine. Every input
     is read and validated before anything is simulated.
     """
+    if isinstance(paths, str | Path) or not all(isinstance(p, str | Path) for p in paths):
+        raise UsageError(
+            "compare takes a list of scenario files or result folders; for scenarios or results "
+            "in memory, simulate them and use sim.compare.compare_results"
+        )
     inputs = _read_inputs(paths)
     files = [i for i in inputs if i.kind == "scenario"]
     made = next((i.manifest for i in inputs if i.kind == "folder" and _ours(i.manifest)), None)

@@ -55,6 +55,17 @@ class Results:
     def _repr_html_(self) -> str:
         return frames.results_html(self)
 
+    def __repr__(self) -> str:
+        """A few lines: what ran, and the outcome probabilities (``findings()`` says more)."""
+        how = "--integrate, " if self.integrated else ""
+        lines = [
+            f"Results of {self.scenario.name}: {self.runs:,} runs, seed {self.seed}, "
+            f"engine {how}{self.engine}"
+        ]
+        for code, (p, lo, hi) in self.outcome_probabilities().items():
+            lines.append(f"  {code:<20} {p:6.1%}  [{lo:.1%}, {hi:.1%}]")
+        return "\n".join(lines)
+
     # ----------------------------------------------------------------- summaries
 
     @property

@@ -41,10 +41,20 @@ def check_arguments(engine: str, runs: int, workers: int, seed: int) -> None:
         raise UsageError(f"runs must be at most {limits.MAX_RUNS:.0e}, got {runs}")
     if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
         raise UsageError(f"workers must be a positive integer, got {workers!r}")
+    if workers > limits.max_workers():
+        raise UsageError(
+            f"{workers:,} worker processes is more than this machine can run usefully "
+            f"(at most {limits.max_workers()}: {limits.WORKERS_PER_CORE} per CPU core)"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     if seed >= 2**64:
         raise UsageError(f"seed must be below 2**64, got {seed}")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def settings(
@@ -57,6 +67,11 @@ def settings(
 ) -> tuple[int, int]:
     """``runs`` and ``seed``, defaulting to the scenario's ``monte_carlo`` block (a fresh seed
     when neither gives one), checked with the other arguments of a simulation."""
+    if not isinstance(scenario, Scenario):
+        raise UsageError(
+            f"expected a Scenario (from sim.load_scenario or sim.scenario_from_dict), got "
+            f"{type(scenario).__name__} {_short(scenario)}"
+        )
     runs = scenario.monte_carlo.runs if runs is None else runs
     if seed is None:
         seed = scenario.monte_carlo.seed if scenario.monte_carlo.seed is not None else fresh_seed()

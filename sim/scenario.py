@@ -38,7 +38,7 @@ from pydantic import (
 from . import limits
 from .distributions import BY_NAME as _DISTRIBUTIONS
 from .distributions import Distribution
-from .errors import CeasefireError, Location, ScenarioError
+from .errors import CeasefireError, Location, ScenarioError, UsageError
 from .outcomes import OUTCOMES
 from .source import KeyPath, Source, format_path, read_source
 
@@ -387,6 +387,17 @@ class Scenario(_Model):
         """Pickle as plain data (worker processes, Dask): validated again when unpickled."""
         return (_from_plain, (self.model_dump(mode="json"),))
 
+    def __repr__(self) -> str:
+        """One line: name, actors, window and where it comes from (the notebook shows a
+        table; ``model_dump()`` gives every value)."""
+        return (
+            f"<Scenario {self.name}: {len(self.parties)} parties, {len(self.spoilers)} "
+            f"spoilers, {len(self.guarantors)} guarantors, {self.window_days}-day window"
+            f"{f', {len(self.phases)} phases' if self.phases else ''} ({self.file_label()})>"
+        )
+
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         """What a notebook shows for a scenario: title, window, next step and actors."""
         e = html.escape
@@ -617,6 +628,11 @@ class Scenario(_Model):
         Raises :class:`~sim.errors.ScenarioError` naming the overridden key on bad values;
         ``origin`` is how errors say where the change came from (the CLI passes ``--set``).
         """
+        if not isinstance(overrides, Mapping):
+            raise UsageError(
+                f"with_overrides takes a mapping of key paths to values, such as "
+                f"{{'parties.government.violation_prob': 0.2}}; got {type(overrides).__name__}"
+            )
         source: Source | None = (
             self.__pydantic_private__.get("_source") if (self.__pydantic_private__) else None
         )
@@ -636,6 +652,18 @@ class Scenario(_Model):
                 new_names.append((key, path))
             assign(data, path, value, key, where)
             overridden[path] = key
+            if isinstance(value, Mapping) and value:
+                leaf, inner = key, value
+                while isinstance(inner, Mapping) and inner:
+                    first = next(iter(inner))
+                    leaf, inner = f"{leaf}.{first}", inner[first]
+                overridden[path] = (
+                    f"{key}, a mapping: it replaces the whole block; to change one value give "
+                    f"its key path, such as {leaf}"
+                )
+            if isinstance(value, Mapping | list | tuple):
+                # the block is replaced: no key under it is where the file put it any more
+                positions = {p: loc for p, loc in positions.items() if p[: len(path)] != path}
         new_source = Source(data, positions, source.files if source else ())
         touched = any(path[0] == "uncertainties" for path in overridden)
         try:
