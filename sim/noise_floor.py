@@ -13,7 +13,8 @@ the dummy has no effect on any probability (its true index is exactly 0), and th
 is the index that Monte Carlo noise alone gives an assumption whose change draws fresh random
 numbers for every run. That is the worst case: a change that keeps some runs' random numbers
 (common random numbers) gets less noise. The floor of a measure is the upper end of the dummy's
-95% interval for it; an index at or below the floor is *not distinguishable from zero*.
+95% interval for it; an index at or below the floor, or whose own 95% interval reaches zero,
+is *not distinguishable from zero*.
 
 Sobol' design (SALib's Saltelli layout): the dummy is the last column; in each block of
 ``k + 3`` points (A, A with each column from B, B) it moves in the last two, which take the
@@ -82,9 +83,10 @@ def floors(method: str, dummy: Mapping[str, float]) -> dict[str, float]:
     return {m: abs(float(dummy[m])) + float(dummy[f"{m}_conf"]) for m in FLOOR_MEASURES[method]}
 
 
-def distinguishable(value: float, floor: float) -> bool:
-    """An index is distinguishable from zero when it is above the noise floor."""
-    return bool(value > floor)
+def distinguishable(value: float, floor: float, conf: float = 0.0) -> bool:
+    """An index is distinguishable from zero when it is above the noise floor and its own 95%
+    interval (half-width ``conf``) does not reach zero."""
+    return bool(value > floor and value - conf > 0)
 
 
 def runs_for_floor(floor: float, runs: int, target: float, measure: str) -> int:

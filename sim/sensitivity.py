@@ -22,7 +22,8 @@ coordinates, so an assumption's effect is measured over its whole distribution.
 
 Every index is reported beside its Monte Carlo noise floor, measured with a dummy assumption
 that only changes the random numbers (:mod:`sim.noise_floor`): the points where the dummy moves
-run with a second seed. An index at or below the floor is not distinguishable from zero.
+run with a second seed. An index at or below the floor, or whose own 95% interval reaches zero,
+is not distinguishable from zero.
 
 A tornado complements them: each assumption at the low and at the high end of its distribution,
 the others at the scenario's own values (the baseline).
@@ -147,11 +148,17 @@ class Sensitivity:
 
     def above_floor(self, output: str = "p_triggered") -> dict[str, list[bool]] | None:
         """For each index measure, whether each assumption's index is distinguishable from zero
-        (above the noise floor)."""
+        (above the noise floor, and its own 95% interval clear of zero)."""
         idx, floor = self.indices[output], self.floor(output)
         if idx is None or floor is None:
             return None
-        return {m: [distinguishable(v, floor[m]) for v in idx[m]] for m in floor}
+        return {
+            m: [
+                distinguishable(v, floor[m], c)
+                for v, c in zip(idx[m], idx[f"{m}_conf"], strict=True)
+            ]
+            for m in floor
+        }
 
     def advice(self, output: str = "p_triggered") -> dict[str, int] | None:
         """About how many runs per point would bring each floor under :attr:`target_floor`."""
@@ -573,8 +580,12 @@ def text(sens: Sensitivity) -> str:
         main = measures[-1]
         n_above = sum(above[main])
         lines.append(
-            f"  above the noise floor ({main}): {n_above} of {len(sens.keys)} assumptions"
-            + ("" if n_above == len(sens.keys) else "; ≈0: not distinguishable from zero")
+            f"  distinguishable from zero ({main}): {n_above} of {len(sens.keys)} assumptions"
+            + (
+                ""
+                if n_above == len(sens.keys)
+                else "; ≈0: at or below the noise floor, or its 95% interval reaches zero"
+            )
         )
         advice = sens.advice(out)
         if advice is not None and sens.target_floor is not None:
@@ -708,7 +719,9 @@ def indices_figure(sens: Sensitivity) -> Figure:
         order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("noise floor"))
         handles, labels = [handles[i] for i in order], [labels[i] for i in order]
         handles.append(Patch(facecolor="white", edgecolor=GREY, hatch="/////"))
-        labels.append("hatched: below the noise floor, not distinguishable from zero")
+        labels.append(
+            "hatched: not distinguishable from zero (under the floor, or its interval reaches 0)"
+        )
         fig.legend(
             handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=8.5
         )

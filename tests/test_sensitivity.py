@@ -350,7 +350,17 @@ def test_the_inert_assumption_is_not_distinguishable_and_the_decisive_one_is(
     row = {line.split()[1]: line for line in lines if line[:4].strip().isdigit()}
     assert "≈0" not in row[DECISIVE] and row[INERT].count("≈0") == 2
     assert any(line.strip().startswith("noise floor") for line in lines)
-    assert "above the noise floor (ST): 1 of 3 assumptions" in "\n".join(lines)
+    assert "distinguishable from zero (ST): 1 of 3 assumptions" in "\n".join(lines)
+
+
+def test_an_index_whose_interval_reaches_zero_is_not_distinguishable() -> None:
+    """Above the floor is not enough: S1 = 0.015 ± 0.019 over a floor of 0.012 may be 0."""
+    from sim.noise_floor import distinguishable
+
+    assert not distinguishable(0.015, 0.012, 0.019)
+    assert distinguishable(0.020, 0.012, 0.012)
+    assert not distinguishable(0.020, 0.030, 0.001)  # under the floor
+    assert not distinguishable(0.012, 0.012, 0.0)  # at the floor
 
 
 def test_the_floor_shrinks_with_more_runs_per_point_as_1_over_runs(
