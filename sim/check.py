@@ -204,7 +204,8 @@ def text(result: CheckResult) -> str:
         lines.append(
             f"  mean CRPS {_f(summary['crps_mean'], '.2f')}, "
             f"coverage 50%: {_f(summary['coverage50'], '.0%')}, "
-            f"90%: {_f(summary['coverage90'], '.0%')} of {len(summary['points'])} points"
+            f"90%: {_f(summary['coverage90'], '.0%')} of {len(summary['points'])} "
+            f"{'point' if len(summary['points']) == 1 else 'points'}"
         )
     return "\n".join(lines)
 

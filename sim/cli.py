@@ -105,6 +105,15 @@ def _override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    """The parser of subcommand ``name``."""
+    for action in parser._actions:  # argparse keeps its subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            found = action.choices.get(name)
+            return found if isinstance(found, argparse.ArgumentParser) else None
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Monte Carlo simulation of ceasefires.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -304,7 +313,11 @@ def data_parsers(sub: Any) -> None:
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>/"
     )
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="do not write figures",
+    )
     p = sub.add_parser(
         "events",
         help="convert an ACLED or UCDP GED export to an events file",
@@ -339,7 +352,11 @@ def output_args(p: argparse.ArgumentParser, default: str) -> None:
         "--out", type=Path, metavar="DIR",
         help=f"output folder (default {default}); never overwritten",
     )  # fmt: skip
-    p.add_argument("--no-plots", action="store_true", help="do not write figures")
+    p.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="do not write figures (with run: nor report.html, which shows them)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -422,11 +439,17 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     lo_hi = table.ci95(args.outcome)
     head = outcome_label(args.outcome)
-    say("  " + "  ".join(f"{k:>24}" for k in table.keys) + f"  {head:>12}  95% interval")
+    widths = [max(12, len(k)) for k in table.keys]  # every column as wide as its header
+    width = max(12, len(head))
+    say(
+        "  "
+        + "  ".join(f"{k:>{w}}" for k, w in zip(table.keys, widths, strict=True))
+        + f"  {head:>{width}}  95% interval"
+    )
     p = table.p(args.outcome)
     for i in range(table.values.shape[0]):
-        vals = "  ".join(f"{v:>24.4g}" for v in table.values[i])
-        say(f"  {vals}  {p[i]:{max(12, len(head))}.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
+        vals = "  ".join(f"{v:>{w}.4g}" for v, w in zip(table.values[i], widths, strict=True))
+        say(f"  {vals}  {p[i]:{width}.1%}  [{lo_hi[i, 0]:.1%}, {lo_hi[i, 1]:.1%}]")
     _wrote(folder)
     return 0
 
@@ -577,7 +600,8 @@ def report(results: Any) -> str:
     lines = [
         f"{printable(s.title, limit=200)} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
-        f"{results.elapsed:.1f} s ({rate:,.0f} runs/s)",
+        f"{results.elapsed:.1f} s" + (f" ({rate:,.0f} runs/s)" if results.elapsed >= 0.5 else ""),
+        # a rate over a fraction of a second measures the start-up, not the engine
         *([integration_note(results)] if results.integrated else []),
         "",
         f"  {'outcome':<{width}}  {'p':>6}  {'95% interval':<16}  meaning",
@@ -696,7 +720,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("ignore")
         logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the subcommand's own help lists what it takes
+            command = getattr(args, "command", None)
+            sub = _subparser(parser, command) if command else None
+            (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return exc.code if isinstance(exc.code, int) else 2
     try:

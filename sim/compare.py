@@ -241,8 +241,7 @@ class Comparison:
         if self.runs is None:
             return "from result folders, each as saved"
         n_files = sum(e.kind == "scenario" for e in self.entries)
-        what = "every scenario" if self.uniform() else "scenario files"
-        each = " each"
+        what, each = ("each scenario", "") if self.uniform() else ("scenario files", " each")
         if n_files == 1 and not self.uniform():
             what, each = "the scenario file", ""
         paired = sum(e.kind == "folder" and e.triggered is not None for e in self.entries)

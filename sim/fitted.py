@@ -191,7 +191,10 @@ def text(result: Fit) -> str:
         lines.append(f"  {key:<{width}}  {_fmt(e.value):>9}  {_fmt(e.se):>9}  {ci}{note}")
     lines += ["", f"log-likelihood {result.loglik:.3f}", "goodness of fit (time rescaling, KS):"]
     for actor, g in result.gof.items():
-        lines.append(f"  {actor}: {g['n']} gaps, KS {g['ks']:.3f}, p = {g['p_value']:.3f}")
+        lines.append(
+            f"  {actor}: {g['n']} {'gap' if g['n'] == 1 else 'gaps'}, "
+            f"KS {g['ks']:.3f}, p = {g['p_value']:.3f}"
+        )
     return "\n".join(lines)
 
 

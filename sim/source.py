@@ -372,6 +372,18 @@ class _Unreadable(Exception):
     """Why a file cannot be read as a scenario (worded to follow its name)."""
 
 
+def _nearby(path: Path) -> str:
+    """``; did you mean …?`` naming the YAML file of the same folder nearest to ``path``."""
+    import difflib
+
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml")]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return f"; did you mean {display_path(path.parent / close[0])}?" if close else ""
+
+
 def read_file(path: Path) -> str:
     """The text of a scenario file: a regular file of at most :data:`limits.MAX_FILE_BYTES`.
 
@@ -382,7 +394,7 @@ def read_file(path: Path) -> str:
     try:
         fd = os.open(path, flags)  # non-blocking: opening a FIFO does not wait for a writer
     except FileNotFoundError:
-        raise _Unreadable("no such file") from None
+        raise _Unreadable("no such file" + _nearby(path)) from None
     except IsADirectoryError:
         raise _Unreadable("is a directory, not a scenario file") from None
     except OSError as exc:

@@ -726,3 +726,25 @@ def test_one_number_for_a_per_day_list_is_noted(here: Path, cli: Cli) -> None:
     code, _, err = cli("sweep", flagship, "--param", f"{key}=0.1:0.5:3", "--runs", "20",
                        "--no-plots", "--quiet", "--out", "s")  # fmt: skip
     assert code == 0 and f"note: --param {key}: one number replaces the 7" in err
+
+
+def test_an_option_the_subcommand_lacks_points_to_its_own_help(here: Path, cli: Cli) -> None:
+    code, out, err = cli("validate", "small.yaml", "--set", "a=1")
+    assert code == 2 and not out
+    assert err.strip() == (
+        "ceasefire validate: error: unrecognized arguments: --set a=1 "
+        "(see ceasefire validate --help)"
+    )
+
+
+def test_a_rate_is_printed_only_over_half_a_second_or_more(here: Path) -> None:
+    """A rate over a fraction of a second measures the start-up, not the engine."""
+    import dataclasses
+
+    from sim.cli import report
+
+    results = sim.simulate(sim.load_scenario("small.yaml"), runs=3, seed=1, progress=False)
+    quick = report(dataclasses.replace(results, elapsed=0.2)).splitlines()[1]
+    slow = report(dataclasses.replace(results, elapsed=2.0)).splitlines()[1]
+    assert quick.endswith("0.2 s") and "runs/s" not in quick
+    assert slow.endswith("2.0 s (2 runs/s)")

@@ -646,6 +646,8 @@ def test_absolute_path_outside_cwd_is_shown_in_full(tmp_path: Path) -> None:
 
 def test_missing_file(here: Path) -> None:
     assert_error(error_of("nothere.yaml"), "nothere.yaml", 1, 1, "", "no such file")
+    write("mini.yaml", BASE)
+    assert error_of("mnii.yaml").endswith("no such file; did you mean mini.yaml?")
 
 
 def test_not_utf8(here: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,14 @@ def test_sweep_command_writes_csv_json_and_figure(tmp_path: Path, capsys) -> Non
     meta = json.loads((out / "sweep.json").read_text())
     assert meta["runs_per_point"] == 500 and meta["points"] == 6
     assert (out / "figures" / "sweep.png").stat().st_size > 10_000
-    assert "P(triggered)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "P(triggered)" in printed
+    # every value ends where its column's header ends
+    lines = printed.splitlines()
+    head = next(i for i, line in enumerate(lines) if "P(triggered)" in line and "95%" in line)
+    ends = [m.end() for m in re.finditer(r"\S+(?:\(\w+\))?", lines[head])][:3]
+    for line in lines[head + 1 : head + 7]:
+        assert [m.end() for m in re.finditer(r"\S+", line)][:3] == ends, (lines[head], line)
 
 
 def test_sweep_command_errors_write_nothing(
