@@ -123,7 +123,7 @@ class Tally:
     def survival(self, times: np.ndarray) -> np.ndarray:
         """Fraction not collapsed by each time; exact on the hourly grid (other times are read
         at the hour before)."""
-        return 1.0 - self._collapsed(times) / max(self.runs, 1)
+        return (self.runs - self._collapsed(times)) / max(self.runs, 1)
 
     def _collapsed(self, times: np.ndarray) -> np.ndarray:
         """Runs collapsed by each time (hourly: those of the hours before the time's hour)."""

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -113,14 +114,13 @@ def differing_rows(a: Results, b: Results) -> list[int]:
 
 @pytest.mark.parametrize("name", list(ALL))
 def test_engines_give_the_same_runs(name: str) -> None:
-    """At least 99.9% of runs identical (times within 1e-9); in practice all of them."""
+    """Every run identical (times within 1e-9): both engines call the same compiled rules in
+    the same order, so not even a rounding at a threshold may differ (the issue allowed 0.1%;
+    the docs say identical, and this checks that)."""
     simpy, fast = results(name, "simpy"), results(name, "fast")
     rows = differing_rows(simpy, fast)
-    assert len(rows) <= RUNS // 1000, f"{len(rows)} of {RUNS} runs differ: {rows[:10]}"
-    lines_s = simpy.csv_text().splitlines()
-    lines_f = fast.csv_text().splitlines()
-    same = sum(x == y for x, y in zip(lines_s, lines_f, strict=True))
-    assert same >= len(lines_s) - RUNS // 1000
+    assert not rows, f"{len(rows)} of {RUNS} runs differ: {rows[:10]}"
+    assert simpy.csv_text() == fast.csv_text()
 
 
 def test_the_identity_check_catches_a_real_difference() -> None:
@@ -173,8 +173,20 @@ def test_trace_tells_the_run_of_either_engine(engine: str) -> None:
 # --------------------------------------------------------------------------- common random numbers
 
 
+def changed(
+    a: Scenario, b: Scenario, engine: str, runs: int = 20_000
+) -> tuple[np.ndarray, Any, Any]:
+    """Which runs' P(triggered) indicator differs between ``a`` and ``b`` (same seed), and
+    both runs' columns."""
+    ra = sim.simulate(a, runs=runs, seed=20160912, engine=engine, progress=False)
+    rb = sim.simulate(b, runs=runs, seed=20160912, engine=engine, progress=False)
+    assert ra.columns is not None and rb.columns is not None
+    ta, tb = ra.columns.outcome == 0, rb.columns.outcome == 0
+    return ta != tb, ra.columns, rb.columns
+
+
 def discordant(a: Scenario, b: Scenario, engine: str, runs: int = 20_000) -> tuple[int, Results]:
-    """Runs whose P(triggered) indicator differs between ``a`` and ``b`` (same seed)."""
+    """How many runs' P(triggered) indicator differs between ``a`` and ``b`` (same seed)."""
     ra = sim.simulate(a, runs=runs, seed=20160912, engine=engine, progress=False)
     rb = sim.simulate(b, runs=runs, seed=20160912, engine=engine, progress=False)
     assert ra.columns is not None and rb.columns is not None
@@ -198,8 +210,15 @@ def test_common_random_numbers_hold_across_variants(engine: str) -> None:
     assert same == 0
     order, _ = discordant(base, _reordered(base), engine)
     assert order == 0
-    tiny, _ = discordant(base, base.with_overrides({"spoilers.isis.attack_prob": 0.401}), engine)
-    assert tiny < 0.005 * 20_000
+    tiny, a, b = changed(base, base.with_overrides({"spoilers.isis.attack_prob": 0.401}), engine)
+    assert tiny.sum() < 0.005 * 20_000
+    # only runs in which ISIS attacked can change: nothing else draws differently
+    isis = list(base.spoilers).index("isis")
+    attacked = (a.attacks[:, isis] > 0) | (b.attacks[:, isis] > 0)
+    assert not (tiny & ~attacked).any()
+    blame, a, _ = changed(base, base.with_overrides({"spoilers.nusra.blame_prob": 0.1}), engine)
+    nusra = list(base.spoilers).index("nusra")
+    assert blame.any() and not (blame & ~(a.attacks[:, nusra] > 0)).any()
     quiet, ra = discordant(base, base.with_overrides({"guarantors.usa.incident_prob": 0.0}), engine)
     assert ra.columns is not None
     had_incident = int((ra.columns.incidents.sum(1) > 0).sum())

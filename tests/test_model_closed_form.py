@@ -870,7 +870,7 @@ def test_each_phase_draws_its_own_permission() -> None:
     scenario = make_scenario(
         _two_parties(0.0),
         window=6,
-        humanitarian={"first_day": 0, "success_prob": 0.3, "permission_prob": 0.7},
+        humanitarian={"first_day": 0, "success_prob": 0.3, "permission_prob": 0.6},
         phases=[
             {"name": "one", "days": 3, "gate": {"required_deliveries": 1}},
             {"name": "two", "days": 3, "gate": {"required_deliveries": 1}},
@@ -879,7 +879,7 @@ def test_each_phase_draws_its_own_permission() -> None:
     runs = 40_000
     c = simulate(scenario, runs, seed=14).columns
     assert c is not None
-    one = 0.7 * (1 - 0.7**3)
+    one = 0.6 * (1 - 0.7**3)  # permission, then at least one of 3 convoys (each fails 0.7)
     assert_proportion((c.phases_passed >= 1).sum(), runs, one, "P(pass one)")
     assert_proportion((c.outcome == TRIGGERED).sum(), runs, one**2, "P(triggered)")
 

@@ -354,3 +354,98 @@ def test_engines_agree_run_by_run(data: dict[str, Any], runs: int, seed: int) ->
     b = simulate(scn, runs, seed, engine="fast")
     for i in range(runs):
         assert same_row(row(a, i), row(b, i)), i
+
+
+# --------------------------------------------------------------------------- phases
+
+
+@st.composite
+def phased_data(draw: st.DrawFn) -> dict[str, Any]:
+    """A random valid scenario in 1–3 phases: each with its days, a random gate, cancel or
+    extensions, and values it sets (rates, tolerances, pressure, convoy success); with strain
+    recovery and a permission to deliver sometimes."""
+    data = draw(scenario_data())
+    window = data["window_days"]
+    data.pop("trigger", None)  # the gates decide
+    cuts = sorted(draw(st.sets(st.integers(1, window - 1), max_size=2))) if window > 1 else []
+    bounds = [0, *cuts, window]
+    phases = []
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        days = b - a
+        gate: dict[str, Any] = {}
+        if draw(st.booleans()):
+            gate["quiet_days"] = draw(st.integers(0, days))
+        if draw(st.booleans()):
+            gate["max_strain"] = draw(st.floats(0, 10))
+        if "humanitarian" in data and draw(st.booleans()):
+            gate["required_deliveries"] = draw(st.integers(0, 2))
+        phase: dict[str, Any] = {"name": f"f{k}", "days": days, "gate": gate}
+        if draw(st.booleans()):
+            phase["on_fail"] = {
+                "extend_days": draw(st.integers(1, 2)),
+                "times": draw(st.integers(1, 2)),
+            }
+        changes: dict[str, Any] = {}
+        for name in data["parties"]:
+            choice = draw(st.integers(0, 4))
+            if choice == 0:
+                changes[f"parties.{name}.violation_rate"] = draw(rate)
+            elif choice == 1:
+                changes[f"parties.{name}.tolerance"] = draw(st.floats(0, 25))
+        for name in data.get("spoilers", {}):
+            if draw(st.booleans()):
+                changes[f"spoilers.{name}.attack_rate"] = draw(rate)
+        for name in data.get("guarantors", {}):
+            if draw(st.booleans()):
+                changes[f"guarantors.{name}.pressure"] = draw(unit)
+        if "humanitarian" in data and draw(st.booleans()):
+            changes["humanitarian.success_prob"] = draw(unit)
+        if changes:
+            phase["set"] = changes
+        phases.append(phase)
+    data["phases"] = phases
+    if draw(st.booleans()):
+        data["rules"]["strain_half_life_days"] = draw(st.floats(0.5, 10))
+    if "humanitarian" in data and draw(st.booleans()):
+        data["humanitarian"]["permission_prob"] = draw(unit)
+    return data
+
+
+@SETTINGS
+@given(data=phased_data(), runs=st.integers(1, 30), seed=seeds)
+def test_random_phased_scenarios_run_alike_on_both_engines(
+    data: dict[str, Any], runs: int, seed: int
+) -> None:
+    """Phases, sets, extensions, recovery and permission: the engines give the same runs."""
+    scn = build(data)
+    simpy, fast = (simulate(scn, runs, seed, engine=e, progress=False) for e in sim.ENGINES)
+    for name, a in simpy.columns.arrays.items():
+        b = fast.columns.arrays[name]
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@SETTINGS
+@given(data=phased_data(), runs=st.integers(1, 30), seed=seeds)
+def test_phased_run_invariants(data: dict[str, Any], runs: int, seed: int) -> None:
+    scn = build(data)
+    res = simulate(scn, runs, seed, engine="fast", progress=False)
+    c, n = res.columns, len(scn.phases)
+    horizon = scn.horizon
+    triggered = c.outcome == TRIGGERED
+    assert ((c.phases_passed == n) == triggered).all()
+    assert ((c.phase >= 0) & (c.phase < n)).all()
+    assert (c.phases_passed[~triggered] == c.phase[~triggered]).all()
+    gated = np.isin(c.outcome, [VIOLENCE, ACCESS])
+    assert ((c.cancelled_day >= 0) == gated).all()
+    assert ((c.cancelled_day[gated] > 0) & (c.cancelled_day[gated] <= horizon)).all()
+    present = ~np.isnan(c.collapse_time)
+    assert (present == (c.outcome == COLLAPSE)).all()
+    assert (c.collapse_time[present] < horizon).all()
+    # in force: below not collapsed by the runs cancelled at gates, and P(triggered) at the end
+    force, surv = res.in_force(), res.survival()
+    assert all(f <= s for (_, f), (_, s) in zip(force, surv, strict=True))
+    assert force[-1][1] == pytest.approx(triggered.mean())
+    assert all(a >= b for (_, a), (_, b) in itertools.pairwise(force))

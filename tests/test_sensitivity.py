@@ -6,7 +6,9 @@ get through, so P(triggered) = P(Binomial(5, success_prob) >= 3): ``success_prob
 the outcome. ``parties.a.retaliation.half_life_hours`` is provably inert: party ``a`` has boost
 0, so its excitation is zero whatever the half-life, and with common random numbers every run is
 the same draw for draw. ``parties.a.violation_prob`` changes how many violations there are, which
-cannot change the outcome (it may only shift which random numbers the convoys get).
+cannot change the outcome: violations and convoys draw from streams of their own, so the
+convoys get the same random numbers and its indices are exactly 0 too (it moves runs, not the
+outcome).
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ def test_sobol_gives_the_inert_assumption_nothing_and_the_decisive_one_everythin
     assert sobol.table.values.shape == (128 * (3 + 3), 3)
     # inert: identical outputs at A and A_B (common random numbers) -> exactly 0
     assert index(sobol, "S1", INERT) == 0 and index(sobol, "ST", INERT) == 0
-    assert abs(index(sobol, "S1", NOISE)) < max(0.05, index(sobol, "S1_conf", NOISE))
-    assert index(sobol, "ST", NOISE) < 0.05
+    # violations draw from their own streams: the convoys, which decide, see the same numbers
+    assert index(sobol, "S1", NOISE) == 0 and index(sobol, "ST", NOISE) == 0
     s1, st = index(sobol, "S1", DECISIVE), index(sobol, "ST", DECISIVE)
     assert st == max(sobol.indices["p_triggered"]["ST"])
     assert s1 == max(sobol.indices["p_triggered"]["S1"])
@@ -116,7 +118,7 @@ def test_morris_ranks_the_assumptions_the_same_way(
     assert morris.table.values.shape == (24 * (3 + 2), 3)
     assert morris.ranking() == sobol.ranking()
     assert index(morris, "mu_star", INERT) == 0 and index(morris, "sigma", INERT) == 0
-    assert index(morris, "mu_star", DECISIVE) > 20 * index(morris, "mu_star", NOISE)
+    assert index(morris, "mu_star", NOISE) == 0 < index(morris, "mu_star", DECISIVE)
 
 
 def test_tornado(sobol: sensitivity.Sensitivity) -> None:
@@ -131,7 +133,7 @@ def test_tornado(sobol: sensitivity.Sensitivity) -> None:
     for value, got in zip((0.5, 0.1, 0.9), (base, *ends[j(DECISIVE)]), strict=True):
         exact = p_triggered(value)
         assert abs(got - exact) < 4.5 * math.sqrt(exact * (1 - exact) / runs) + 1e-9
-    assert abs(ends[j(NOISE)][1] - ends[j(NOISE)][0]) < 0.05
+    assert ends[j(NOISE)].tolist() == [base, base]  # moves violations, not one outcome
 
 
 def test_json_is_complete_and_plain(sobol: sensitivity.Sensitivity) -> None:
@@ -311,9 +313,10 @@ def test_the_dummy_gets_the_closed_form_noise_index(sobol: sensitivity.Sensitivi
     expected = noise / sobol.runs / (var + noise / sobol.runs)
     dummy = sobol.dummy["p_triggered"]
     assert dummy is not None
-    # relative sd of a mean of 128 scaled chi-square(1) terms: sqrt(2/128) = 0.125
-    assert abs(dummy["ST"] - expected) < 4 * 0.125 * expected
-    assert abs(dummy["ST"] - expected) < 2 * dummy["ST_conf"]
+    # relative sd of the estimate: a mean of 128 scaled chi-square(1) terms (sqrt(2/128) =
+    # 0.125) whose scales p(1 − p) vary over the design, over an estimated variance: 0.145 to
+    # 0.159 measured over 366 seeds; 0.16 at Z = 4.5 (the suite's tolerance)
+    assert abs(dummy["ST"] - expected) < 4.5 * 0.16 * expected
     floor = sobol.floor()
     assert floor is not None
     assert floor["ST"] == pytest.approx(dummy["ST"] + dummy["ST_conf"])
@@ -376,12 +379,15 @@ def test_the_floor_shrinks_with_more_runs_per_point_as_1_over_runs(
     total = np.array([f["ST"] for f in floors])  # type: ignore[index]
     first = np.array([f["S1"] for f in floors])  # type: ignore[index]
     assert total[0] > total[1] > total[2] and first[0] > first[2]
+    # each floor has a relative sd of about 0.16 (see the dummy's test above), so the log of
+    # the ratio of two has sd 0.16·√2 ≈ 0.23 and the fitted slope (over ln 16 = 2.77) sd
+    # 0.08: at Z = 4.5, −1 ± 0.37, and a ratio within a factor e^(4.5·0.23) ≈ 2.8 of 16
     slope = np.polyfit(np.log([100, 400, 1_600]), np.log(total), 1)[0]
-    assert -1.3 < slope < -0.7
+    assert -1.37 < slope < -0.63
     few.target_floor = total[0] / 16
     advice = few.advice()
     assert advice is not None and advice["ST"] == pytest.approx(1_600, abs=1)
-    assert total[2] < 2 * few.target_floor
+    assert few.target_floor / 2.8 < total[2] < 2.8 * few.target_floor
 
 
 def test_the_seed_changes_exactly_where_the_dummy_moves() -> None:
