@@ -443,3 +443,14 @@ def test_a_folder_made_with_integrate_is_labelled_so() -> None:
     base = {"name": "u", "overrides": {}, "engine": "fast", "seed": 1, "runs": 10}
     labels = labels_by_difference([{**base, "integrate": True}, {**base, "integrate": False}])
     assert labels == ["u (--integrate)", "u"]
+
+
+def test_a_long_label_keeps_its_end_in_the_figures() -> None:
+    """What differs is at a label's end (``…permission_prob=1)``): it is cut in the middle."""
+    from sim.plots.compare import _clip
+
+    label = "geneva_2016 (humanitarian.permission_prob=1, guarantors.russia.pressure=0.6)"
+    clipped = _clip(label, 40)
+    assert len(clipped) == 40 and clipped.endswith("pressure=0.6)") and "…" in clipped
+    assert clipped.startswith("geneva_2016 (")
+    assert _clip("short", 40) == "short"

@@ -109,8 +109,12 @@ def compare_outcome_figure(comparison: Comparison) -> Figure:
 
 
 def _clip(label: str, width: int) -> str:
-    """``label`` cut to ``width`` characters (with an ellipsis), even without spaces."""
-    return label if len(label) <= width else label[: width - 1] + "…"
+    """``label`` cut to ``width`` characters, even without spaces, by an ellipsis in the
+    middle: a label's end often says what differs (``…permission_prob=1)``)."""
+    if len(label) <= width:
+        return label
+    tail = (width - 1) // 2
+    return label[: width - 1 - tail] + "…" + label[len(label) - tail :]
 
 
 def _wrap(label: str, width: int = 34) -> str:

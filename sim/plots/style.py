@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.dates import DateFormatter, DayLocator, date2num
+from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from .. import limits, uncertainty
 from ..errors import printable
@@ -163,15 +163,13 @@ def time_axis(ax: Axes, scenario: Scenario, *, label: bool = True) -> None:
     w = scenario.horizon
     if start is not None:
         tz = start.tzinfo
-        if w <= 12:
-            ax.xaxis.set_major_locator(DayLocator(tz=tz))
-        else:  # every k-th day from the start (a date locator restarts each month: 29, 1),
-            # as many as fit the axis's width at about 0.6 inch a label
-            inches = ax.get_window_extent().width / ax.figure.dpi
-            k = math.ceil(w / max(3, int(inches / 0.6)))
-            ticks = date2num([start + timedelta(days=d) for d in range(0, w + 1, k)])
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(DateFormatter("%d %b", tz=tz))
+        # every k-th day from the start (a date locator restarts each month: 29, 1), as many
+        # as fit the axis's width at about 0.65 inch a label ("13 Sep")
+        inches = ax.get_window_extent().width / ax.figure.dpi
+        k = math.ceil(w / max(3, int(inches / 0.65)))
+        ticks = date2num([start + timedelta(days=d) for d in range(0, w + 1, k)])
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _day_month(x, tz)))
         if label:
             ax.set_xlabel(f"date (ceasefire from {start:%d %b %Y %H:%M})", fontsize=9)
     else:
@@ -179,6 +177,13 @@ def time_axis(ax: Axes, scenario: Scenario, *, label: bool = True) -> None:
         if label:
             ax.set_xlabel("days since the ceasefire began", fontsize=9)
     ax.set_xlim(date_at(scenario, 0), date_at(scenario, w))
+
+
+def _day_month(x: float, tz: Any) -> str:
+    """``3 Oct``, ``13 Sep``: the day without a leading zero (strftime's ``%-d`` is not
+    portable)."""
+    when = num2date(x, tz=tz)
+    return f"{when.day} {when:%b}"
 
 
 def spread_labels(values: Sequence[float], gap: float) -> list[float]:

@@ -185,7 +185,7 @@ def trace_figure(
             fontsize=8,
             color=colour(s),
             fontweight="bold",
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.5},
+            bbox={"facecolor": "white", "alpha": 0.95, "edgecolor": "none", "pad": 2.5},
             zorder=6,
         )
         tols = side_tolerances(scenario, side)
