@@ -255,7 +255,9 @@ PHASE_KEYS = {
     },
     "spoilers": {"attack_prob", "attack_rate", "major_share", "blame_prob"},
     "guarantors": {"pressure", "tolerance", "incident_prob"},
-    "humanitarian": {"success_prob", "major_violation_penalty", "permission_prob"},
+    "humanitarian": {
+        "success_prob", "major_violation_penalty", "permission_prob", "convoys_per_day",
+    },
     "rules": {"major_weight"},
 }  # fmt: skip
 """What a phase's ``set`` may change (by group: the key after the actor's name)."""
@@ -1081,6 +1083,8 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
     for key, value in phase.set.items():
         plain = list(value) if isinstance(value, tuple) else value
         path = split_path(key)
+        if str(path[-1]) == "convoys_per_day" and isinstance(plain, float) and plain.is_integer():
+            plain = int(plain)  # a count (set values are read as numbers)
         if path[0] in ("parties", "spoilers") and str(path[-1]) in _EITHER:
             # a phase may give a rate where the scenario gives a probability, or the reverse:
             # the phase's own form replaces the other

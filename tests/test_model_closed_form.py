@@ -884,6 +884,31 @@ def test_each_phase_draws_its_own_permission() -> None:
     assert_proportion((c.outcome == TRIGGERED).sum(), runs, one**2, "P(triggered)")
 
 
+def test_a_phase_sets_its_own_number_of_convoys() -> None:
+    """No violence, permission 1, success 0.5: one convoy a day for 2 days, none for 1 day,
+    then 3 a day for 2 days, so deliveries ~ Binomial(2 + 0 + 6, 0.5), and none in the
+    middle phase (each phase's deliveries are counted at its gate: required 1 there fails)."""
+    scenario = make_scenario(
+        _two_parties(0.0),
+        window=5,
+        humanitarian={"first_day": 0, "convoys_per_day": 1, "success_prob": 0.5},
+        phases=[
+            {"name": "one", "days": 2},
+            {"name": "none", "days": 1, "set": {"humanitarian.convoys_per_day": 0}},
+            {"name": "three", "days": 2, "set": {"humanitarian.convoys_per_day": 3}},
+        ],
+    )
+    runs = 20_000
+    c = simulate(scenario, runs, seed=23).columns
+    assert c is not None
+    pmf = stats.binom.pmf(np.arange(9), 8, 0.5)
+    assert_discrete_fit(c.deliveries, pmf, "deliveries over the phases")
+    blocked = scenario.with_overrides({"phases.1.gate": {"required_deliveries": 1}})
+    b = simulate(blocked, 2_000, seed=23).columns
+    assert b is not None
+    assert (b.outcome == ACCESS).all() and (b.phase == 1).all()  # no convoy in phase "none"
+
+
 def test_a_per_day_list_in_a_phase_applies_to_that_phase() -> None:
     """Violations of each day of the second phase are Poisson with that day's listed rate."""
     rates = [0.1, 0.8, 0.4]

@@ -400,6 +400,8 @@ def phased_data(draw: st.DrawFn) -> dict[str, Any]:
                 changes[f"guarantors.{name}.pressure"] = draw(unit)
         if "humanitarian" in data and draw(st.booleans()):
             changes["humanitarian.success_prob"] = draw(unit)
+        if "humanitarian" in data and draw(st.booleans()):
+            changes["humanitarian.convoys_per_day"] = draw(st.integers(0, 5))
         if changes:
             phase["set"] = changes
         phases.append(phase)

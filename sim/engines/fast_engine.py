@@ -124,6 +124,7 @@ def _simulate(
                     sets[8][q], sets[9][q], sets[10][q], sets[11][q],
                 )  # fmt: skip
                 permission, required, max_strain = sets[12][q], sets[13][q], sets[14][q]
+                convoys = sets[15][q]
                 cur_rates, cur_peak = phase_rates[phase], phase_peak[phase]
                 if q != loaded_set[phase] or start != loaded_start[phase]:
                     _load_phase(rates, peak, phase_days[phase], start, cur_rates, cur_peak)
@@ -171,7 +172,7 @@ def _simulate(
             if next_convoy < now and next_convoy < end:
                 day = int(next_convoy)
                 chance = rules.convoy_chance(success, penalty, majors[day]) if permitted else 0.0
-                for c in range(convoys_per_day if chance > 0.0 else 0):  # none can pass: no draw
+                for c in range(convoys if chance > 0.0 else 0):  # none can pass: no draw
                     u = streams.block(seed, convoy_key, run, day * blocks_per_day + c // 4)
                     if u[c % 4] < chance:
                         deliveries += 1

@@ -59,6 +59,7 @@ class Params:
     """Parties of each side (all excited by a hostile event against it)."""
     # humanitarian and trigger
     convoys_per_day: int
+    """Convoys a day (with phases: the most of any phase; each phase's own is in its tables)."""
     first_day: int
     success_prob: float
     penalty: float
@@ -129,6 +130,10 @@ class Params:
         return replace(
             single,
             window=horizon,
+            # the most convoys a day of any phase: how the convoys' stream is laid out
+            convoys_per_day=max(
+                (x.convoys_per_day for x in per_phase), default=single.convoys_per_day
+            ),
             phase_names=tuple(f.name for f in phases),
             phase_days=tuple(f.days for f in phases),
             phase_quiet=quiet,
@@ -229,6 +234,7 @@ STATIC = ("keys", "targets", "n_targets", "excites", "n_excites", "tol_actor", "
 PER_SET = (
     "rates", "peak", "active", "boost", "decay", "major", "attributed", "tol",
     "major_weight", "recovery", "success", "penalty", "permission", "required", "max_strain",
+    "convoys",
 )  # fmt: skip
 """Tables with one entry per parameter set (``--integrate``: one set per run)."""
 
@@ -352,4 +358,5 @@ def _tables(p: Params) -> dict[str, np.ndarray]:
         "permission": one * p.permission_prob,
         "required": np.asarray([p.required_deliveries], np.int64),
         "max_strain": one * (np.nan if p.max_strain is None else p.max_strain),
+        "convoys": np.asarray([p.convoys_per_day], np.int64),
     }

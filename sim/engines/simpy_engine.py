@@ -88,6 +88,7 @@ class _Static:
         self.permission = float(tb["permission"][q])
         self.required = int(tb["required"][q])
         self.max_strain = float(tb["max_strain"][q])
+        self.convoys = int(tb["convoys"][q])
 
 
 class _Run:
@@ -286,10 +287,13 @@ class _Run:
                 continue
             yield env.timeout(day + 0.5 - env.now)
             st = self.st
+            if not st.convoys:  # a phase without convoys
+                day += 1
+                continue
             recent = self.majors_by_slot[day]
             chance = _convoy_chance(st.success, st.penalty, recent) if self.permitted else 0.0
             delivered = 0
-            for c in range(p.convoys_per_day if chance > 0.0 else 0):  # none can pass: no draw
+            for c in range(st.convoys if chance > 0.0 else 0):  # none can pass: no draw
                 u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
                 delivered += u < chance
             self.deliveries += delivered
@@ -299,7 +303,7 @@ class _Run:
                     day + 0.5,
                     "convoys",
                     day=day,
-                    attempted=p.convoys_per_day,
+                    attempted=st.convoys,
                     delivered=delivered,
                     majors_24h=recent,
                     chance=chance,
