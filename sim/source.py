@@ -332,9 +332,10 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> Scenari
 def deep_merge(
     base: Mapping[str, Any], over: Mapping[str, Any], base_pos: Positions, over_pos: Positions
 ) -> tuple[dict[str, Any], Positions]:
-    """Merge ``over`` into ``base``: mappings merge, everything else replaces — except that
-    an uncertainty given with another kind of distribution (``dist``) replaces the inherited
-    one whole (a triangular's ``mode`` means nothing to a uniform that replaces it)."""
+    """Merge ``over`` into ``base``: mappings merge, ``null`` removes (the key takes its
+    default), everything else replaces — except that an uncertainty given with another kind
+    of distribution (``dist``) replaces the inherited one whole (a triangular's ``mode``
+    means nothing to a uniform that replaces it)."""
     positions = dict(base_pos)
 
     def merge(b: Mapping[str, Any], o: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
@@ -349,6 +350,13 @@ def deep_merge(
             )
             if both and not other_kind:
                 out[key] = merge(out[key], value, sub)
+            elif value is None and key in out:
+                # null removes what the parent gave: the key takes its default
+                # (``humanitarian: null`` drops the parent's convoys)
+                for p in [p for p in positions if p[: len(sub)] == sub]:
+                    del positions[p]
+                del out[key]
+                continue
             else:
                 for p in [p for p in positions if p[: len(sub)] == sub]:
                     del positions[p]

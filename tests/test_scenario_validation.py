@@ -759,6 +759,23 @@ def test_extends_deep_merges_mappings_and_replaces_lists(here: Path) -> None:
     assert p.parties["gov"].retaliation.boost == 0.5
 
 
+def test_null_in_a_child_removes_what_the_parent_gave(here: Path) -> None:
+    """``null`` drops an inherited key or block: it takes its default (no tolerance, no
+    convoys), and a required key dropped is reported as missing."""
+    write("parent.yaml", PARENT + "humanitarian: {first_day: 0, success_prob: 0.5}\n")
+    write(
+        "child.yaml",
+        "extends: parent.yaml\nname: child\nhumanitarian: null\n"
+        "parties:\n  gov: {tolerance: null}\n",
+    )
+    s = load_scenario("child.yaml")
+    assert s.humanitarian is None and s.parties["gov"].tolerance is None
+    assert s.parties["gov"].retaliation.boost == 0.5  # the rest still inherited
+    write("bad.yaml", "extends: parent.yaml\nname: bad\nparties:\n  reb: {side: null}\n")
+    err = error_of("bad.yaml")
+    assert "parties.reb.side: required key is missing" in err
+
+
 def test_extends_replaces_a_distribution_of_another_kind(here: Path) -> None:
     """An uncertainty of the same kind merges (a bound changed alone); one of another kind
     replaces the inherited one whole (a triangular's mode would mean nothing to a uniform)."""
