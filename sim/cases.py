@@ -22,6 +22,7 @@ case out (see :mod:`sim.backtest`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -106,6 +107,12 @@ def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _not_one_of(kind: str, value: Any, known: Sequence[str]) -> str:
+    return f"unknown {kind} {value!r} (expected one of {', '.join(known)})" + did_you_mean(
+        str(value), known
+    )
+
+
 def load_outcome(path: Path, scenario: Scenario) -> Outcome:
     """Read and check ``outcome.yaml`` against its case's scenario."""
     data, pos, name = _read(path)
@@ -123,11 +130,7 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
     if "outcome" not in data:
         raise fail("", "missing key 'outcome'")
     if code not in OUTCOMES:
-        raise fail(
-            "outcome",
-            f"unknown outcome {code!r} (expected one of {', '.join(OUTCOMES)})"
-            + did_you_mean(str(code), OUTCOMES),
-        )
+        raise fail("outcome", _not_one_of("outcome", code, OUTCOMES))
     day = data.get("collapse_day")
     by = data.get("collapsed_by")
     collapsed = code == "cancelled_collapse"
@@ -157,11 +160,7 @@ def load_outcome(path: Path, scenario: Scenario) -> Outcome:
         if not names:
             raise fail("phase", "the scenario has no phases: give null or leave it out")
         if phase not in names:
-            raise fail(
-                "phase",
-                f"unknown phase {phase!r} (the scenario's: {', '.join(names)})"
-                + did_you_mean(str(phase), names),
-            )
+            raise fail("phase", _not_one_of("phase", phase, names))
     sources = data.get("sources")
     if not isinstance(sources, list) or not sources:
         raise fail("sources", "give at least one source: [{label: ..., url: ...}]")

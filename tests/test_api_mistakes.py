@@ -3,11 +3,8 @@ not a Python internal error."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from conftest import ROOT
+from conftest import ROOT, fresh_python
 
 import sim
 from sim import ScenarioError, UsageError
@@ -26,8 +23,7 @@ def test_submodules_are_reached_after_a_plain_import() -> None:
         "print(sim.plots.outcome_figure.__name__, sim.compare.compare_results.__name__, "
         "sim.trace.story.__name__, sim.sweep.__name__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["outcome_figure", "compare_results", "story", "sim.sweep"]
+    assert fresh_python(code).split() == ["outcome_figure", "compare_results", "story", "sim.sweep"]
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         sim.nothing  # noqa: B018
 

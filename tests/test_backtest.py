@@ -351,7 +351,7 @@ phases:
     [
         (
             "phase: jc\n",
-            r"phase: unknown phase 'jc' \(the scenario's: calm, jic\); did you mean 'jic'",
+            r"phase: unknown phase 'jc' \(expected one of calm, jic\); did you mean 'jic'",
         ),
         ("phase: 3\n", r"phase: unknown phase 3"),
         (

@@ -113,16 +113,14 @@ def test_engines_do_not_import_the_layers_above_them() -> None:
 
 def test_figures_do_not_import_the_experiments() -> None:
     """The figures draw what an experiment returns; importing them runs no experiment code."""
-    import subprocess
-    import sys
+    from conftest import fresh_python
 
     code = (
         "import sys, sim.plots; "
         "print(sorted(m for m in ('sim.compare', 'sim.sweep', 'sim.sensitivity', "
         "'sim.discovery', 'sim.experiments') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
 
 
 def test_every_docs_figure_is_shown_somewhere() -> None:
