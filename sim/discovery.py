@@ -370,7 +370,9 @@ def text(d: Discovery) -> str:
         f"{s.title} ({s.name}): scenario discovery over {len(d.keys)} assumptions",
         f"{d.samples:,} points (Latin hypercube) × {t.runs:,} runs, seed {d.seed}, "
         f"engine {t.engine}, {t.elapsed:.1f} s",
-        f"{label} over the points: mean {p.mean():.1%}, from {p.min():.1%} to {p.max():.1%}",
+        f"{label} over the points: mean {p.mean():.1%}, from {p.min():.1%} to {p.max():.1%} "
+        "(all points share the seed, so the mean carries its luck; `run --integrate` "
+        "estimates it)",
         f"success: {label} >= {d.threshold:.1%} ({d.threshold_rule}): "
         f"{int(d.success.sum()):,} points",
         "",
