@@ -1554,8 +1554,9 @@ def json_schema() -> dict[str, Any]:
 
 
 def _partial(node: Any) -> Any:
-    """A schema fragment with nothing required (references to the partial definitions, and
-    ``anyOf`` for ``oneOf``: a partial distribution may match several kinds)."""
+    """A schema fragment with nothing required and every key nullable (``null`` removes an
+    inherited key), references to the partial definitions, and ``anyOf`` for ``oneOf``: a
+    partial distribution may match several kinds."""
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
@@ -1563,6 +1564,10 @@ def _partial(node: Any) -> Any:
                 continue
             if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
                 value = "#/$defs/Partial" + value.removeprefix("#/$defs/")
+            if key == "properties" and isinstance(value, dict):
+                # null removes what the base gives (the key takes its default)
+                out[key] = {k: {"anyOf": [_partial(v), {"type": "null"}]} for k, v in value.items()}
+                continue
             out["anyOf" if key == "oneOf" else key] = _partial(value)
         return out
     if isinstance(node, list):

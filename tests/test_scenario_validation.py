@@ -1234,6 +1234,10 @@ def test_json_schema_accepts_flagship_and_rejects_unknown_key() -> None:
     partial = {"extends": "geneva_2016.yaml", "parties": {"government": {"tolerance": 5}},
                "uncertainties": {"parties.government.tolerance": {"high": 9}}}  # fmt: skip
     assert validator.is_valid(partial)
+    # null removes an inherited key or block
+    assert validator.is_valid(
+        {**partial, "humanitarian": None, "parties": {"government": {"tolerance": None}}}
+    )
     for bad in (
         {**partial, "parties": {"government": {"tolerence": 5}}},  # a typo'd key
         {**partial, "parties": {"government": {"tolerance": -1}}},  # out of range
