@@ -68,6 +68,8 @@ def to_dataframe(results: Results) -> pd.DataFrame:
             columns.append(pd.Categorical.from_codes(a.astype(int), categories=list(shape.phases)))
         elif f.name == "collapsed_by":
             columns.append(actors[np.where(a >= 0, a, -1)])
+        elif f.name == "cancelled_day":  # empty in runs.csv when none: a nullable integer
+            columns.append(pd.arrays.IntegerArray(np.where(a >= 0, a, 0).astype("int32"), a < 0))
         elif f.name == "strain_daily":
             columns += [a[:, s, -1] for s in range(a.shape[1])]
         elif f.axes:

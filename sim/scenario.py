@@ -248,6 +248,13 @@ class Extension(_Model):
     times: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)]
 
 
+UNUSED_WITH_PHASES = (
+    ("trigger", "quiet_days"),
+    ("trigger", "max_strain"),
+    ("humanitarian", "required_deliveries"),
+)
+"""Keys a scenario with phases does not use: each gate has its own."""
+
 PHASE_KEYS = {
     "parties": {
         "violation_prob", "violation_rate", "major_share", "tolerance",
@@ -566,17 +573,16 @@ class Scenario(_Model):
         source = (self.__pydantic_private__ or {}).get("_source")
         if here is None or source is None:
             return []
-        unused = {
-            ("trigger", "quiet_days"): "each phase's gate.quiet_days",
-            ("trigger", "max_strain"): "each phase's gate.max_strain",
-            ("humanitarian", "required_deliveries"): "each phase's gate.required_deliveries",
-        }
         out = []
-        for path, instead in unused.items():
+        for path in UNUSED_WITH_PHASES:
+            instead = f"each phase's gate.{path[1]}"
             block = getattr(self, str(path[0]))
-            value = getattr(block, str(path[1])) if block is not None else None
+            if block is None:
+                continue
+            value = getattr(block, str(path[1]))
+            default = type(block).model_fields[str(path[1])].default
             loc = source.positions.get(path)
-            if value and loc is not None and loc.file == here.file:
+            if value != default and loc is not None and loc.file == here.file:
                 out.append(
                     f"{format_path(path)} ({value}, line {loc.line}) is not used with phases: "
                     f"{instead} decides"
@@ -885,7 +891,11 @@ def _raw_name_problems(data: Any) -> list[tuple[KeyPath, str]]:
     parties = groups["parties"]
     side_of = [p.get("side") if isinstance(p, dict) else None for p in parties.values()]
     sides = list(dict.fromkeys(side_of)) if all(isinstance(x, str) for x in side_of) else None
-    actors = [*parties, *groups["spoilers"], *groups["guarantors"]]
+    actors: list[Any] | None = [*parties, *groups["spoilers"], *groups["guarantors"]]
+    known_parties: list[Any] | None = list(parties)
+    if not isinstance(data.get("parties"), dict) or not parties:
+        # no parties to check names against: their own error is the mistake
+        sides = known_parties = actors = None
 
     def check(path: KeyPath, name: Any, kind: str, known: list[Any] | None) -> None:
         if known is not None and isinstance(name, str) and name not in known:
@@ -901,13 +911,13 @@ def _raw_name_problems(data: Any) -> list[tuple[KeyPath, str]]:
                 check((group, name, where), value, "side", sides)
     for name, sp in groups["spoilers"].items():
         if isinstance(sp, dict):
-            check(("spoilers", name, "blamed_on"), sp.get("blamed_on"), "party", list(parties))
+            check(("spoilers", name, "blamed_on"), sp.get("blamed_on"), "party", known_parties)
     for name, g in groups["guarantors"].items():
         if not isinstance(g, dict):
             continue
         clients = g.get("clients")
         for i, c in enumerate(clients if isinstance(clients, list) else []):
-            check(("guarantors", name, "clients", i), c, "party", list(parties))
+            check(("guarantors", name, "clients", i), c, "party", known_parties)
         check(("guarantors", name, "incident_target"), g.get("incident_target"), "side", sides)
     observations = data.get("observations")
     for name, obs in observations.items() if isinstance(observations, dict) else ():
@@ -1085,12 +1095,14 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         path = split_path(key)
         if str(path[-1]) == "convoys_per_day" and isinstance(plain, float) and plain.is_integer():
             plain = int(plain)  # a count (set values are read as numbers)
-        if path[0] in ("parties", "spoilers") and str(path[-1]) in _EITHER:
+        other = _EITHER.get(str(path[-1]))
+        both = other is not None and format_path((*path[:-1], other)) in phase.set
+        if path[0] in ("parties", "spoilers") and other is not None and not both:
             # a phase may give a rate where the scenario gives a probability, or the reverse:
-            # the phase's own form replaces the other
+            # the phase's own form replaces the other (giving both stays an error)
             actor = data.get(str(path[0]), {}).get(str(path[1]))
             if isinstance(actor, dict):
-                actor.pop(_EITHER[str(path[-1])], None)
+                actor.pop(other, None)
         assign(data, path, plain, key)
     try:
         return scenario_from_dict(data, name=f"phase {phase.name}")

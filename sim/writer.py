@@ -15,6 +15,7 @@ from . import plots as plotting
 from .folders import new_folder, write_json
 from .report import write_report
 from .results import Results
+from .scenario import UNUSED_WITH_PHASES
 
 
 def save(
@@ -33,6 +34,10 @@ def save(
         write_json(tmp / "manifest.json", manifest)
         resolved = results.scenario.model_dump(mode="json")
         resolved["monte_carlo"].update(seed=results.seed, runs=results.runs)
+        if resolved.get("phases"):  # the gates decide: values phases do not use are left out
+            for block, key in UNUSED_WITH_PHASES:
+                if isinstance(resolved.get(block), dict):
+                    resolved[block].pop(key, None)
         (tmp / "scenario.yaml").write_text(
             "# The resolved scenario of this result folder (extends and --set applied).\n"
             + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),

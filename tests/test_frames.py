@@ -46,6 +46,21 @@ def test_dataframe_is_runs_csv(results: sim.Results) -> None:
         np.testing.assert_allclose(frame[key], csv[key])
 
 
+def test_a_phased_dataframe_is_its_runs_csv() -> None:
+    """The phase columns as runs.csv has them: an empty cancelled_day is missing, not -1."""
+    scenario = sim.load_scenario(ROOT / "scenarios" / "geneva_2016_phases.yaml")
+    results = sim.simulate(scenario, runs=500, seed=3, engine="fast", progress=False)
+    frame = frames.to_dataframe(results)
+    csv = pd.read_csv(io.StringIO(results.csv_text()), index_col="run")
+    assert list(frame.columns) == list(csv.columns)
+    assert (frame["phase"].astype(str) == csv["phase"]).all()
+    assert (frame["phases_passed"] == csv["phases_passed"]).all()
+    assert (frame["cancelled_day"].isna() == csv["cancelled_day"].isna()).all()
+    assert frame["cancelled_day"].isna().any() and frame["cancelled_day"].notna().any()
+    given = frame["cancelled_day"].notna()
+    assert (frame["cancelled_day"][given] == csv["cancelled_day"][given]).all()
+
+
 def test_summary_frame_is_the_outcome_table(results: sim.Results) -> None:
     frame = frames.summary_frame(results)
     probs = results.outcome_probabilities()

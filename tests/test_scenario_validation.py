@@ -1396,3 +1396,39 @@ def test_a_phase_may_give_a_rate_where_the_scenario_gives_a_probability(here: Pa
     one, two = sim.scenario.phase_scenarios(scenario)
     assert one.parties["reb"].violation_prob == 0.1 and one.parties["reb"].violation_rate is None
     assert two.parties["reb"].violation_rate == 0.7 and two.parties["reb"].violation_prob is None
+
+
+def test_a_phase_giving_both_forms_is_an_error(here: Path) -> None:
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2}\n"
+        "  - {name: two, days: 2, set: {parties.reb.violation_prob: 0.5,"
+        " parties.reb.violation_rate: 0.01}}\n"
+    )
+    err = error_of(write("bad.yaml", text))
+    assert "give exactly one of violation_prob or violation_rate (both given)" in err
+
+
+@pytest.mark.parametrize("parties", ["parties: [gov, reb]\n", "parties: null\n", ""])
+def test_no_names_are_checked_against_a_broken_parties_block(here: Path, parties: str) -> None:
+    """Without a mapping of parties, a spoiler's target or a guarantor's client is not
+    called unknown: the parties block's own error is the one mistake."""
+    text = (
+        "name: x\ntitle: x\n" + parties
+        + "spoilers:\n  s: {attack_prob: 0.1, targets: a, blamed_on: gov}\n"
+        + "guarantors:\n  g: {clients: [gov]}\n"
+    )  # fmt: skip
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    assert [p.key for p in info.value.problems] == ["parties"]
+
+
+def test_a_phased_file_is_warned_about_an_unused_zero(here: Path) -> None:
+    """max_strain 0 is a value the file gives (the strictest), not "none": the gates replace
+    it, and validate says so; required_deliveries 0 is the default and is not named."""
+    text = BASE + (
+        "window_days: 2\ntrigger: {max_strain: 0}\n"
+        "humanitarian: {success_prob: 0.5, required_deliveries: 0}\n"
+        "phases:\n  - {name: one, days: 2}\n"
+    )
+    warnings = load_scenario(write("ok.yaml", text)).warnings()
+    assert len(warnings) == 1 and warnings[0].startswith("trigger.max_strain (0.0, line 11)")

@@ -378,3 +378,25 @@ def test_validate_and_integrate_warn_of_explosive_ranges(
     assert "warning: uncertainties: drawn together" in capsys.readouterr().err
     assert main(["validate", str(FLAGSHIP_UNCERTAIN)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
+def test_an_uncertain_tolerance_for_a_party_with_none_is_in_force(engine: str) -> None:
+    """b has no tolerance in the file; drawn from [0, 0.5) per run, any strain on its side
+    ends the run: P(triggered) = P(no violation of a in 3 days) = exp(−3μ)."""
+    mu, runs = 0.4, 3_000  # each run validates its own scenario (no table slot): kept small
+    scenario = sim.scenario_from_dict(
+        {
+            "name": "t", "title": "t", "window_days": 3,
+            "parties": {
+                "a": {"side": "A", "violation_rate": mu, "major_share": 0},
+                "b": {"side": "B", "violation_rate": 0.0},
+            },
+            "uncertainties": {"parties.b.tolerance": {"dist": "uniform", "low": 0, "high": 0.5}},
+        }
+    )  # fmt: skip
+    results = sim.simulate(scenario, runs, seed=3, engine=engine, integrate=True, progress=False)
+    p = math.exp(-3 * mu)
+    got = results.outcome_probabilities()["triggered"][0]
+    assert abs(got - p) < 4.5 * math.sqrt(p * (1 - p) / runs)
+    assert results.outcome_probabilities()["cancelled_collapse"][0] == pytest.approx(1 - got)

@@ -63,7 +63,19 @@ def supports(scenario: Scenario) -> bool:
 def supports_keys(scenario: Scenario, keys: Sequence[str]) -> bool:
     """Whether values of ``keys`` can be written into the tables of ``scenario`` directly (not
     for scenarios in phases, whose values differ by phase)."""
-    return scenario.phases is None and all(_known(split_path(key)) for key in keys)
+    return scenario.phases is None and all(
+        _known(path) and not _new_tolerance(scenario, path)
+        for path in (split_path(key) for key in keys)
+    )
+
+
+def _new_tolerance(scenario: Scenario, path: tuple[str | int, ...]) -> bool:
+    """A tolerance for an actor that has none: the tables hold no slot for it (the values
+    go through validated scenarios instead)."""
+    if len(path) != 3 or path[2] != "tolerance" or path[0] not in ("parties", "guarantors"):
+        return False
+    actor = getattr(scenario, str(path[0])).get(str(path[1]))
+    return actor is not None and actor.tolerance is None
 
 
 def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
