@@ -1210,10 +1210,15 @@ _DIST_FIELDS = ("dist", "low", "high", "mode", "a", "b", "values", "weights")
 def split_path(key: str, uncertainties: Any = None, where: Location = SET_LOCATION) -> KeyPath:
     """``a.b.3`` -> ``('a', 'b', 3)``. Under ``uncertainties.`` the key of an uncertainty is
     itself a key path: ``uncertainties.x.y`` is ``('uncertainties', 'x.y')``, and
-    ``uncertainties.x.y.high`` sets the field ``high`` of an existing ``x.y``."""
+    ``uncertainties.x.y.high`` sets the field ``high`` of an existing ``x.y``; so is a key of
+    a phase's ``set``: ``phases.2.set.x.y`` is ``('phases', 2, 'set', 'x.y')``."""
     if not key or any(not part for part in key.split(".")):
         raise ScenarioError("empty key path", location=where, key=key or "''")
     head, _, rest = key.partition(".")
+    phase_set = re.fullmatch(r"phases\.(\d+)\.set\.(.+)", key)
+    if phase_set:  # a phase's set key is itself a key path: phases.2.set.x.y is ('phases', 2,
+        # 'set', 'x.y')
+        return ("phases", int(phase_set.group(1)), "set", phase_set.group(2))
     if head == "uncertainties" and rest:
         inner, _, field = rest.rpartition(".")
         if field in _DIST_FIELDS and isinstance(uncertainties, dict) and inner in uncertainties:

@@ -1432,3 +1432,19 @@ def test_a_phased_file_is_warned_about_an_unused_zero(here: Path) -> None:
     )
     warnings = load_scenario(write("ok.yaml", text)).warnings()
     assert len(warnings) == 1 and warnings[0].startswith("trigger.max_strain (0.0, line 11)")
+
+
+def test_a_phases_set_value_can_be_changed_like_any_key(here: Path) -> None:
+    """``phases.N.set.KEY.PATH``: the set key is itself a key path (for --set and sweeps)."""
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2}\n"
+        "  - {name: two, days: 2, set: {parties.reb.violation_prob: 0.3}}\n"
+    )
+    scenario = load_scenario(write("ok.yaml", text))
+    changed = scenario.with_overrides(
+        {"phases.1.set.parties.reb.violation_prob": 0.6, "phases.1.set.parties.gov.tolerance": 2}
+    )
+    _, two = sim.scenario.phase_scenarios(changed)
+    assert two.parties["reb"].violation_prob == 0.6 and two.parties["gov"].tolerance == 2
+    with pytest.raises(ScenarioError, match="unknown party 'rbe'"):
+        scenario.with_overrides({"phases.1.set.parties.rbe.violation_prob": 0.6})
