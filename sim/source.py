@@ -350,12 +350,12 @@ def deep_merge(
             )
             if both and not other_kind:
                 out[key] = merge(out[key], value, sub)
-            elif value is None and key in out:
-                # null removes what the parent gave: the key takes its default
+            elif value is None:
+                # null removes what the parent gave (if anything): the key takes its default
                 # (``humanitarian: null`` drops the parent's convoys)
                 for p in [p for p in positions if p[: len(sub)] == sub]:
                     del positions[p]
-                del out[key]
+                out.pop(key, None)
                 continue
             else:
                 for p in [p for p in positions if p[: len(sub)] == sub]:

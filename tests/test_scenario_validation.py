@@ -765,7 +765,7 @@ def test_null_in_a_child_removes_what_the_parent_gave(here: Path) -> None:
     write("parent.yaml", PARENT + "humanitarian: {first_day: 0, success_prob: 0.5}\n")
     write(
         "child.yaml",
-        "extends: parent.yaml\nname: child\nhumanitarian: null\n"
+        "extends: parent.yaml\nname: child\nhumanitarian: null\nrules: null\n"
         "parties:\n  gov: {tolerance: null}\n",
     )
     s = load_scenario("child.yaml")
