@@ -552,9 +552,13 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     check_output(out)
     if not args.summary_only:
         check_row_memory(scenario, args.runs or scenario.monte_carlo.runs, args.integrate)
-    warning = uncertainty.explosive_warning(scenario) if args.integrate else None
-    if warning is not None:
-        say(f"{args.file}: warning: {warning}", file=sys.stderr)
+    warnings_ = [
+        *scenario.warnings(),  # what validate says: legal, but likely not what was meant
+        *([uncertainty.explosive_warning(scenario)] if args.integrate else []),
+    ]
+    for warning in warnings_:
+        if warning is not None:
+            say(f"{args.file}: warning: {warning}", file=sys.stderr)
     results = simulate(
         scenario,
         args.runs,

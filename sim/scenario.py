@@ -556,7 +556,7 @@ class Scenario(_Model):
             )
         h = self.humanitarian
         if self.phases is not None:
-            out += self._unused_with_phases()
+            out += self._unused_with_phases() + self._gates_that_cannot_pass()
         elif h is not None:
             possible = h.convoys_per_day * max(0, self.window_days - h.first_day)
             if h.required_deliveries > possible:
@@ -564,6 +564,25 @@ class Scenario(_Model):
                     f"humanitarian.required_deliveries ({h.required_deliveries}) exceeds "
                     f"the {possible} convoys attempted: the trigger can never start"
                 )
+        return out
+
+    def _gates_that_cannot_pass(self) -> list[str]:
+        """Gates that require more deliveries than their phase's convoys could make, even
+        starting as late as extensions before it allow and with every extension of its own."""
+        h, start = self.humanitarian, 0
+        out: list[str] = []
+        if h is None:
+            return out
+        for phase, own in zip(self.phases or (), phase_scenarios(self), strict=True):
+            end = start + phase.days + phase.extension_days
+            per_day = own.humanitarian.convoys_per_day if own.humanitarian else 0
+            possible = per_day * max(0, end - max(start, h.first_day))
+            if phase.gate.required_deliveries > possible:
+                out.append(
+                    f"phase {phase.name}: its gate requires {phase.gate.required_deliveries} "
+                    f"deliveries but at most {possible} convoys run in it: it can never pass"
+                )
+            start = end  # the latest this phase can end: the next one's latest start
         return out
 
     def _unused_with_phases(self) -> list[str]:
@@ -601,9 +620,14 @@ class Scenario(_Model):
                 continue
             if isinstance(value, list | tuple) and len(value) > 1:
                 shown = ", ".join(f"{v:g}" for v in value)
+                how = (
+                    f"give the phase's list, {key}=[...], one value per day"
+                    if key.startswith("phases.")  # a phase's set value is changed whole
+                    else f"set {key}.D"
+                )
                 notes.append(
                     f"{key}: one number replaces the {len(value)} per-day values ({shown}); "
-                    f"to change day D alone, set {key}.D"
+                    f"to change day D alone, {how}"
                 )
         return notes
 
@@ -984,6 +1008,11 @@ def _check_phases(s: Scenario) -> None:
         if phase.name in seen:
             raise ReferenceError_(("phases", i, "name"), f"phase '{phase.name}' is defined twice")
         seen.add(phase.name)
+        if phase.gate.required_deliveries and s.humanitarian is None:
+            raise ReferenceError_(
+                ("phases", i, "gate", "required_deliveries"),
+                "needs a humanitarian block (without one no convoy runs, so no delivery counts)",
+            )
         q = phase.gate.quiet_days
         if q is not None and q > phase.days:
             raise ReferenceError_(
@@ -1013,15 +1042,26 @@ def _phase_key_problem(s: Scenario, key: str) -> str | None:
                 if group == "humanitarian" and (s.humanitarian is None)
                 else None
             )
-        return f"'{key}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
+        return (
+            f"'{key}' cannot be set in a phase"
+            + _choices(group, PHASE_KEYS[group])
+            + did_you_mean(rest, PHASE_KEYS[group])
+        )
     if group not in PHASE_KEYS:
+        meant = closest(group, PHASE_KEYS)
+        if meant is not None:
+            return f"unknown group '{group}'; did you mean '{meant}'?"
         return f"'{key}' cannot be set in a phase (names, sides, targets and clients are fixed)"
     name, _, field = rest.partition(".")
     known = getattr(s, group)
     if name not in known:
         return _unknown(group.rstrip("s").replace("ie", "y"), name, known)
     if field not in PHASE_KEYS[group]:
-        return f"'{field}' cannot be set in a phase" + _choices(group, PHASE_KEYS[group])
+        return (
+            f"'{field}' cannot be set in a phase"
+            + _choices(group, PHASE_KEYS[group])
+            + did_you_mean(field, PHASE_KEYS[group])
+        )
     return None
 
 
@@ -1240,6 +1280,15 @@ def assign(
             node = None
         if not isinstance(node, dict | list):
             held = format_path(path[: i + 1])
+            phases = data.get("phases")
+            if i == 1 and path[0] == "phases" and isinstance(phases, list):
+                names = [p.get("name") for p in phases if isinstance(p, dict)]
+                listed = ", ".join(f"{n} {name}" for n, name in enumerate(names))
+                raise ScenarioError(
+                    f"phases are numbered from 0 (here: {listed}), got '{path[1]}'",
+                    location=where,
+                    key=key,
+                )
             one_number = isinstance(node, int | float) and not isinstance(node, bool)
             raise ScenarioError(
                 f"cannot set: '{held}' is one number, not a per-day list (give a list, "

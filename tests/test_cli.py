@@ -760,3 +760,11 @@ def test_a_phased_folders_scenario_reproduces_it_without_warnings(here: Path, cl
     assert code == 0 and "warning" not in err
     assert cli("run", "a/scenario.yaml", *args, "--out", "b")[0] == 0
     assert Path("a/runs.csv").read_text() == Path("b/runs.csv").read_text()
+
+
+def test_run_says_what_validate_warns_about(here: Path, cli: Cli) -> None:
+    Path("boom.yaml").write_text(PHASED_BOOM, encoding="utf-8")
+    code, _, err = cli("run", "boom.yaml", "--runs", "5", "--seed", "1", "--engine", "fast",
+                       "--no-plots", "--quiet", "--out", "r")  # fmt: skip
+    assert code in (0, 2)  # a run may explode (exit 2, max_events): the warning came first
+    assert "boom.yaml: warning: excitation is supercritical in phase hot" in err

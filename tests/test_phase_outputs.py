@@ -404,6 +404,16 @@ def test_compare_shows_phases_per_input(rich: sim.Results) -> None:
         assert f"{s['reached']['p']:.1%} / {s['passed']['p']:.1%}" in text
     header = comparison.csv_text().splitlines()[0].split(",")
     assert "p_passed_third" in header and "p_reached_first" in header
+    # the survival figure of phased scenarios draws the share still in force
+    from matplotlib.lines import Line2D
+
+    from sim.plots import compare_survival_figure
+
+    fig = compare_survival_figure(comparison)
+    for entry in comparison.entries:
+        (line,) = [ln for ln in fig.findobj(Line2D) if ln.get_gid() == f"survival:{entry.label}"]
+        assert list(line.get_ydata()) == [f for _, f in entry.summary["in_force"]]
+    assert fig.axes[0].get_ylabel().startswith("P(in force")
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -1448,3 +1448,40 @@ def test_a_phases_set_value_can_be_changed_like_any_key(here: Path) -> None:
     assert two.parties["reb"].violation_prob == 0.6 and two.parties["gov"].tolerance == 2
     with pytest.raises(ScenarioError, match="unknown party 'rbe'"):
         scenario.with_overrides({"phases.1.set.parties.rbe.violation_prob": 0.6})
+
+
+def test_a_gate_requiring_deliveries_needs_convoys(here: Path) -> None:
+    """Without a humanitarian block no convoy runs: a gate's requirement is an error; with
+    one, a requirement its phase can never meet is a warning."""
+    phases = "window_days: 4\nphases:\n  - {name: one, days: 2, gate: {required_deliveries: 1}}\n"
+    phases += "  - {name: two, days: 2, gate: {required_deliveries: 5}}\n"
+    err = error_of(write("bad.yaml", BASE + phases))
+    assert_error(
+        err, "bad.yaml", 12, 33, "phases.0.gate.required_deliveries", "needs a humanitarian"
+    )
+    aid = "humanitarian: {first_day: 1, success_prob: 0.5, convoys_per_day: 2}\n"
+    warnings = load_scenario(write("ok.yaml", BASE + aid + phases)).warnings()
+    # phase one: 1 convoy day (day 1) × 2 ≥ 1; phase two: 2 days × 2 = 4 < 5
+    assert warnings == [
+        "phase two: its gate requires 5 deliveries but at most 4 convoys run in it: it can "
+        "never pass"
+    ]
+
+
+def test_a_misspelt_key_in_a_phase_set_gets_the_nearest(here: Path) -> None:
+    text = BASE + (
+        "window_days: 2\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerence: 3}}\n"
+    )
+    assert "did you mean 'tolerance'?" in error_of(write("bad.yaml", text))
+    text = (
+        BASE + "window_days: 2\nphases:\n  - {name: one, days: 2, set: {party.gov.tolerance: 3}}\n"
+    )
+    assert "unknown group 'party'; did you mean 'parties'?" in error_of(write("bad.yaml", text))
+
+
+def test_a_phase_is_named_by_its_number_in_a_key_path(here: Path) -> None:
+    text = BASE + "window_days: 2\nphases:\n  - {name: one, days: 2}\n"
+    scenario = load_scenario(write("ok.yaml", text))
+    for bad in ("phases.one.days", "phases.3.days"):
+        with pytest.raises(ScenarioError, match=r"phases are numbered from 0 \(here: 0 one\)"):
+            scenario.with_overrides({bad: 2})

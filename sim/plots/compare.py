@@ -125,21 +125,24 @@ def _wrap(label: str, width: int = 34) -> str:
 
 def compare_survival_figure(comparison: Comparison) -> Figure:
     """P(ceasefire still holding) at the end of each day, one curve per scenario, with 95%
-    bands (P(not collapsed) when a scenario has phases: runs stopped at a gate count as not
-    collapsed)."""
+    bands. When every scenario has phases, P(in force): runs cancelled at a gate have ended;
+    for a mix of phased and one-window scenarios, P(not collapsed)."""
     entries = comparison.entries
     starts = {e.scenario.start for e in entries}
     start = starts.pop() if len(starts) == 1 else None
     fig = Figure(figsize=(7.5, 5.0), layout="constrained")
     ax = fig.add_subplot()
     longest = max(entries, key=lambda e: e.scenario.window_days).scenario
+    # agreements in phases: the share still in force (runs cancelled at a gate have ended,
+    # though they did not collapse); otherwise, or for a mix, the share not collapsed
+    curve_of = "in_force" if all("in_force" in e.summary for e in entries) else "survival"
     drawn: list[tuple[str, list[Any]]] = []
     for k, e in enumerate(entries):
-        days = np.array([d for d, _ in e.summary["survival"]], dtype=float)
-        surv = np.array([s for _, s in e.summary["survival"]], dtype=float)
+        days = np.array([d for d, _ in e.summary[curve_of]], dtype=float)
+        surv = np.array([s for _, s in e.summary[curve_of]], dtype=float)
         # a curve identical to one drawn before hides under it: the legend says so
-        same = next((label for label, curve in drawn if curve == e.summary["survival"]), None)
-        drawn.append((e.label, e.summary["survival"]))
+        same = next((label for label, curve in drawn if curve == e.summary[curve_of]), None)
+        drawn.append((e.label, e.summary[curve_of]))
         label = f"{_clip(e.label, 60)}: {surv[-1]:.1%} at day {days[-1]:g}"
         if same is not None:
             label += f" (the same curve as {_clip(same, 30)})"
@@ -158,7 +161,7 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
             gid=f"survival:{e.label}",
         )
     # with phases a run can outlast the nominal days (extensions): show every day recorded
-    last = max(e.summary["survival"][-1][0] for e in entries)
+    last = max(e.summary[curve_of][-1][0] for e in entries)
     if start is not None:
         time_axis(ax, longest)
         ax.set_xlim(date_at(longest, 0), date_at(longest, max(last, longest.window_days)))
@@ -166,11 +169,18 @@ def compare_survival_figure(comparison: Comparison) -> Figure:
     else:
         ax.set_xlim(0, max(last, longest.window_days))
         ax.set_xlabel("days since the ceasefire began (end of each day)", fontsize=9)
-    low = min(min(s for _, s in e.summary["survival"]) for e in entries)
+    low = min(min(s for _, s in e.summary[curve_of]) for e in entries)
     ax.set_ylim(max(0.0, low - 0.15) if low > 0.3 else 0, 1.02)
     # runs stopped at a phase's gate have not collapsed, but no longer "hold": say what it is
     phased = any(e.scenario.phases is not None for e in entries)
-    ax.set_ylabel("P(not collapsed)" if phased else "P(ceasefire still holding)")
+    ax.set_ylabel(
+        "P(in force: not collapsed, not cancelled at a gate)"
+        if curve_of == "in_force"
+        else "P(not collapsed)"
+        if phased
+        else "P(ceasefire still holding)",
+        fontsize=9 if curve_of == "in_force" else None,
+    )
     percent(ax)
     wide = max(len(str(t.get_label())) for t in ax.get_lines()) > 45
     fig.legend(loc="outside lower center", ncols=1 if wide else 2, frameon=False, fontsize=8)
