@@ -491,3 +491,14 @@ def test_the_deliveries_figure_of_phases_lists_each_gates_requirement(rich: sim.
     assert most_convoys(rich.scenario) == 14
     assert ax.get_xlabel() == "convoys delivered in the run (of 14 attempted at most)"
     assert rich.deliveries_distribution().size - 1 <= 14
+
+
+def test_a_tolerance_line_says_which_phases_set_another() -> None:
+    """Figures draw the file's tolerance; phases that set their own are named in its label."""
+    from sim.plots.style import side_tolerances
+
+    scenario = sim.scenario_from_dict(RICH).with_overrides(
+        {"phases.1.set": {"parties.gov.tolerance": 9}, "phases.2.set": {"parties.gov.tolerance": 4}}
+    )
+    assert side_tolerances(scenario, "g") == [(6.0, "gov (phases: second 9, third 4)")]
+    assert side_tolerances(sim.scenario_from_dict(RICH), "g") == [(6.0, "gov")]

@@ -229,14 +229,17 @@ def side_tolerances(
 ) -> list[tuple[float, str]]:
     """``(tolerance, "who")`` on ``side``; equal tolerances share one line. ``integrated``:
     a tolerance drawn per run (``--integrate``) says the line is the file's value and gives
-    the range drawn."""
+    the range drawn. A tolerance phases set says so: ``army (phases: jic 15)``."""
     found: dict[float, list[str]] = {}
     drawn = scenario.uncertainties if integrated else {}
 
     def who(kind: str, name: str) -> str:
-        dist = drawn.get(f"{kind}.{name}.tolerance")
+        key = f"{kind}.{name}.tolerance"
+        # a phase may set its own: the line is the file's value, the label says which others
+        phased = [f"{f.name} {f.set[key]:g}" for f in scenario.phases or () if key in f.set]
+        dist = drawn.get(key)
         if dist is None:
-            return name
+            return f"{name} (phases: {', '.join(phased)})" if phased else name
         lo, hi = dist.support()
         return f"{name} (the file's value; drawn {lo:g}–{hi:g} per run)"
 
