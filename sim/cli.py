@@ -553,7 +553,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.summary_only:
         check_row_memory(scenario, args.runs or scenario.monte_carlo.runs, args.integrate)
     warnings_ = [
-        *scenario.warnings(),  # what validate says: legal, but likely not what was meant
+        # what validate says (legal, but likely not what was meant), except explosive
+        # excitation: a run that explodes stops with one line that says so
+        *scenario.setting_warnings(),
         *([uncertainty.explosive_warning(scenario)] if args.integrate else []),
     ]
     for warning in warnings_:

@@ -542,7 +542,11 @@ class Scenario(_Model):
         return float(max(abs(np.linalg.eigvals(m))))
 
     def warnings(self) -> list[str]:
-        """Legal but suspicious settings, for ``ceasefire validate``."""
+        """Legal but suspicious settings, for ``ceasefire validate``: explosive excitation,
+        then :meth:`setting_warnings`."""
+        return [*self._explosive(), *self.setting_warnings()]
+
+    def _explosive(self) -> list[str]:
         out = []
         r = self.branching_ratio()
         if r >= 1:
@@ -554,6 +558,13 @@ class Scenario(_Model):
                 f"excitation is supercritical{where} (branching ratio {r:.2f} >= 1): violence "
                 "can explode; runs stop with an error at monte_carlo.max_events"
             )
+        return out
+
+    def setting_warnings(self) -> list[str]:
+        """Values that cannot act as written: unused with phases, or a trigger or gate that
+        can never pass (``ceasefire run`` prints these; explosive excitation it reports as
+        the runaway error, if a run explodes)."""
+        out: list[str] = []
         h = self.humanitarian
         if self.phases is not None:
             out += self._unused_with_phases() + self._gates_that_cannot_pass()
