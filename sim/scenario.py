@@ -1404,6 +1404,7 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         msg = f"{msg} or a mapping {{{', '.join(mapping_keys)}}}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    msg = re.sub(r" or instance of \w+", "", msg)  # the model's class name means nothing here
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
         got = err["input"]
         msg = f"{msg} (got {got!r})"

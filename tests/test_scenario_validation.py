@@ -1485,3 +1485,10 @@ def test_a_phase_is_named_by_its_number_in_a_key_path(here: Path) -> None:
     for bad in ("phases.one.days", "phases.3.days"):
         with pytest.raises(ScenarioError, match=r"phases are numbered from 0 \(here: 0 one\)"):
             scenario.with_overrides({bad: 2})
+
+
+def test_messages_do_not_name_the_models_classes(here: Path) -> None:
+    text = BASE + "window_days: 2\nphases:\n  - {name: one, days: 2, gate: 3}\n"
+    err = error_of(write("bad.yaml", text))
+    assert "phases.0.gate: input should be a valid dictionary (got 3)" in err
+    assert "instance of" not in err
