@@ -1014,33 +1014,42 @@ def _check_phases(s: Scenario) -> None:
                     f"with every extension the agreement could last {longest:,} days "
                     f"(at most {limits.MAX_WINDOW_DAYS:,})",
                 )
+    found: list[ReferenceError_] = []  # every problem of every phase, reported at once
     seen: set[str] = set()
     for i, phase in enumerate(phases):
         if phase.name in seen:
-            raise ReferenceError_(("phases", i, "name"), f"phase '{phase.name}' is defined twice")
+            found.append(
+                ReferenceError_(("phases", i, "name"), f"phase '{phase.name}' is defined twice")
+            )
         seen.add(phase.name)
         if phase.gate.required_deliveries and s.humanitarian is None:
-            raise ReferenceError_(
-                ("phases", i, "gate", "required_deliveries"),
-                "needs a humanitarian block (without one no convoy runs, so no delivery counts)",
+            found.append(
+                ReferenceError_(
+                    ("phases", i, "gate", "required_deliveries"),
+                    "needs a humanitarian block (without one no convoy runs, so no delivery "
+                    "counts)",
+                )
             )
         q = phase.gate.quiet_days
         if q is not None and q > phase.days:
-            raise ReferenceError_(
-                ("phases", i, "gate", "quiet_days"), f"must be within the phase (0..{phase.days})"
+            found.append(
+                ReferenceError_(
+                    ("phases", i, "gate", "quiet_days"),
+                    f"must be within the phase (0..{phase.days})",
+                )
             )
         for key, value in phase.set.items():
             where = ("phases", i, "set", key)
             problem = _phase_key_problem(s, key)
-            if problem:
-                raise ReferenceError_(where, problem)
             per_day = key.endswith(("violation_prob", "violation_rate"))
-            if isinstance(value, tuple) and not per_day:
-                raise ReferenceError_(where, "takes one number, not a list")
-            if isinstance(value, tuple) and len(value) != phase.days:
-                raise ReferenceError_(
-                    where, f"has {len(value)} values; needs one per day of the phase ({phase.days})"
-                )
+            if problem is None and isinstance(value, tuple) and not per_day:
+                problem = "takes one number, not a list"
+            elif problem is None and isinstance(value, tuple) and len(value) != phase.days:
+                problem = f"has {len(value)} values; needs one per day of the phase ({phase.days})"
+            if problem is not None:
+                found.append(ReferenceError_(where, problem))
+    if found:
+        raise ReferenceErrors(found)
 
 
 def _phase_key_problem(s: Scenario, key: str) -> str | None:

@@ -1492,3 +1492,18 @@ def test_messages_do_not_name_the_models_classes(here: Path) -> None:
     err = error_of(write("bad.yaml", text))
     assert "phases.0.gate: input should be a valid dictionary (got 3)" in err
     assert "instance of" not in err
+
+
+def test_every_phase_problem_is_listed_at_once(here: Path) -> None:
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerence: 3}}\n"
+        "  - {name: one, days: 2, gate: {quiet_days: 3}, set: {parties.rbe.tolerance: 3}}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    assert [p.key for p in info.value.problems] == [
+        "phases.0.set.parties.gov.tolerence",
+        "phases.1.name",
+        "phases.1.gate.quiet_days",
+        "phases.1.set.parties.rbe.tolerance",
+    ]
