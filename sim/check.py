@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .errors import UsageError
+from .errors import UsageError, plural
 from .folders import new_folder, write_json
 from .observations import SeriesCheck, check_series, draw_theta, engine_scenario
 from .plots.style import INK, PALETTE, dates, short, suptitle, tidy, time_axis
@@ -204,8 +204,7 @@ def text(result: CheckResult) -> str:
         lines.append(
             f"  mean CRPS {_f(summary['crps_mean'], '.2f')}, "
             f"coverage 50%: {_f(summary['coverage50'], '.0%')}, "
-            f"90%: {_f(summary['coverage90'], '.0%')} of {len(summary['points'])} "
-            f"{'point' if len(summary['points']) == 1 else 'points'}"
+            f"90%: {_f(summary['coverage90'], '.0%')} of {plural(len(summary['points']), 'point')}"
         )
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ from .errors import (
     ScenarioError,
     UsageError,
     WorkerError,
+    plural,
     printable,
 )
 from .folders import check_output, default_folder
@@ -313,11 +314,7 @@ def data_parsers(sub: Any) -> None:
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>/"
     )
-    p.add_argument(
-        "--no-plots",
-        action="store_true",
-        help="do not write figures",
-    )
+    p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p = sub.add_parser(
         "events",
         help="convert an ACLED or UCDP GED export to an events file",
@@ -713,11 +710,6 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     say(comparison.text())
     _wrote(folder)
     return 0
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 spoiler``, ``2 spoilers``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,11 @@ def printable(text: str, *, newlines: bool = False, limit: int | None = None) ->
     return text
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 spoiler``, ``2 spoilers``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a value came from: a file (or ``--set``) and a 1-based line and column (0: none)."""

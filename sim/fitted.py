@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from .errors import UsageError
+from .errors import UsageError, plural
 from .fit import Fit, check_keys, default_keys, fit
 from .folders import new_folder, write_json
 from .scenario import Scenario
@@ -192,8 +192,7 @@ def text(result: Fit) -> str:
     lines += ["", f"log-likelihood {result.loglik:.3f}", "goodness of fit (time rescaling, KS):"]
     for actor, g in result.gof.items():
         lines.append(
-            f"  {actor}: {g['n']} {'gap' if g['n'] == 1 else 'gaps'}, "
-            f"KS {g['ks']:.3f}, p = {g['p_value']:.3f}"
+            f"  {actor}: {plural(int(g['n']), 'gap')}, KS {g['ks']:.3f}, p = {g['p_value']:.3f}"
         )
     return "\n".join(lines)
 

@@ -89,19 +89,20 @@ class Results:
         """``[(day, fraction of runs not collapsed by then)]``; integer days by default.
 
         Exact at whole hours (collapse times are tallied per hour)."""
-        if times is None:
-            times = np.arange(self.shape.window + 1, dtype=float)
-        s = self.tally.survival(np.asarray(times, dtype=float))
-        return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
+        return self._curve(self.tally.survival, times)
 
     def in_force(self, times: np.ndarray | None = None) -> list[tuple[float, float]]:
         """``[(day, fraction of runs still in force)]``: neither collapsed nor ended by a failed
         gate (phases; without phases the one gate is at the window's end). Integer days by
         default; exact at whole hours."""
+        return self._curve(self.tally.in_force, times)
+
+    def _curve(self, read: Any, times: np.ndarray | None) -> list[tuple[float, float]]:
+        """``[(time, value)]`` of a tally curve, at integer days by default."""
         if times is None:
             times = np.arange(self.shape.window + 1, dtype=float)
-        s = self.tally.in_force(np.asarray(times, dtype=float))
-        return [(float(t), float(v)) for t, v in zip(times, s, strict=True)]
+        values = read(np.asarray(times, dtype=float))
+        return [(float(t), float(v)) for t, v in zip(times, values, strict=True)]
 
     def collapse_by_actor(self) -> dict[str, int]:
         """How many runs each party or guarantor ended by declaring the collapse."""

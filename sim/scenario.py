@@ -9,7 +9,6 @@ which turns a file into a frozen :class:`Scenario` or raises one
 from __future__ import annotations
 
 import copy
-import difflib
 import html
 import math
 import re
@@ -40,7 +39,7 @@ from .distributions import BY_NAME as _DISTRIBUTIONS
 from .distributions import Distribution
 from .errors import CeasefireError, Location, ScenarioError, UsageError
 from .outcomes import OUTCOMES
-from .source import KeyPath, Source, format_path, read_source
+from .source import KeyPath, Source, closest, format_path, read_source
 
 SET_LOCATION = Location("--set", 0, 0)
 """Where a value given by an override (``--set``) that is not in the file comes from."""
@@ -547,18 +546,20 @@ class Scenario(_Model):
         return [*self._explosive(), *self.setting_warnings()]
 
     def _explosive(self) -> list[str]:
-        out = []
-        r = self.branching_ratio()
-        if r >= 1:
-            where = ""
-            if self.phases is not None:
-                ratios = [x.branching_ratio() for x in phase_scenarios(self)]
-                where = f" in phase {self.phases[ratios.index(r)].name}"
-            out.append(
-                f"excitation is supercritical{where} (branching ratio {r:.2f} >= 1): violence "
-                "can explode; runs stop with an error at monte_carlo.max_events"
+        if self.phases is None:
+            r, where = self.branching_ratio(), ""
+        else:  # the phase with the highest ratio
+            r, name = max(
+                (x.branching_ratio(), f.name)
+                for x, f in zip(phase_scenarios(self), self.phases, strict=True)
             )
-        return out
+            where = f" in phase {name}"
+        if r < 1:
+            return []
+        return [
+            f"excitation is supercritical{where} (branching ratio {r:.2f} >= 1): violence "
+            "can explode; runs stop with an error at monte_carlo.max_events"
+        ]
 
     def setting_warnings(self) -> list[str]:
         """Values that cannot act as written: unused with phases, or a trigger or gate that
@@ -1201,12 +1202,6 @@ def _unknown(kind: str, name: str, known: Any) -> str:
 
 UNBOUNDED = ("normal", "gaussian", "lognormal", "log-normal", "gamma", "exponential", "t")
 """Distributions users ask for that have no upper or lower bound (not misspellings)."""
-
-
-def closest(name: str, known: Any) -> str | None:
-    """The one of ``known`` that a misspelt ``name`` most likely meant, or None."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def did_you_mean(name: str, known: Any) -> str:

@@ -7,6 +7,7 @@ so that validation errors can name the file, line and column of the offending ke
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -350,16 +351,14 @@ def deep_merge(
             )
             if both and not other_kind:
                 out[key] = merge(out[key], value, sub)
-            elif value is None:
-                # null removes what the parent gave (if anything): the key takes its default
-                # (``humanitarian: null`` drops the parent's convoys)
+            else:  # replaced or removed: none of the parent's positions under it hold
                 for p in [p for p in positions if p[: len(sub)] == sub]:
                     del positions[p]
-                out.pop(key, None)
-                continue
-            else:
-                for p in [p for p in positions if p[: len(sub)] == sub]:
-                    del positions[p]
+                if value is None:
+                    # null removes what the parent gave (if anything): the key takes its
+                    # default (``humanitarian: null`` drops the parent's convoys)
+                    out.pop(key, None)
+                    continue
                 out[key] = value
             positions.update({p: loc for p, loc in over_pos.items() if p[: len(sub)] == sub})
         return out
@@ -380,16 +379,20 @@ class _Unreadable(Exception):
     """Why a file cannot be read as a scenario (worded to follow its name)."""
 
 
+def closest(name: str, known: Any) -> str | None:
+    """The one of ``known`` that a misspelt ``name`` most likely meant, or None."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _nearby(path: Path) -> str:
     """``; did you mean …?`` naming the YAML file of the same folder nearest to ``path``."""
-    import difflib
-
     try:
         names = [p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml")]
     except OSError:
         return ""
-    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
-    return f"; did you mean {display_path(path.parent / close[0])}?" if close else ""
+    meant = closest(path.name, names)
+    return f"; did you mean {display_path(path.parent / meant)}?" if meant else ""
 
 
 def read_file(path: Path) -> str:

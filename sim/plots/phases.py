@@ -146,10 +146,10 @@ def boundaries(results: Results) -> list[tuple[float, str, int]]:
 
 
 def phase_survival_figure(results: Results) -> Figure:
-    """P(ceasefire not collapsed) over the whole horizon with a pointwise 95% band, P(still in
-    force) (neither collapsed nor cancelled at a gate); the nominal
-    phase boundaries, the days a failed gate may add, and the share of runs that passed each
-    gate (with 95% intervals) at its boundary."""
+    """P(ceasefire not collapsed) over the whole horizon with a pointwise 95% band, and P(still
+    in force) (neither collapsed nor cancelled at a gate); the nominal phase boundaries, the
+    days a failed gate may add, and the share of runs that passed each gate (with 95%
+    intervals) at its boundary."""
     scenario = results.scenario
     horizon = results.shape.window
     f = funnel(results)
