@@ -95,6 +95,16 @@ def block(seed: np.uint64, mechanism: np.uint64, run: np.uint64, j: np.uint64):
     return unit(w0), unit(w1), unit(w2), unit(w3)
 
 
+@nb.njit(cache=True)
+def word(seed: np.uint64, mechanism: np.uint64, run: np.uint64, j: np.uint64, i: np.uint64):
+    """Uniform ``i`` of row ``j`` of stream (seed, run, mechanism): word ``i % 4`` of the block
+    with counter ``(j, run, i // 4, 0)``. Row ``j`` is an unbounded sequence of uniforms whose
+    first four are those of :func:`block` ``j``, so how many a row gives never moves another
+    row's draws."""
+    w = philox(j, run, np.uint64(i // 4), np.uint64(0), seed, mechanism)
+    return unit(w[i % 4])
+
+
 def uniforms(seed: int, mechanism: int, runs: np.ndarray, j: int) -> np.ndarray:
     """The first uniform of block ``j`` of each run's stream, for an array of run indices."""
     mechanisms = np.asarray([mechanism], np.int64)

@@ -225,6 +225,28 @@ def test_common_random_numbers_hold_across_variants(engine: str) -> None:
     assert 0 < quiet <= had_incident
 
 
+@pytest.mark.parametrize("engine", list(sim.ENGINES))
+def test_more_convoys_a_day_keep_the_first_convoys_draws(engine: str) -> None:
+    """Convoy ``c`` of day ``d`` always reads the same uniform, whatever the number of
+    convoys a day: going from 3 to 6 (past a block of four) leaves the violence untouched and
+    never takes a delivery away, run by run; the deliveries added are the new convoys'."""
+    base = ALL["three_sides"]
+    runs = 2_000 if engine == "fast" else 500
+    three, six, twelve = (
+        sim.simulate(
+            base.with_overrides({"humanitarian.convoys_per_day": n}),
+            runs=runs, seed=5, engine=engine, progress=False,
+        ).columns
+        for n in (3, 6, 12)
+    )  # fmt: skip
+    assert three is not None and six is not None and twelve is not None
+    for more in (six, twelve):
+        assert np.array_equal(more.events_daily, three.events_daily)
+        assert (more.deliveries >= three.deliveries).all()
+    assert (six.deliveries > three.deliveries).mean() > 0.5
+    assert (twelve.deliveries >= six.deliveries).all()
+
+
 # --------------------------------------------------------------------------- runaways
 
 

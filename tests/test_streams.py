@@ -28,6 +28,19 @@ def test_blocks_are_numpys_philox(c0: int, c1: int, k0: int, k1: int) -> None:
     assert [int(x) for x in mine] == [int(x) for x in reference]
 
 
+@settings(max_examples=100, deadline=None)
+@given(j=st.integers(0, 2**40), run=st.integers(0, 2**40), i=st.integers(0, 100), k1=WORD)
+def test_a_row_continues_past_its_first_block(j: int, run: int, i: int, k1: int) -> None:
+    """Uniform ``i`` of row ``j`` is word ``i % 4`` of Philox at counter (j, run, i // 4, 0):
+    the first four are block ``j``'s."""
+    counter = (j + (run << 64) + ((i // 4) << 128) - 1) % 2**256
+    raw = np.random.Philox(counter=counter, key=7 + (k1 << 64)).random_raw(4)
+    expected = float(int(raw[i % 4]) >> 11) * 2.0**-53
+    assert streams.word(7, _signed(k1), run, j, i) == expected
+    if i < 4:
+        assert streams.word(7, _signed(k1), run, j, i) == streams.block(7, _signed(k1), run, j)[i]
+
+
 def test_mechanism_keys_come_from_names_not_positions() -> None:
     digest = hashlib.blake2b(b"party:government", digest_size=8).digest()
     assert streams.mechanism_key("party", "government") == int.from_bytes(

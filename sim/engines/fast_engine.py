@@ -70,7 +70,6 @@ def _simulate(
     n = keys.size
     n_sides = n_tol.size
     n_phases = phase_days.size
-    blocks_per_day = (convoys_per_day + 3) // 4
     anchor = np.zeros(n)
     x = np.zeros(n)
     target = np.zeros(n)
@@ -173,8 +172,7 @@ def _simulate(
                 day = int(next_convoy)
                 chance = rules.convoy_chance(success, penalty, majors[day]) if permitted else 0.0
                 for c in range(convoys if chance > 0.0 else 0):  # none can pass: no draw
-                    u = streams.block(seed, convoy_key, run, day * blocks_per_day + c // 4)
-                    if u[c % 4] < chance:
+                    if rules.convoy_passes(seed, convoy_key, run, day, c, chance):
                         deliveries += 1
                         phase_deliveries += 1
                 next_convoy += 1.0

@@ -253,6 +253,15 @@ def convoy_chance(success: float, penalty: float, majors: int) -> float:
 
 
 @jit
+def convoy_passes(
+    seed: np.int64, key: np.int64, run: np.int64, day: int, c: int, chance: float
+) -> bool:
+    """Whether convoy ``c`` of ``day`` gets through: uniform ``c`` of the convoys' row ``day``
+    (a day's convoys never share draws with another day's, whatever their number)."""
+    return streams.word(seed, key, run, day, c) < chance
+
+
+@jit
 def recovered(strain: float, rate: float, dt: float) -> float:
     """Strain after ``dt`` days of recovery at ``rate`` (ln 2 / half-life; 0: none)."""
     return strain * math.exp(-rate * dt) if rate > 0.0 else strain

@@ -47,6 +47,7 @@ _recovered = rules.recovered.py_func
 _crossing = rules.crossing.py_func
 _convoy_slot = rules.convoy_slot.py_func
 _convoy_chance = rules.convoy_chance.py_func
+_convoy_passes = rules.convoy_passes
 _at_day_end = rules.strain_at_day_end.py_func
 _CONVOYS = streams.mechanism_key("convoys")
 _PERMISSION = streams.mechanism_key("permission")
@@ -279,7 +280,6 @@ class _Run:
         """Convoys at mid-day of every day from ``first_day`` while the agreement holds."""
         p, env = self.p, self.env
         key = _CONVOYS
-        per_day = (p.convoys_per_day + 3) // 4
         day = p.first_day
         while True:
             if day + 0.5 >= self.end:
@@ -294,8 +294,7 @@ class _Run:
             chance = _convoy_chance(st.success, st.penalty, recent) if self.permitted else 0.0
             delivered = 0
             for c in range(st.convoys if chance > 0.0 else 0):  # none can pass: no draw
-                u = streams.block(self.seed, key, self.run, day * per_day + c // 4)[c % 4]
-                delivered += u < chance
+                delivered += _convoy_passes(self.seed, key, self.run, day, c, chance)
             self.deliveries += delivered
             self.phase_deliveries += delivered
             if self.trace is not None:
