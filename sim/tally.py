@@ -54,6 +54,10 @@ class Tally:
     outcomes: np.ndarray = field(init=False)
     collapse_hist: np.ndarray = field(init=False)
     """Collapses by actor and hour: ``[actors, window * 24]``."""
+    on_the_hour: np.ndarray = field(init=False)
+    """Collapses exactly at the start of hour k (a phase start), all actors:
+    ``[window * 24 + 1]``. They count as collapsed at that time, as a gate's end counts on its
+    day."""
     collapse_time_sum: float = 0.0
     violations: list[np.ndarray] = field(init=False)
     """Per party: number of runs with 0, 1, 2, … violations."""
@@ -75,6 +79,7 @@ class Tally:
         p = self.shape
         self.outcomes = np.zeros(4, np.int64)
         self.collapse_hist = np.zeros((len(p.actors), p.window * HOURS), np.int64)
+        self.on_the_hour = np.zeros(p.window * HOURS + 1, np.int64)
         self.violations = [np.zeros(1, np.int64) for _ in p.parties]
         summed = [f for f in FIELDS if f.summed]
         self.sums = {f.name: np.zeros([p.size(a) for a in f.axes], np.int64) for f in summed}
@@ -97,10 +102,13 @@ class Tally:
         self.cancelled += np.bincount(c.cancelled_day[gated], minlength=self.cancelled.size)
         hit = c.collapsed_by >= 0
         if hit.any():
-            hours = np.minimum(
-                (c.collapse_time[hit] * HOURS).astype(np.int64), p.window * HOURS - 1
-            )
+            at = c.collapse_time[hit] * HOURS
+            hours = np.minimum(at.astype(np.int64), p.window * HOURS - 1)
             np.add.at(self.collapse_hist, (c.collapsed_by[hit], hours), 1)
+            exact = at == np.floor(at)
+            self.on_the_hour += np.bincount(
+                at[exact].astype(np.int64), minlength=self.on_the_hour.size
+            )
             self.collapse_time_sum += float(c.collapse_time[hit].sum())
         for i in range(len(p.parties)):
             self.violations[i] = _grow_add(self.violations[i], c.violations[:, i])
@@ -121,16 +129,17 @@ class Tally:
         return phase_funnel(self.phase_outcomes.sum(1), self.phases_passed)
 
     def survival(self, times: np.ndarray) -> np.ndarray:
-        """Fraction not collapsed by each time; exact on the hourly grid (other times are read
-        at the hour before)."""
+        """Fraction not collapsed by each time (a collapse at that very time included); exact
+        on the hourly grid (other times are read at the hour before)."""
         return (self.runs - self._collapsed(times)) / max(self.runs, 1)
 
     def _collapsed(self, times: np.ndarray) -> np.ndarray:
-        """Runs collapsed by each time (hourly: those of the hours before the time's hour)."""
+        """Runs collapsed by each time (hourly: those of the hours before the time's hour, and
+        those exactly at its start)."""
         per_hour = self.collapse_hist.sum(0)
         before = np.concatenate([[0], np.cumsum(per_hour)])  # collapses before hour k
         k = np.clip(np.floor(np.asarray(times, float) * HOURS + 1e-9).astype(int), 0, per_hour.size)
-        return before[k]
+        return before[k] + self.on_the_hour[k]
 
     def in_force(self, times: np.ndarray) -> np.ndarray:
         """Fraction neither collapsed nor ended by a failed gate by each time (a gate checked

@@ -11,6 +11,7 @@ P(triggered) = exp(−2(r_a + r_b) − 3(r2 + r_b)).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -209,23 +210,41 @@ def test_survival_over_the_phases_shows_the_curve_the_boundaries_and_the_gates(
     assert np.asarray(force.get_ydata()) == pytest.approx([s for _, s in rich.in_force(times)])
 
 
-def test_in_force_is_survival_less_the_runs_cancelled_at_gates(rich: sim.Results) -> None:
-    """Counted from the runs: not collapsed and not cancelled by t (a gate counts from its
-    day); at the horizon every run has ended, and only the triggered ones are in force."""
+@pytest.fixture(scope="module")
+def strict() -> sim.Results:
+    """RICH whose third phase lowers the government's tolerance: some runs collapse at the
+    very start of that phase."""
+    data = copy.deepcopy(RICH)
+    data["phases"][2]["set"] = {"parties.gov.tolerance": 1.5}
+    return sim.simulate(sim.scenario_from_dict(data), runs=3_000, seed=3, progress=False)
+
+
+@pytest.mark.parametrize("name", ["rich", "strict"])
+def test_in_force_is_survival_less_the_runs_cancelled_at_gates(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """Counted from the runs on the hourly grid: neither collapsed at or before t nor
+    cancelled by a gate checked at or before t (a collapse at a phase's start counts from that
+    very time, as a gate does); at the horizon every run has ended, and only the triggered
+    ones are in force."""
+    rich = request.getfixturevalue(name)
     c = rich.columns
     assert c is not None
     horizon = rich.shape.window
-    times = np.linspace(0, horizon, 4 * horizon + 1)
-    collapsed = np.floor(np.nan_to_num(c.collapse_time, nan=np.inf) * 24 + 1e-9)
+    times = np.arange(24 * horizon + 1) / 24
+    collapse = np.nan_to_num(c.collapse_time, nan=np.inf)
+    at_start = np.isfinite(collapse) & (collapse == np.floor(collapse))
+    assert at_start.any() == (name == "strict")  # collapses exactly at a phase's start
     for t, share in rich.in_force(times):
-        ended = (collapsed < np.floor(t * 24 + 1e-9)) | (
-            (c.cancelled_day >= 0) & (c.cancelled_day <= t)
-        )
+        ended = (collapse <= t) | ((c.cancelled_day >= 0) & (c.cancelled_day <= t))
         assert share == pytest.approx(1 - ended.mean(), abs=1e-12), t
+    for t, share in rich.survival(times):
+        assert share == pytest.approx(1 - (collapse <= t).mean(), abs=1e-12), t
     assert dict(rich.in_force())[float(horizon)] == rich.outcome_probabilities()["triggered"][0]
     assert ((c.cancelled_day >= 0) == np.isin(c.outcome, [2, 3])).all()
     # the first gate (day 3), the second after its extension (7 + 2), the third on either path
-    assert set(c.cancelled_day[c.cancelled_day >= 0].tolist()) == {3, 9, 12, 14}
+    if name == "rich":
+        assert set(c.cancelled_day[c.cancelled_day >= 0].tolist()) == {3, 9, 12, 14}
     assert rich.summary()["in_force"] == [list(x) for x in rich.in_force()]
 
 
