@@ -1000,22 +1000,27 @@ def _check_phases(s: Scenario) -> None:
     phases = s.phases or ()
     if not phases:
         raise ReferenceError_(("phases",), "must list at least one phase")
+    found: list[ReferenceError_] = []  # every problem of every phase, reported at once
     total = sum(p.days for p in phases)
     if s.window_days != total:
-        raise ReferenceError_(
-            ("window_days",), f"is {s.window_days} but the phases last {total} days in total"
+        found.append(
+            ReferenceError_(
+                ("window_days",), f"is {s.window_days} but the phases last {total} days in total"
+            )
         )
     longest = total
     for i, phase in enumerate(phases):
         if phase.extension_days:
             longest += phase.extension_days
             if longest > limits.MAX_WINDOW_DAYS:
-                raise ReferenceError_(
-                    ("phases", i, "on_fail"),
-                    f"with every extension the agreement could last {longest:,} days "
-                    f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                found.append(
+                    ReferenceError_(
+                        ("phases", i, "on_fail"),
+                        f"with every extension the agreement could last {longest:,} days "
+                        f"(at most {limits.MAX_WINDOW_DAYS:,})",
+                    )
                 )
-    found: list[ReferenceError_] = []  # every problem of every phase, reported at once
+                break
     seen: set[str] = set()
     for i, phase in enumerate(phases):
         if phase.name in seen:
@@ -1124,11 +1129,16 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
     base = scenario.model_dump(mode="python", exclude_none=True)
     for key in ("phases", "uncertainties", "extends", "observations"):
         base.pop(key, None)
-    out = []
+    out, found = [], []
     start = 0
     for i, phase in enumerate(scenario.phases):
-        out.append(_one(scenario, base, i, phase, start))
+        try:
+            out.append(_one(scenario, base, i, phase, start))
+        except ReferenceError_ as exc:
+            found.append(exc)  # every phase's problems, reported at once
         start += phase.days
+    if found:
+        raise ReferenceErrors(found)
     result = tuple(out)
     if scenario.__pydantic_private__ is not None:
         scenario.__pydantic_private__["_phase_scenarios"] = result

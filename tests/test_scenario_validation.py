@@ -1507,3 +1507,28 @@ def test_every_phase_problem_is_listed_at_once(here: Path) -> None:
         "phases.1.gate.quiet_days",
         "phases.1.set.parties.rbe.tolerance",
     ]
+
+
+def test_structural_and_per_phase_problems_are_listed_with_the_others(here: Path) -> None:
+    """Days that do not add up and each phase's values failing as a scenario of their own are
+    listed with every other phase problem, not one at a time."""
+    text = BASE + (
+        "window_days: 5\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerence: 3}}\n"
+        "  - {name: two, days: 2}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    assert [p.key for p in info.value.problems] == [
+        "window_days",
+        "phases.0.set.parties.gov.tolerence",
+    ]
+    text = BASE + (
+        "window_days: 4\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerance: -3}}\n"
+        "  - {name: two, days: 2, set: {parties.reb.tolerance: -1}}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write("bad.yaml", text))
+    assert [p.key for p in info.value.problems] == [
+        "phases.0.set.parties.gov.tolerance",
+        "phases.1.set.parties.reb.tolerance",
+    ]
