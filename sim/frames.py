@@ -93,7 +93,8 @@ def summary_frame(results: Results) -> pd.DataFrame:
 
 def outcome_rows(results: Results) -> list[tuple[str, str, int, float, float, float]]:
     """``(code, meaning, count, p, lo95, hi95)`` for each outcome worth showing."""
-    words = outcome_words(results.scenario.trigger.label)
+    s = results.scenario
+    words = outcome_words(s.trigger.label, phased=s.phases is not None)
     counts = results.outcome_counts()
     possible = results.scenario.possible_outcomes
     return [

@@ -274,6 +274,7 @@ def report_html(
     """The report page for ``results`` with the given PNG figures (paths, or ``{stem: bytes}``)
     and ``manifest`` (as written to ``manifest.json``)."""
     from .plots import CAPTIONS, PHASE_CAPTIONS, integration_note, outcome_labels, shown_outcomes
+    from .plots.phases import PHASED_CAPTIONS
 
     s = results.scenario
     summary = results.summary()
@@ -328,9 +329,12 @@ def report_html(
     # figures
     if images:
         out.append("<h2>Figures</h2>")
+        captions = {**CAPTIONS, **PHASE_CAPTIONS}
+        if results.scenario.phases is not None:
+            captions |= PHASED_CAPTIONS
         for stem, png in images.items():
             data = base64.b64encode(png).decode("ascii")
-            caption = {**CAPTIONS, **PHASE_CAPTIONS}.get(stem, stem)
+            caption = captions.get(stem, stem)
             out.append(
                 f'<figure id="fig-{_e(stem)}"><img src="data:image/png;base64,{data}" '
                 f'alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'

@@ -51,12 +51,13 @@ def went_ahead(trigger_label: str) -> str:
     return f"went ahead: {trigger_label}"
 
 
-def outcome_words(trigger_label: str) -> dict[str, str]:
-    """The outcome codes in words for a trigger called ``trigger_label``."""
+def outcome_words(trigger_label: str, phased: bool = False) -> dict[str, str]:
+    """The outcome codes in words for a trigger called ``trigger_label`` (``phased``: the
+    agreement has phases, each with its gate, so violence may stop it before its end)."""
     return {
         "triggered": went_ahead(trigger_label),
         "cancelled_collapse": "cancelled: ceasefire collapsed",
-        "cancelled_violence": "cancelled: too violent at the end",
+        "cancelled_violence": f"cancelled: too violent at {'a gate' if phased else 'the end'}",
         "cancelled_access": "cancelled: aid did not get through",
     }
 

@@ -105,7 +105,7 @@ def figure(table: PointTable, scenario: Scenario, outcome: str = "triggered") ->
 
     With one assumption the lines are the four outcomes, or, for ``reached:<phase>`` and
     ``passed:<phase>``, that share for every phase (the chosen one drawn thickest)."""
-    words = outcome_words(scenario.trigger.label)
+    words = outcome_words(scenario.trigger.label, phased=scenario.phases is not None)
     what = f"{table.runs:,} runs per point, seed {table.seed}, engine {table.engine}"
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()

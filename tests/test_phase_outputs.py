@@ -289,6 +289,24 @@ def test_trace_plot_marks_phase_starts_and_gates() -> None:
     assert sorted(marks) == sorted(expected)
 
 
+def test_a_run_stopped_at_a_gate_says_which_gate() -> None:
+    """With phases, violence is judged at every gate, not only at the end: the outcome words
+    and a trace's verdict say so, naming the run's phase."""
+    scenario = sim.scenario_from_dict(RICH)
+    words = sim.plots.outcome_labels(sim.simulate(scenario, runs=10, seed=1, progress=False))
+    assert words["cancelled_violence"] == "cancelled: too violent at a gate"
+    seen = set()
+    for run in range(200):
+        record, events = sim.runner.trace_run(scenario, 9, run)
+        if record.outcome in (2, 3) and record.outcome not in seen:
+            seen.add(record.outcome)
+            fig = trace_figure(scenario, record, events, 9, run)
+            title = "\n".join(t.get_text() for t in fig.texts) + fig.axes[0].get_title()
+            gate = f"the gate of phase {scenario.phases[record.phase].name}"
+            assert gate in title, title
+    assert seen == {2, 3}
+
+
 # --------------------------------------------------------------------------- --outcome
 
 
@@ -398,6 +416,9 @@ def test_report_has_a_phases_section_with_the_summary_numbers(rich: sim.Results)
         assert f"<code>{name}</code>" in page
         assert f"{v['reached']['p']:.1%}" in page and f"{v['passed']['p']:.1%}" in page
     assert "extend 2 d (at most 1×)" in page
+    page = report_html(rich, {"deliveries": b"png"}, {})
+    assert "each phase&#x27;s gate counts only its own phase&#x27;s deliveries" in page
+    assert "the number the trigger requires" not in page
 
 
 def test_report_of_a_scenario_without_phases_has_none(two: sim.Scenario) -> None:
@@ -406,6 +427,7 @@ def test_report_of_a_scenario_without_phases_has_none(two: sim.Scenario) -> None
     )
     r = sim.simulate(flat, runs=50, seed=1, progress=False)
     assert "<h2>Phases</h2>" not in report_html(r, {}, {})
+    assert "each phase" not in report_html(r, {"deliveries": b"png"}, {})
 
 
 def test_compare_shows_phases_per_input(rich: sim.Results) -> None:

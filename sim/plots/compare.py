@@ -57,7 +57,9 @@ def compare_outcome_figure(comparison: Comparison) -> Figure:
     triggers = {e.scenario.trigger.label for e in entries}
     # scenarios with different next steps: the panel is each one's own
     step = entries[0].scenario.trigger.label if len(triggers) == 1 else "each one's next step"
-    words = outcome_words(short(step, 34))
+    words = outcome_words(
+        short(step, 34), phased=any(e.scenario.phases is not None for e in entries)
+    )
     fig = Figure(figsize=(2.2 + 2.3 * len(codes), 1.6 + 0.42 * n), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(codes), sharey=True, sharex=True))
     y = np.arange(n)[::-1]

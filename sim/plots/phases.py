@@ -265,6 +265,12 @@ PHASE_CAPTIONS = {
 }
 """One sentence per phase figure (the HTML report's captions)."""
 
+PHASED_CAPTIONS = {
+    "deliveries": "Convoys delivered per run over all phases together; each phase's gate "
+    "counts only its own phase's deliveries against its own requirement.",
+}
+"""Captions that read differently for an agreement in phases (no single window or trigger)."""
+
 
 def phase_figures(results: Results) -> dict[str, Callable[[Results], Figure]]:
     """:data:`PHASE_FIGURES` for results of a scenario with phases; else none."""

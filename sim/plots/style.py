@@ -46,7 +46,8 @@ def colour(i: int) -> str:
 
 def outcome_labels(results: Results) -> dict[str, str]:
     """The outcome codes in words, using the scenario's trigger label."""
-    return outcome_words(results.scenario.trigger.label)
+    s = results.scenario
+    return outcome_words(s.trigger.label, phased=s.phases is not None)
 
 
 def clip(text: str, width: int | None = None) -> str:

@@ -308,6 +308,11 @@ def trace_figure(
             "cancelled_violence": "too violent at the end",
             "cancelled_access": "aid did not get through",
         }[outcome]
+        if scenario.phases is not None and outcome != "triggered":
+            gate = f"the gate of phase {scenario.phases[record.phase].name}"
+            why = (
+                why.replace("at the end", f"at {gate}") if "violent" in why else f"{why} by {gate}"
+            )
     verdict = f"outcome {outcome} ({why})"
     for ax in axes:
         ax.axvline(date_at(scenario, w), color=INK, linestyle=":", linewidth=1.2)
