@@ -1494,14 +1494,20 @@ def test_messages_do_not_name_the_models_classes(here: Path) -> None:
     assert "instance of" not in err
 
 
-def test_every_phase_problem_is_listed_at_once(here: Path) -> None:
-    text = BASE + (
-        "window_days: 4\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerence: 3}}\n"
-        "  - {name: one, days: 2, gate: {quiet_days: 3}, set: {parties.rbe.tolerance: 3}}\n"
-    )
+def phase_problem_keys(window_days: int, *phases: str) -> list[str]:
+    """The keys of the problems ``validate`` finds in BASE with these phases, in order."""
+    text = BASE + f"window_days: {window_days}\nphases:\n" + "".join(f"  - {p}\n" for p in phases)
     with pytest.raises(ScenarioError) as info:
         load_scenario(write("bad.yaml", text))
-    assert [p.key for p in info.value.problems] == [
+    return [p.key for p in info.value.problems]
+
+
+def test_every_phase_problem_is_listed_at_once(here: Path) -> None:
+    assert phase_problem_keys(
+        4,
+        "{name: one, days: 2, set: {parties.gov.tolerence: 3}}",
+        "{name: one, days: 2, gate: {quiet_days: 3}, set: {parties.rbe.tolerance: 3}}",
+    ) == [
         "phases.0.set.parties.gov.tolerence",
         "phases.1.name",
         "phases.1.gate.quiet_days",
@@ -1512,23 +1518,11 @@ def test_every_phase_problem_is_listed_at_once(here: Path) -> None:
 def test_structural_and_per_phase_problems_are_listed_with_the_others(here: Path) -> None:
     """Days that do not add up and each phase's values failing as a scenario of their own are
     listed with every other phase problem, not one at a time."""
-    text = BASE + (
-        "window_days: 5\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerence: 3}}\n"
-        "  - {name: two, days: 2}\n"
-    )
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(write("bad.yaml", text))
-    assert [p.key for p in info.value.problems] == [
-        "window_days",
-        "phases.0.set.parties.gov.tolerence",
-    ]
-    text = BASE + (
-        "window_days: 4\nphases:\n  - {name: one, days: 2, set: {parties.gov.tolerance: -3}}\n"
-        "  - {name: two, days: 2, set: {parties.reb.tolerance: -1}}\n"
-    )
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(write("bad.yaml", text))
-    assert [p.key for p in info.value.problems] == [
-        "phases.0.set.parties.gov.tolerance",
-        "phases.1.set.parties.reb.tolerance",
-    ]
+    assert phase_problem_keys(
+        5, "{name: one, days: 2, set: {parties.gov.tolerence: 3}}", "{name: two, days: 2}"
+    ) == ["window_days", "phases.0.set.parties.gov.tolerence"]
+    assert phase_problem_keys(
+        4,
+        "{name: one, days: 2, set: {parties.gov.tolerance: -3}}",
+        "{name: two, days: 2, set: {parties.reb.tolerance: -1}}",
+    ) == ["phases.0.set.parties.gov.tolerance", "phases.1.set.parties.reb.tolerance"]
