@@ -78,3 +78,21 @@ def test_the_uncertain_flagship_without_integrate_is_the_flagship(flagship: sim.
     uncertain = sim.load_scenario(SCENARIOS / "uncertain_geneva_2016.yaml")
     same = sim.simulate(uncertain, runs=RUNS, seed=SEED, engine="fast", progress=False)
     assert same.csv_text() == flagship.csv_text()
+
+
+def test_the_row_memory_the_docs_quote_is_the_estimate(flagship: sim.Results) -> None:
+    """README's "about N bytes a run … about M million runs" and docs/reliability.md's exact
+    figure are what :func:`sim.records.row_bytes` assumes for the flagship."""
+    from sim.limits import ROW_MEMORY_BUDGET
+    from sim.records import row_bytes
+
+    need = row_bytes(flagship.shape)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"about (\d+) bytes a run for the flagship, about ([\d.]+) million runs", readme)
+    assert m is not None
+    assert abs(int(m.group(1)) - need) <= 0.05 * need
+    assert float(m.group(2)) == round(ROW_MEMORY_BUDGET / need / 1e6, 1)
+    page = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"it assumes {need} bytes a run" in " ".join(page.split())
+    arrays = sum(a.nbytes for a in flagship.columns.arrays.values()) // flagship.runs
+    assert f"the arrays measured {arrays} bytes" in " ".join(page.split())
