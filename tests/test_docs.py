@@ -71,6 +71,24 @@ def test_markdown_links_point_to_files_in_the_repository() -> None:
             assert ROOT in resolved.parents, f"{doc.relative_to(ROOT)} links outside: {target}"
 
 
+def test_web_addresses_are_public_sources_not_a_machines() -> None:
+    """The only web addresses in the docs, scenarios and cases are citations of public
+    sources: a named host, no port, no numeric address (a mirror or proxy of one machine)."""
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    files += [*(ROOT / "scenarios").glob("*.yaml"), *(ROOT / "cases").rglob("*.yaml")]
+    files += [*(ROOT / "notebooks").glob("*.ipynb")]
+    hosts = set()
+    for f in files:
+        for host in re.findall(r"https?://([^/\s)\"'>]+)", f.read_text(encoding="utf-8")):
+            if host == "...":
+                continue  # a placeholder in an example
+            hosts.add(host)
+            assert ":" not in host, f"{f.relative_to(ROOT)}: {host}"
+            assert not re.fullmatch(r"[\d.]+", host), f"{f.relative_to(ROOT)}: {host}"
+            assert host != "localhost", f"{f.relative_to(ROOT)}: {host}"
+    assert len(hosts) > 10
+
+
 @pytest.mark.parametrize("block", re.findall(r"```python\n(.*?)```", README, flags=re.S))
 def test_readme_python_examples_run(block: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
