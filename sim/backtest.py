@@ -398,7 +398,7 @@ def add_arguments(p: argparse.ArgumentParser, positive: Any, non_negative: Any) 
         "--out",
         type=Path,
         metavar="DIR",
-        help="output folder (default results/backtest/<timestamp>/)",
+        help="output folder (default results/backtest/<timestamp>-<random>/)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

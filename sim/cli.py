@@ -143,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Monte Carlo and write a result folder. Time, roughly, for a "
         "flagship-sized scenario on one core: about 5,000 runs/s with the simpy engine "
         "(10,000 runs: 2-3 s) and about 40 times that with --engine fast (the same runs); "
-        "--integrate about half as fast. Long runs print a progress line every 30 s when "
+        "--integrate about three quarters as fast. Long runs print a progress line every 30 s when "
         "output is not a terminal.",
     )
     scenario_args(p)
     p.add_argument("--runs", type=_runs, help="number of runs (default: the scenario's)")
     p.add_argument("--seed", type=_non_negative, help="random seed (default: the scenario's)")
-    output_args(p, "results/<name>/<timestamp>/")
+    output_args(p, "results/<name>/<timestamp>-<random>/")
     p.add_argument(
         "--summary-only",
         action="store_true",
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="score the scenario against what monitors recorded (its observations)",
         description="Simulate the scenario, apply its observation models and score every "
-        "recorded count against its predictive distribution (randomised PIT, CRPS, 50/90%% "
+        "recorded count against its predictive distribution (randomised PIT, CRPS, 50/90% "
         "coverage); write check.json and a fan figure per series.",
     )
     _file_and_overrides(p)
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw each run's assumptions (observation keys included) from the uncertainties",
     )
-    output_args(p, "results/<name>/check-<timestamp>/")
+    output_args(p, "results/<name>/check-<timestamp>-<random>/")
 
     p = sub.add_parser(
         "compare",
@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="engine (default: a result folder's; else simpy)",
     )
     p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
-    output_args(p, "results/compare/<timestamp>/")
+    output_args(p, "results/compare/<timestamp>-<random>/")
 
     p = sub.add_parser(
         "sweep",
@@ -312,7 +312,7 @@ def data_parsers(sub: Any) -> None:
         "window, which the file must cover",
     )
     p.add_argument(
-        "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>/"
+        "--out", type=Path, metavar="DIR", help="default results/<name>/fit-<timestamp>-<random>/"
     )
     p.add_argument("--no-plots", action="store_true", help="do not write figures")
     p = sub.add_parser(
@@ -374,7 +374,7 @@ def experiment_args(p: argparse.ArgumentParser, *, default_runs: int, default_fo
         metavar="ADDRESS",
         help="run the points on a Dask cluster: a scheduler address, or 'local'",
     )
-    output_args(p, f"results/<name>/{default_folder}-<timestamp>/")
+    output_args(p, f"results/<name>/{default_folder}-<timestamp>-<random>/")
     p.add_argument(
         "--outcome",
         default="triggered",

@@ -668,6 +668,21 @@ def test_python_m_sim_cli_help_works(here: Path) -> None:
     assert done.stdout.startswith("usage: ceasefire")
 
 
+def test_every_help_page_reads_as_written() -> None:
+    """Each subcommand's help is printed without a doubled percent sign or a leftover
+    format field (argparse formats argument help with %, but not descriptions)."""
+    import argparse
+
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    (choices,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(choices.choices) >= 8
+    for name, sub in choices.choices.items():
+        page = sub.format_help()
+        assert "%%" not in page and "%(" not in page, name
+
+
 def test_misspelt_party_in_set_is_named_with_a_suggestion(here: Path, cli: Cli) -> None:
     code, out, err = cli("run", "small.yaml", "--runs", "10", "--set", "parties.gv.tolerance=5")
     assert code == 2 and not out

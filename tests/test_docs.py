@@ -152,3 +152,28 @@ def test_every_docs_figure_is_shown_somewhere() -> None:
     text = "".join(p.read_text(encoding="utf-8") for p in pages)
     orphans = [p.name for p in (ROOT / "docs" / "figures").glob("*.png") if p.name not in text]
     assert not orphans
+
+
+def test_documented_result_folders_carry_the_random_suffix() -> None:
+    """Every default folder the docs name ends as the tool names it: ``<timestamp>-<random>``
+    (:func:`sim.folders.default_folder`), and results/README.md lists every command's."""
+    import sim.folders
+
+    assert re.fullmatch(
+        r"results/x/\d{8}-\d{6}-[0-9a-f]{6}", sim.folders.default_folder("x").as_posix()
+    )
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "results" / "README.md"]:
+        text = doc.read_text(encoding="utf-8")
+        assert not re.search(r"<timestamp>(?!-<random>)", text), doc.name
+    listed = (ROOT / "results" / "README.md").read_text(encoding="utf-8")
+    for command in (
+        "run",
+        "compare",
+        "sweep",
+        "sensitivity",
+        "discover",
+        "check",
+        "fit",
+        "backtest",
+    ):
+        assert f"`ceasefire {command} " in listed, command
