@@ -178,6 +178,8 @@ def main() -> None:
                         {"discovery.png": "discovery.png"} if figs else None)  # fmt: skip
                 command(["discover", FILE, "--threshold", "0.2", "--samples", "2000", *w],
                         out / f"{part}-strict")  # fmt: skip
+                for seed in ("2", "3"):  # the highest point and the mean at other seeds
+                    command(["discover", FILE, "--seed", seed, *w], out / f"{part}-{seed}")
             else:
                 {"scaling": scaling, "advice": advice, "inert": inert}[part](args.workers)
 
