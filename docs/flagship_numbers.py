@@ -56,6 +56,14 @@ def main() -> None:
             f"- mean strain added per day against {side}: "
             + ", ".join(f"{x:.2f}" for x in daily[s])
         )
+    src = list(res.shape.sources)
+    per_day = c.events_daily.mean(axis=0)  # [sources, days], over all runs (ended runs add 0)
+    rebels = per_day[src.index("opposition")] + per_day[src.index("nusra")]
+    print("- mean events a day, opposition and Nusra: " + ", ".join(f"{x:.2f}" for x in rebels))
+    print(
+        "- mean events a day, government: "
+        + ", ".join(f"{x:.2f}" for x in per_day[src.index("government")])
+    )
     print(
         "- mean violations: "
         + ", ".join(f"{k} {v['mean']:.2f}" for k, v in res.violation_stats().items())

@@ -10,6 +10,7 @@ faster.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from scipy import stats
@@ -82,6 +83,14 @@ def phases(runs: int, seed: int) -> None:
     lo, hi = sim.stats.wilson(k, n)
     print(f"- P(jic passed | jic reached) = {k / n:.1%} [{lo:.1%}, {hi:.1%}] ({k} of {n} runs)")
     c = r.columns
+    for i, name in enumerate(r.shape.phases[:2]):  # the renewals: why runs stop there
+        stopped = c.phase == i
+        reasons = ", ".join(
+            f"{code} {int((stopped & (c.outcome == j)).sum())}"
+            for j, code in enumerate(sim.OUTCOMES)
+            if j
+        )
+        print(f"- stopped in {name}: {int(stopped.sum())} of {r.runs} runs ({reasons})")
     in_jic = c.phase == jic
     for code in sim.OUTCOMES[1:]:
         share = (in_jic & (c.outcome == sim.OUTCOMES.index(code))).sum() / max(n, 1)
@@ -151,6 +160,15 @@ def main() -> None:
     print("## What-if table (ceasefire compare of the flagship and its variants)\n")
     table = compare(files, args.runs, args.seed, engine="fast", progress=False)
     print(table.text().replace(str(SCENARIOS.parent) + "/", ""))
+    # the paired test against an unpaired one on the same counts (the flagship and no incident)
+    rows = {row["label"]: row for row in table.table()}
+    a, b = rows["geneva_2016"], rows["geneva_2016_no_incident"]
+    k1, k2 = round(a["p_triggered"] * args.runs), round(b["p_triggered"] * args.runs)
+    pooled = (k1 + k2) / (2 * args.runs)
+    z = (k2 - k1) / args.runs / math.sqrt(2 * pooled * (1 - pooled) / args.runs)
+    unpaired = math.erfc(abs(z) / math.sqrt(2))
+    print(f"\n- no incident against the flagship: {k1} → {k2} triggered runs; paired (McNemar) "
+          f"p = {b['p_value']:.2g}, unpaired two-proportion p = {unpaired:.2f}")  # fmt: skip
     aid_lever(args.runs, args.seed)
     phases(args.runs, args.seed)
 
