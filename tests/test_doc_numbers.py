@@ -96,3 +96,24 @@ def test_the_row_memory_the_docs_quote_is_the_estimate(flagship: sim.Results) ->
     assert f"it assumes {need} bytes a run" in " ".join(page.split())
     arrays = sum(a.nbytes for a in flagship.columns.arrays.values()) // flagship.runs
     assert f"the arrays measured {arrays} bytes" in " ".join(page.split())
+
+
+def test_the_phases_funnel_table_is_the_runs() -> None:
+    """docs/phases.md's funnel (10,000 runs, seed 20160912) against a fresh run."""
+    text = (ROOT / "docs" / "phases.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| `(\w+)` \| (100%|[\d.]+% \[[^]]+\]) \| ([\d.]+% \[[^]]+\]) \|$", text, re.M
+    )
+    scenario = sim.load_scenario(SCENARIOS / "geneva_2016_phases.yaml")
+    res = sim.simulate(scenario, runs=RUNS, seed=SEED, engine="fast", progress=False)
+    summary = res.phase_summary()
+    assert [name for name, _, _ in rows] == list(summary)
+
+    def shown(v: dict) -> str:
+        lo, hi = v["ci95"]
+        return f"{v['p']:.1%} [{lo:.1%}, {hi:.1%}]"
+
+    for name, reached, passed in rows:
+        v = summary[name]
+        assert reached == ("100%" if v["reached"]["p"] == 1 else shown(v["reached"])), name
+        assert passed == shown(v["passed"]), name
