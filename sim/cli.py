@@ -726,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return exc.code if isinstance(exc.code, int) else 2
+    prog = f"{PROG} {args.command}"  # errors name the subcommand, as argparse's do
     try:
         if args.command == "validate":
             return cmd_validate(args)
@@ -760,16 +761,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     except RunawayError as exc:
         if args.command == "compare":  # the message names the scenario file
-            say(f"{PROG}: error: {exc}", file=sys.stderr)
+            say(f"{prog}: error: {exc}", file=sys.stderr)
             return 2
         where = load_scenario(args.file).locate(("monte_carlo", "max_events"))
         say(f"{where}: monte_carlo.max_events: {exc}", file=sys.stderr)
         return 2
     except WorkerError as exc:
-        say(f"{PROG}: error: {exc}", file=sys.stderr)
+        say(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     except CeasefireError as exc:
-        say(f"{PROG}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
+        say(f"{prog}: error: {exc}" if isinstance(exc, UsageError) else exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         return interrupted(exc)

@@ -188,7 +188,7 @@ def test_cli_without_sklearn_exits_2_naming_the_extra(
     code, out, err = cli("discover", "known.yaml", "--runs", "10")
     assert code == 2 and not out
     assert err.strip() == (
-        "ceasefire: error: scenario discovery needs scikit-learn: "
+        "ceasefire discover: error: scenario discovery needs scikit-learn: "
         "pip install 'ceasefire-sim[analysis]'"
     )
     assert not Path("results").exists()

@@ -761,7 +761,7 @@ def test_compare_validates_result_folders(
     assert code == 2
     line = one_error_line(err)
     assert (
-        line.startswith("ceasefire: error: r/summary.json: not a readable summary")
+        line.startswith("ceasefire compare: error: r/summary.json: not a readable summary")
         and message in line
     )
 

@@ -272,7 +272,8 @@ def test_cli_without_salib_exits_2_naming_the_extra(
     code, out, err = cli("sensitivity", "known.yaml", "--runs", "10")
     assert code == 2 and not out
     assert err.strip() == (
-        "ceasefire: error: sensitivity analysis needs SALib: pip install 'ceasefire-sim[analysis]'"
+        "ceasefire sensitivity: error: sensitivity analysis needs SALib: "
+        "pip install 'ceasefire-sim[analysis]'"
     )
     assert not Path("results").exists()
 
@@ -467,6 +468,6 @@ def test_cli_bad_floor_is_one_line(here: Path, cli: Cli, level: str) -> None:
     code, _out, err = cli("sensitivity", "known.yaml", "--runs", "10", "--floor", level)
     assert code == 2
     assert err.strip().splitlines() == [
-        f"ceasefire: error: --floor must be a positive number, not {float(level)}"
+        f"ceasefire sensitivity: error: --floor must be a positive number, not {float(level)}"
     ]
     assert not Path("results").exists()
