@@ -111,7 +111,8 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "strain_daily", "float64", ("side", "day"), 0.0,
-        "each side's strain at the end of every day (the CSV has the last day)", "strain_{}",
+        "each side's strain at the end of every day, held from the day the run ended (the CSV "
+        "has the last day: the strain the run ended with)", "strain_{}",
     ),
     Field("events_daily", "int32", ("source", "day"), 0, "hostile events per source and day"),
     Field(

@@ -198,7 +198,7 @@ def simulate(
     theta_of = scenario if integrate else None
     size = ENGINES[engine].chunk
     shape = replace(params.shape, assumptions=uncertainty.keys(scenario) if integrate else ())
-    tally = Tally(shape)
+    tally = Tally(shape, fading=scenario.strain_fades())
     if keep_runs:
         check_row_memory(shape, runs)
     cols = Columns.empty(shape, runs) if keep_runs else None

@@ -529,6 +529,14 @@ class Scenario(_Model):
                 m[i, j] = offspring / len(targets)
         return m
 
+    def strain_fades(self) -> bool:
+        """Whether strain can fade in some run: a half-life in the rules or among the uncertain
+        assumptions (a phase cannot set one)."""
+        return (
+            self.rules.strain_half_life_days is not None
+            or "rules.strain_half_life_days" in self.uncertainties
+        )
+
     def branching_ratio(self) -> float:
         """Spectral radius of :meth:`branching_matrix`; ≥ 1 means explosive excitation. With
         phases, the highest of the phases' (each with its own ``set`` values)."""
@@ -1167,7 +1175,7 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         path = split_path(key)
         if str(path[-1]) == "convoys_per_day" and isinstance(plain, float) and plain.is_integer():
             plain = int(plain)  # a count (set values are read as numbers)
-        other = _EITHER.get(str(path[-1]))
+        other = EITHER.get(str(path[-1]))
         both = other is not None and format_path((*path[:-1], other)) in phase.set
         if path[0] in ("parties", "spoilers") and other is not None and not both:
             # a phase may give a rate where the scenario gives a probability, or the reverse:
@@ -1187,7 +1195,7 @@ def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: 
         raise ReferenceError_(where, exc.reason or exc.message) from None
 
 
-_EITHER = {
+EITHER = {
     "violation_prob": "violation_rate",
     "violation_rate": "violation_prob",
     "attack_prob": "attack_rate",

@@ -20,6 +20,20 @@ from .records import FIELDS, Columns, Shape
 HOURS = 24
 """Collapse times are tallied per hour."""
 
+STRAIN_DIGITS = 3
+"""Significant digits strain is counted to when it fades (``rules.strain_half_life_days``):
+fading makes every run's strain a different real number, and counting them exactly would
+grow with the runs."""
+
+
+def significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (zeros stay zero)."""
+    out = np.asarray(values, float).copy()
+    nonzero = out != 0
+    scale = 10.0 ** (np.floor(np.log10(np.abs(out[nonzero]))) - (digits - 1))
+    out[nonzero] = np.round(out[nonzero] / scale) * scale
+    return out
+
 
 def _grow_add(acc: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``acc`` (counts per value) plus the counts of ``values`` (non-negative integers)."""
@@ -74,6 +88,9 @@ class Tally:
     """Per side and day: Counter of strain at the end of the day."""
     cancelled: np.ndarray = field(init=False)
     """Runs a failed gate ended, by the day it was checked: ``[window + 1]``."""
+    fading: bool = False
+    """Strain fades in some runs: it is counted to :data:`STRAIN_DIGITS` significant digits
+    (exactly otherwise: without fading it only takes sums of event weights)."""
 
     def __post_init__(self) -> None:
         p = self.shape
@@ -117,9 +134,10 @@ class Tally:
             self.sums[name] += values.sum(0)
             self.nonzero[name] += (values > 0).sum(0)
         self.deliveries = _grow_add(self.deliveries, c.deliveries)
+        strain = significant(c.strain_daily, STRAIN_DIGITS) if self.fading else c.strain_daily
         for s in range(len(p.sides)):
             for d in range(p.window):
-                values, counts = np.unique(c.strain_daily[:, s, d], return_counts=True)
+                values, counts = np.unique(strain[:, s, d], return_counts=True)
                 self.strain[s][d].update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
 
     # ----------------------------------------------------------------- readings

@@ -1012,3 +1012,25 @@ def test_strain_recovers_with_its_half_life() -> None:
         # Campbell: Var = μ ∫ e^(−2γs) ds = μ(1 − e^(−2γt))/(2γ)
         sd = math.sqrt(mu * (1 - math.exp(-2 * gamma * t)) / (2 * gamma))
         assert_mean(c.strain_daily[:, 1, d], mean, sd, f"strain on B at the end of day {d}")
+
+
+def test_a_collapsed_run_keeps_the_strain_that_ended_it() -> None:
+    """With recovery, the strain recorded from the day of the collapse on is the level that
+    crossed the tolerance (it does not fade after the run is over): above the tolerance, and
+    equal to the sum of the attributed weights recovered to the collapse."""
+    tolerance, h = 4.0, 1.0
+    scenario = make_scenario(
+        {"a": {"side": "A", "violation_rate": 2.0, "major_share": 0},
+         "b": {"side": "B", "violation_rate": 0.0, "tolerance": tolerance}},
+        rules={"strain_half_life_days": h},
+    )  # fmt: skip
+    res = simulate(scenario, sized(2_000), seed=17)
+    c = res.columns
+    assert c is not None
+    hit = np.flatnonzero(c.outcome == COLLAPSE)
+    assert 0.2 * c.runs < hit.size < c.runs
+    for i in hit:
+        day = int(c.collapse_time[i])
+        after = c.strain_daily[i, 1, day:]
+        assert (after > tolerance).all() and (after == after[0]).all()
+        assert after[0] < tolerance + 1.0  # one minor event crossed it

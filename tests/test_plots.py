@@ -4,6 +4,7 @@ no per-run rows, drawing never changes results, and `trace --plot` draws the tra
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -495,3 +496,24 @@ def test_long_date_axes_tick_every_kth_day_from_the_start(days: int) -> None:
     steps = {(b - a).total_seconds() for a, b in itertools.pairwise(ticks)}
     assert len(steps) == 1 and 3 <= len(ticks) <= 12
     assert ticks[0] == scenario.start
+
+
+def test_trace_strain_fades_between_events_with_a_half_life() -> None:
+    """The trace's strain panel: steps at the events, and in between the level fades at the
+    recovery rate (flat without one), reaching each event's recorded level at its time."""
+    from sim.plots.trace import strain_curve
+
+    points = [(0.0, 0.0), (0.5, 1.0), (2.25, 1.5)]
+    ts, vs = strain_curve(points, 3.0, 0.0)
+    after = len(ts) - 1 - ts[::-1].index(0.5)  # the step up at the first event
+    assert set(vs[:after]) == {0.0} and set(vs[after:]) == {1.0, 1.5} and vs[-1] == 1.5
+    rate = math.log(2) / 1.5
+    ts, vs = strain_curve(points, 3.0, rate)
+    for t, v in zip(ts, vs, strict=True):
+        if 0.5 <= t < 2.25:
+            assert v == pytest.approx(math.exp(-rate * (t - 0.5)), rel=1e-12) or (
+                t == 0.5 and v == 0.0
+            )
+    assert (2.25, 1.5) in list(zip(ts, vs, strict=True))
+    assert vs[-1] == pytest.approx(1.5 * math.exp(-rate * 0.75))
+    assert sum(1 for t in ts if 0.5 < t < 2.25) >= 24  # hourly points in between

@@ -451,3 +451,9 @@ def test_phased_run_invariants(data: dict[str, Any], runs: int, seed: int) -> No
     assert all(f <= s for (_, f), (_, s) in zip(force, surv, strict=True))
     assert force[-1][1] == pytest.approx(triggered.mean())
     assert all(a >= b for (_, a), (_, b) in itertools.pairwise(force))
+    # a run that is over keeps the strain it ended with: no recovery after its end
+    end = np.where(present, c.collapse_time, np.nan)
+    for i in np.flatnonzero(present | gated):
+        stop = int(np.floor(end[i] if present[i] else c.cancelled_day[i]))
+        held = c.strain_daily[i, :, stop:]
+        assert (held == held[:, :1]).all()

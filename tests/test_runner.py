@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import sim
-import sim.runner
 from sim.errors import WorkerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,3 +104,32 @@ def test_workers_run_inside_a_notebook_kernel_without_hanging() -> None:
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     out = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stdout")
     assert out.strip() == "4500 True"
+
+
+def test_fading_strain_is_counted_in_memory_that_does_not_grow_with_runs() -> None:
+    """With a strain half-life every run's strain is a different real number; the tally
+    counts it to three significant digits (so its size is bounded), and its quantiles are
+    those of the rounded per-run values, exactly; without fading it counts exact values."""
+    from sim.tally import STRAIN_DIGITS, significant
+
+    path = ROOT / "scenarios" / "geneva_2016_phases.yaml"
+    scenario = sim.load_scenario(path)
+    assert scenario.strain_fades()
+    res = sim.simulate(scenario, runs=20_000, seed=3, engine="fast", progress=False)
+    sizes = [len(day) for side in res.tally.strain for day in side]
+    assert max(sizes) <= 3 * 9 * 10 ** (STRAIN_DIGITS - 1)  # three decades at most
+    c = res.columns
+    assert c is not None
+    rounded = significant(c.strain_daily, STRAIN_DIGITS)
+    assert np.abs(rounded - c.strain_daily).max() <= 5e-3 * c.strain_daily.max()
+    q = res.strain_quantiles((0.5, 0.9))
+    for s in range(len(res.shape.sides)):
+        for d in range(res.shape.window):
+            values = np.sort(rounded[:, s, d])
+            for k, level in enumerate((0.5, 0.9)):
+                expected = values[int(np.ceil(level * values.size)) - 1]
+                assert q[s, d + 1, k] == pytest.approx(expected, abs=1e-12)
+    flat = sim.load_scenario(ROOT / "scenarios" / "geneva_2016.yaml")
+    assert not flat.strain_fades()
+    res = sim.simulate(flat, runs=2_000, seed=3, engine="fast", progress=False)
+    assert set(res.tally.strain[0][-1]) == set(np.unique(res.columns.strain_daily[:, 0, -1]))

@@ -265,7 +265,9 @@ def _simulate(
         o_phase[row] = phase
         o_passed[row] = passed
         o_cancelled[row] = cancelled
-        rules.daily_strain(added, recovery, o_strain[row])
+        rules.daily_strain(
+            added, recovery, collapse_time if collapsed_by >= 0 else float(end), o_strain[row]
+        )
     return OK, -1
 
 

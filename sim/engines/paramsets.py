@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..scenario import Scenario, split_path
-from .params import PER_SET, Params, Tables, finish_rates
+from ..scenario import EITHER, Phase, Scenario, format_path, phase_scenarios, split_path
+from .params import PER_SET, Params, Tables, _stack, finish_rates
 
 _LN2 = math.log(2)
 DERIVED = ("peak", "active")
@@ -61,9 +61,9 @@ def supports(scenario: Scenario) -> bool:
 
 
 def supports_keys(scenario: Scenario, keys: Sequence[str]) -> bool:
-    """Whether values of ``keys`` can be written into the tables of ``scenario`` directly (not
-    for scenarios in phases, whose values differ by phase)."""
-    return scenario.phases is None and all(
+    """Whether values of ``keys`` can be written into the tables of ``scenario`` directly
+    (with phases, into each phase's tables, where the phase does not set the key itself)."""
+    return all(
         _known(path) and not _new_tolerance(scenario, path)
         for path in (split_path(key) for key in keys)
     )
@@ -80,7 +80,48 @@ def _new_tolerance(scenario: Scenario, path: tuple[str | int, ...]) -> bool:
 
 def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
     """Tables with one parameter set per row of ``values`` (``[runs, keys]``): the base
-    scenario's numbers with each key set to its value."""
+    scenario's numbers with each key set to its value. With phases, set ``r`` holds one entry
+    per phase (at ``r · phases + f``, as the engines read them), each phase's numbers with the
+    values written where that phase takes them from the scenario (:func:`phase_key`)."""
+    if not p.phase_params:
+        return _param_sets(p, scenario, keys, values)
+    assert scenario.phases is not None
+    runs, n_phases = values.shape[0], len(p.phase_params)
+    per_phase, start = [], 0
+    for phase, q, own in zip(
+        scenario.phases, p.phase_params, phase_scenarios(scenario), strict=True
+    ):
+        taken = [(j, k) for j, key in enumerate(keys) if (k := phase_key(phase, start, key))]
+        cols = np.asarray([j for j, _ in taken], np.int64)
+        per_phase.append(_param_sets(q, own, [k for _, k in taken], values[:, cols]))
+        start += phase.days
+    stacked = _stack(per_phase)  # phase by phase; the engines read run by run
+    order = (np.arange(runs)[:, None] + runs * np.arange(n_phases)[None, :]).ravel()
+    return {name: (a[order] if name in PER_SET else a) for name, a in stacked.items()}
+
+
+def phase_key(phase: Phase, start: int, key: str) -> str | None:
+    """``key`` as it applies in ``phase`` (which starts on day ``start``), or None where the
+    phase does not take it from the scenario: the phase sets it (or its rate/probability
+    twin) itself, its gate replaces it (``trigger``, ``required_deliveries``), or it is a day
+    outside the phase (a day inside is renumbered from the phase's start)."""
+    path = split_path(key)
+    if path[0] == "trigger" or key == "humanitarian.required_deliveries":
+        return None
+    for own in phase.set:
+        theirs = split_path(own)
+        twin = EITHER.get(str(theirs[-1]))
+        for mine in (theirs, (*theirs[:-1], twin) if twin else None):
+            if mine is not None and (path[: len(mine)] == mine or mine[: len(path)] == path):
+                return None
+    if len(path) == 4 and path[0] == "parties" and isinstance(path[3], int):
+        day = path[3] - start
+        return format_path((*path[:3], day)) if 0 <= day < phase.days else None
+    return key
+
+
+def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
+    """:func:`param_sets` of one window (a scenario without phases, or one phase)."""
     runs = values.shape[0]
     base = p.tables()
     # "peak" and "active" are derived from the rates below, not copied

@@ -302,14 +302,20 @@ def late_strain(day_strain: np.ndarray, first: int, stop: int) -> float:
 
 
 @jit
-def daily_strain(added: np.ndarray, rate: float, out: np.ndarray) -> None:
+def daily_strain(added: np.ndarray, rate: float, end: float, out: np.ndarray) -> None:
     """Each side's strain at the end of every day, from the strain each day added (already
-    recovered to that day's end): ``out[s, d] = out[s, d − 1] · e^(−rate) + added[s, d]``."""
+    recovered to that day's end): ``out[s, d] = out[s, d − 1] · e^(−rate) + added[s, d]``,
+    up to the run's ``end`` (its collapse or its last gate); from the day it ended on, the
+    strain it ended with (a run that is over no longer recovers)."""
     keep = math.exp(-rate)
+    stop = math.floor(end)
     for s in range(added.shape[0]):
         level = 0.0
         for d in range(added.shape[1]):
-            level = level * keep + added[s, d] if rate > 0.0 else level + added[s, d]
+            if d < stop or (d == stop and end > stop):
+                level = level * keep + added[s, d] if rate > 0.0 else level + added[s, d]
+                if d == stop and rate > 0.0:  # from the day's end back to the run's end
+                    level *= math.exp(rate * (stop + 1.0 - end))
             out[s, d] = level
 
 

@@ -421,6 +421,7 @@ class _Run:
             outcome, self.collapse_time, self.collapsed_by, self.deliveries, self.phase,
             self.passed, self.cancelled, self.count, self.majors, self.attributed, self.daily,
             self.added, self.st.recovery,
+            self.collapse_time if self.collapsed_by >= 0 else float(self.end),
         )  # fmt: skip
 
 
@@ -440,8 +441,8 @@ def _collect(p: Params, records: list[tuple[Any, ...]]) -> Columns:
     ):  # fmt: skip
         cols.arrays[name][:] = values
     cols.events_daily[:] = fields[10]
-    for row, (added, recovery) in enumerate(zip(fields[11], fields[12], strict=True)):
-        rules.daily_strain(np.array(added), recovery, cols.strain_daily[row])
+    for row, (added, recovery, end) in enumerate(zip(*fields[11:14], strict=True)):
+        rules.daily_strain(np.array(added), recovery, end, cols.strain_daily[row])
     count, major, attributed = (np.array(f, np.int32) for f in fields[7:10])
     cols.set_sources(p.shape, count, major, attributed)
     return cols

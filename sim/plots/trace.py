@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -45,6 +46,23 @@ def trace_strain(
             if level != out[side][-1][1]:
                 out[side].append((e.time, level))
     return out
+
+
+def strain_curve(
+    points: Sequence[tuple[float, float]], end: float, rate: float
+) -> tuple[list[float], list[float]]:
+    """A side's strain over time from its levels after each event (``points``) up to
+    ``end``: steps at the events, and in between the level fades at ``rate`` (ln 2 /
+    half-life; 0: it stays), drawn with a point every hour."""
+    ts: list[float] = []
+    vs: list[float] = []
+    for (t0, v0), (t1, _) in zip(points, [*points[1:], (end, 0.0)], strict=True):
+        steps = max(1, math.ceil((t1 - t0) * 24)) if rate > 0.0 and v0 > 0.0 else 1
+        for k in range(steps + 1):
+            t = t0 + (t1 - t0) * k / steps
+            ts.append(t)
+            vs.append(v0 * math.exp(-rate * (t - t0)))
+    return ts, vs
 
 
 def trace_figure(
@@ -160,14 +178,12 @@ def trace_figure(
     strain = trace_strain(scenario, events)
     collapsed = record.collapsed_by >= 0
     end_t = record.collapse_time if collapsed else float(w)
+    half_life = scenario.rules.strain_half_life_days
     for s, (ax, side) in enumerate(zip(strain_axes, sides, strict=True)):
-        pts = [*strain[side], (end_t, strain[side][-1][1])]
-        ts = [t for t, _ in pts]
-        vs = [v for _, v in pts]
-        ax.step(
+        ts, vs = strain_curve(strain[side], end_t, math.log(2) / half_life if half_life else 0.0)
+        ax.plot(
             dates(scenario, ts),
             vs,
-            where="post",
             color=colour(s),
             linewidth=2,
             zorder=4,
@@ -316,7 +332,12 @@ def trace_figure(
     verdict = f"outcome {outcome} ({why})"
     for ax in axes:
         ax.axvline(date_at(scenario, w), color=INK, linestyle=":", linewidth=1.2)
-    handles.append(Line2D([], [], color=INK, linestyle=":", linewidth=1.2, label="end of window"))
+    last = (
+        "end of window"
+        if scenario.phases is None
+        else f"end of phase {short(scenario.phases[record.phase].name, 24)} (this run's last)"
+    )
+    handles.append(Line2D([], [], color=INK, linestyle=":", linewidth=1.2, label=last))
     for ax in axes[:-1]:
         time_axis(ax, scenario, label=False)
     time_axis(axes[-1], scenario)
