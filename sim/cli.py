@@ -400,6 +400,9 @@ def _experiment_setup(args: argparse.Namespace) -> tuple[Scenario, int, Path]:
     if args.out is None:
         out = out.with_name(f"{args.folder}-{out.name}")
     check_output(out)
+    if args.folder in ("sensitivity", "discover"):  # the design is the uncertainties
+        for note in scenario.shadowed(list(scenario.uncertainties)):
+            say(f"{args.file}: warning: uncertainties: {note}", file=sys.stderr)
     return scenario, seed, out
 
 
@@ -414,7 +417,9 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     params = [sweep.parse_param(text) for text in args.param]
     scenario, seed, out = _experiment_setup(args)
-    for note in scenario.replaced_schedules([key for key, *_ in params]):
+    keys = [key for key, *_ in params]
+    sweep.checked_grid(scenario, params)  # a bad --param is the one line printed
+    for note in [*scenario.replaced_schedules(keys), *scenario.shadowed(keys)]:
         say(f"note: --param {note}", file=sys.stderr)
     table = sweep.sweep(
         scenario,
@@ -516,6 +521,8 @@ def _load(args: argparse.Namespace) -> Scenario:
         single = [k for k, v in args.overrides if not isinstance(v, list | tuple)]
         changed = scenario.with_overrides(dict(args.overrides), origin="--set")
         for note in scenario.replaced_schedules(single):
+            say(f"note: --set {note}", file=sys.stderr)
+        for note in scenario.shadowed([k for k, _ in args.overrides]):
             say(f"note: --set {note}", file=sys.stderr)
         scenario = changed
     return scenario

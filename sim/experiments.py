@@ -365,7 +365,11 @@ def outcome_label(outcome: str) -> str:
 def grid(spec: Mapping[str, tuple[float, float, int]]) -> tuple[tuple[str, ...], np.ndarray]:
     """The full grid of ``{key: (low, high, n)}``: keys and ``[points, keys]`` values."""
     keys = tuple(spec)
-    axes = [np.linspace(lo, hi, n) for lo, hi, n in spec.values()]
+    # twelve significant digits: 0.3, not linspace's 0.30000000000000004
+    axes = [
+        np.array([float(f"{v:.12g}") for v in np.linspace(lo, hi, n)])
+        for lo, hi, n in spec.values()
+    ]
     mesh = np.meshgrid(*axes, indexing="ij")
     return keys, np.column_stack([m.ravel() for m in mesh]) if axes else np.zeros((1, 0))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import html
+import itertools
 import math
 import re
 from collections import abc
@@ -578,6 +579,7 @@ class Scenario(_Model):
         h = self.humanitarian
         if self.phases is not None:
             out += self._unused_with_phases() + self._gates_that_cannot_pass()
+            out += [f"uncertainties: {note}" for note in self.shadowed(list(self.uncertainties))]
         elif h is not None:
             possible = h.convoys_per_day * max(0, self.window_days - h.first_day)
             if h.required_deliveries > possible:
@@ -628,6 +630,39 @@ class Scenario(_Model):
                     f"{instead} decides"
                 )
         return out
+
+    def shadowed(self, keys: Sequence[str]) -> list[str]:
+        """Notes for ``keys`` (given a value by ``--set``, a sweep, an uncertainty…) that some
+        phase decides itself: the value then applies only in the other phases, or in none."""
+        notes = []
+        for key in keys:
+            path = split_path(key)
+            if self.phases is None or path[0] in ("phases", "observations", "monte_carlo"):
+                continue
+            day = path[3] if len(path) == 4 and isinstance(path[3], int) else None
+            starts = itertools.accumulate((f.days for f in self.phases), initial=0)
+            phases = [  # a day of a per-day list: only the phase that holds it
+                f
+                for f, start in zip(self.phases, starts, strict=False)
+                if day is None or start <= day < start + f.days
+            ]
+            reasons: dict[str, list[str]] = {}
+            for f in phases:
+                reasons.setdefault(shadowing(f, key) or "", []).append(f.name)
+            rest = reasons.pop("", [])
+            if not reasons:
+                continue
+            by = "; ".join(
+                f"phase{'s' if len(names) > 1 else ''} {', '.join(names)} ({why})"
+                for why, names in reasons.items()
+            )
+            where = (
+                f"it applies only in phase{'s' if len(rest) > 1 else ''} {', '.join(rest)}"
+                if rest
+                else "it has no effect"
+            )
+            notes.append(f"{key}: decided by {by}: {where}")
+        return notes
 
     def replaced_schedules(self, keys: Sequence[str]) -> list[str]:
         """Notes for ``keys`` (about to be set to one number each) that hold a per-day list
@@ -1204,6 +1239,34 @@ EITHER = {
 """Keys of which an actor gives exactly one: a phase that sets one drops the other."""
 
 
+def phase_key(phase: Phase, start: int, key: str) -> str | None:
+    """``key`` as it applies in ``phase`` (which starts on day ``start``), or None where the
+    phase does not take it from the scenario: the phase sets it (or its rate/probability
+    twin) itself, its gate replaces it (``trigger``, ``required_deliveries``), or it is a day
+    outside the phase (a day inside is renumbered from the phase's start)."""
+    if shadowing(phase, key) is not None:
+        return None
+    path = split_path(key)
+    if len(path) == 4 and path[0] == "parties" and isinstance(path[3], int):
+        day = path[3] - start
+        return format_path((*path[:3], day)) if 0 <= day < phase.days else None
+    return key
+
+
+def shadowing(phase: Phase, key: str) -> str | None:
+    """What in ``phase`` decides ``key`` instead of the scenario's value (None: nothing)."""
+    path = split_path(key)
+    if path[0] == "trigger" or key == "humanitarian.required_deliveries":
+        return "the gate"
+    for own in phase.set:
+        theirs = split_path(own)
+        twin = EITHER.get(str(theirs[-1]))
+        for mine in (theirs, (*theirs[:-1], twin) if twin else None):
+            if mine is not None and (path[: len(mine)] == mine or mine[: len(path)] == path):
+                return f"set.{own}"
+    return None
+
+
 def _plain(value: Any) -> Any:
     """A deep copy with tuples as lists and frozen mappings as dicts (assignable data)."""
     if isinstance(value, dict) or hasattr(value, "items"):
@@ -1463,6 +1526,8 @@ def _validate(
         if from_set is not None:
             message += f" (from {origin} {from_set})"
             loc = source.positions.get(path, Location(origin, 0, 0))
+        elif overridden:  # the scenario was valid before: the change made this key wrong
+            message += f" (after {origin} {', '.join(dict.fromkeys(overridden.values()))})"
         return ScenarioError(message, location=loc, key=format_path(path), reason=reason)
 
     def all_of(problems: list[ScenarioError]) -> ScenarioError:

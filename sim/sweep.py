@@ -52,6 +52,25 @@ def sweep(
     progress: bool | None = None,
 ) -> PointTable:
     """Simulate the full grid of one or two ``(key, low, high, n)`` assumptions."""
+    keys, values = checked_grid(scenario, params)
+    return evaluate(
+        scenario,
+        keys,
+        values,
+        runs=runs,
+        seed=seed,
+        engine=engine,
+        workers=workers,
+        dask=dask,
+        progress=progress,
+    )
+
+
+def checked_grid(
+    scenario: Scenario, params: Sequence[tuple[str, float, float, int]]
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The grid of ``params`` (keys, ``[points, keys]`` values), every value checked against
+    ``scenario`` before anything runs."""
     if not 1 <= len(params) <= 2:
         raise UsageError("a sweep takes one or two --param")
     if len({p[0] for p in params}) != len(params):
@@ -73,17 +92,7 @@ def sweep(
                     location=exc.location if in_file else Location("--param", 0, 0),
                     key=exc.key if in_file and exc.key else key,
                 ) from None
-    return evaluate(
-        scenario,
-        keys,
-        values,
-        runs=runs,
-        seed=seed,
-        engine=engine,
-        workers=workers,
-        dask=dask,
-        progress=progress,
-    )
+    return keys, values
 
 
 def csv_text(table: PointTable, extra: Mapping[str, Sequence[Any]] | None = None) -> str:

@@ -784,3 +784,16 @@ def test_run_says_what_validate_warns_about(here: Path, cli: Cli) -> None:
     assert code in (0, 2)  # a run may explode: exit 2 and the max_events line
     assert "boom.yaml: warning: trigger.max_strain (3.0, line 6) is not used with phases" in err
     assert "supercritical" not in err  # validate's; a run that explodes says so itself
+
+
+def test_an_error_a_set_causes_elsewhere_names_the_set(here: Path, cli: Cli) -> None:
+    """A --set that makes another key wrong (a phase's days against window_days) names the
+    --set that did it, at the key it made wrong."""
+    phased = ROOT / "scenarios" / "geneva_2016_phases.yaml"
+    code, out, err = cli("run", str(phased), "--runs", "10", "--set", "phases.1.days=10")
+    assert code == 2 and not out
+    first = err.splitlines()[0]
+    assert first.endswith(
+        "window_days: is 21 but the phases last 29 days in total (after --set phases.1.days)"
+    )
+    assert not Path("results").exists()

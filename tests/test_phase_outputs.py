@@ -543,3 +543,47 @@ def test_a_tolerance_line_says_which_phases_set_another() -> None:
     )
     assert side_tolerances(scenario, "g") == [(6.0, "gov (phases: second 9, third 4)")]
     assert side_tolerances(sim.scenario_from_dict(RICH), "g") == [(6.0, "gov")]
+
+
+# --------------------------------------------------------------------------- values phases decide
+
+
+def test_a_value_a_phase_decides_itself_is_noted_where_it_is_given(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--set, sweep --param and uncertainties on a key some phase sets itself (or its gate
+    replaces) say which phases decide it and where the value still applies; the runs agree:
+    the value changes nothing in the phase that sets it."""
+    data = copy.deepcopy(TWO)
+    data["uncertainties"]["trigger.max_strain"] = {"dist": "uniform", "low": 1, "high": 5}
+    Path("three.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    scenario = sim.load_scenario("three.yaml")
+    warnings = scenario.setting_warnings()
+    assert (
+        "uncertainties: parties.a.violation_rate: decided by phase two "
+        "(set.parties.a.violation_rate): it applies only in phase one"
+    ) in warnings
+    assert (
+        "uncertainties: trigger.max_strain: decided by phases one, two (the gate): it has no effect"
+    ) in warnings
+    assert not [w for w in warnings if "parties.b" in w]
+    code, _, err = cli(capsys, "run", "two.yaml", "--runs", "20", "--no-plots", "--quiet",
+                       "--set", "parties.a.violation_rate=0.3")  # fmt: skip
+    assert code == 0
+    assert "note: --set parties.a.violation_rate: decided by phase two" in err
+    code, _, err = cli(capsys, "sweep", "two.yaml", "--param", "parties.a.violation_rate=0:0.4:3",
+                       "--runs", "20", "--no-plots", "--quiet")  # fmt: skip
+    assert code == 0 and "it applies only in phase one" in err
+    # the runs: phase two's rate is its own whatever the scenario's value
+    low, high = (
+        sim.simulate(scenario.with_overrides({"parties.a.violation_rate": r}), runs=4_000,
+                     seed=1, engine="fast", progress=False).columns
+        for r in (0.0, 0.4)
+    )  # fmt: skip
+    assert low is not None and high is not None
+    a = 0  # source a: the value acts in phase one, and phase two runs at its own rate R2
+    assert low.events_daily[:, a, :2].sum() == 0 and high.events_daily[:, a, :2].sum() > 0
+    for c in (low, high):
+        day2 = c.events_daily[c.phase == 1, a, 2]  # runs that reached phase two (its day 0)
+        assert day2.size > 500
+        assert abs(day2.mean() - R2) < Z * math.sqrt(R2 / day2.size)

@@ -196,3 +196,12 @@ def test_points_written_into_the_tables_equal_validated_points() -> None:
     for a, b in zip(direct, checked, strict=True):
         np.testing.assert_array_equal(a[0], b[0])
         assert a[1] == pytest.approx(b[1], abs=1e-9)
+
+
+def test_grid_values_are_the_decimals_asked_for() -> None:
+    """0.1:0.6:6 gives 0.1, 0.2, …, 0.6 (not linspace's 0.30000000000000004), so sweep.csv
+    shows, and the runs use, the values the user wrote."""
+    _, values = experiments.grid({"k": (0.1, 0.6, 6)})
+    assert values[:, 0].tolist() == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    _, values = experiments.grid({"k": (0, 1, 3), "j": (1e-3, 3e-3, 3)})
+    assert sorted(set(values[:, 1].tolist())) == [0.001, 0.002, 0.003]

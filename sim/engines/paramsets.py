@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..scenario import EITHER, Phase, Scenario, format_path, phase_scenarios, split_path
+from ..scenario import Scenario, phase_key, phase_scenarios, split_path
 from .params import PER_SET, Params, Tables, _stack, finish_rates
 
 _LN2 = math.log(2)
@@ -82,7 +82,8 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
     """Tables with one parameter set per row of ``values`` (``[runs, keys]``): the base
     scenario's numbers with each key set to its value. With phases, set ``r`` holds one entry
     per phase (at ``r · phases + f``, as the engines read them), each phase's numbers with the
-    values written where that phase takes them from the scenario (:func:`phase_key`)."""
+    values written where that phase takes them from the scenario
+    (:func:`~sim.scenario.phase_key`)."""
     if not p.phase_params:
         return _param_sets(p, scenario, keys, values)
     assert scenario.phases is not None
@@ -98,26 +99,6 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
     stacked = _stack(per_phase)  # phase by phase; the engines read run by run
     order = (np.arange(runs)[:, None] + runs * np.arange(n_phases)[None, :]).ravel()
     return {name: (a[order] if name in PER_SET else a) for name, a in stacked.items()}
-
-
-def phase_key(phase: Phase, start: int, key: str) -> str | None:
-    """``key`` as it applies in ``phase`` (which starts on day ``start``), or None where the
-    phase does not take it from the scenario: the phase sets it (or its rate/probability
-    twin) itself, its gate replaces it (``trigger``, ``required_deliveries``), or it is a day
-    outside the phase (a day inside is renumbered from the phase's start)."""
-    path = split_path(key)
-    if path[0] == "trigger" or key == "humanitarian.required_deliveries":
-        return None
-    for own in phase.set:
-        theirs = split_path(own)
-        twin = EITHER.get(str(theirs[-1]))
-        for mine in (theirs, (*theirs[:-1], twin) if twin else None):
-            if mine is not None and (path[: len(mine)] == mine or mine[: len(path)] == path):
-                return None
-    if len(path) == 4 and path[0] == "parties" and isinstance(path[3], int):
-        day = path[3] - start
-        return format_path((*path[:3], day)) if 0 <= day < phase.days else None
-    return key
 
 
 def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
