@@ -148,7 +148,7 @@ class Comparison:
         if not names:
             return []
         width = max(len("scenario"), *(len(e.label) for e in self.entries))
-        cell = max(22, *(len(n) for n in names))
+        cell = max(31, *(len(n) for n in names))
         lines = [
             "",
             "Phases: P(reached) / P(passed its gate), each with its 95% interval below",
@@ -166,7 +166,7 @@ class Comparison:
                 pr, pp = float(r_["p"]), float(p_["p"])
                 (rl, rh), (pl, phi) = r_["ci95"], p_["ci95"]
                 shares = f"{pr:.1%} / {pp:.1%}"
-                cis = f"{_whole_percents(rl, rh)} {_whole_percents(pl, phi)}"
+                cis = f"[{rl:.1%}, {rh:.1%}] [{pl:.1%}, {phi:.1%}]"  # as `run` prints them
                 top.append(f"{shares:>{cell}}")
                 low.append(f"{cis:>{cell}}")
             lines.append(f"  {e.label:<{width}}  " + "  ".join(top))
@@ -655,12 +655,6 @@ def compare_results(results: Sequence[Results], labels: Sequence[str] | None = N
         entries.append(Entry(label, label, "results", r.scenario, r.summary(), triggered))
     runs, seed, engine = next(iter(shared)) if len(shared) == 1 else (None, None, None)
     return Comparison(entries, runs=runs, seed=seed, engine=engine)
-
-
-def _whole_percents(low: float, high: float) -> str:
-    """An interval in whole percents rounded outwards, so that it still holds its ends
-    (99.8–100% is [99%–100%], not [100%–100%])."""
-    return f"[{math.floor(low * 100 + 1e-9):.0f}%–{math.ceil(high * 100 - 1e-9):.0f}%]"
 
 
 __all__ = [

@@ -181,8 +181,15 @@ class Sensitivity:
         return float(y[0]), y[1:].reshape(-1, 2)
 
     def labels(self) -> dict[str, str]:
-        """:data:`OUTPUTS` with ``p_triggered`` named for the analysed outcome."""
-        return {**OUTPUTS, "p_triggered": outcome_label(self.outcome)}
+        """:data:`OUTPUTS` with ``p_triggered`` named for the analysed outcome (and, with
+        phases, what a run that did not collapse counts)."""
+        labels = {**OUTPUTS, "p_triggered": outcome_label(self.outcome)}
+        if self.scenario.phases is not None:
+            labels["holding_days"] = (
+                "mean collapse day (days until collapse; when none, the longest the agreement "
+                f"can last: {self.scenario.horizon} days with every extension)"
+            )
+        return labels
 
     def to_json(self, command: list[str] | None = None) -> dict[str, Any]:
         from .results import library_versions

@@ -393,14 +393,16 @@ def test_scenarios_with_different_next_steps_are_not_labelled_as_one() -> None:
     assert f"P(triggered): {labels[0]}" in same.text()
 
 
-def test_phase_intervals_in_whole_percents_round_outwards():
-    """A printed interval must still hold its ends: 99.8–100% is not [100%–100%]."""
-    from sim.compare import _whole_percents
-
-    assert _whole_percents(0.998, 1.0) == "[99%–100%]"
-    assert _whole_percents(0.0, 0.004) == "[0%–1%]"
-    assert _whole_percents(0.25, 0.5) == "[25%–50%]"
-    assert _whole_percents(0.251, 0.499) == "[25%–50%]"
+def test_phase_intervals_are_printed_as_run_prints_them():
+    """The phase table's intervals have one decimal, as `run` and the phase summary give
+    them (they were whole percents rounded outwards beside one-decimal shares)."""
+    path = Path(__file__).parents[1] / "scenarios" / "geneva_2016_phases.yaml"
+    comparison = compare([path, path], runs=2_000, seed=1, engine="fast", progress=False)
+    text = "\n".join(comparison.phase_text())
+    for v in comparison.entries[0].phases.values():
+        for what in ("reached", "passed"):
+            lo, hi = v[what]["ci95"]
+            assert f"[{lo:.1%}, {hi:.1%}]" in text
 
 
 def test_files_take_a_folders_runs_seed_and_engine_so_they_pair(here: Path, cli: Cli) -> None:

@@ -587,3 +587,18 @@ def test_a_value_a_phase_decides_itself_is_noted_where_it_is_given(
         day2 = c.events_daily[c.phase == 1, a, 2]  # runs that reached phase two (its day 0)
         assert day2.size > 500
         assert abs(day2.mean() - R2) < Z * math.sqrt(R2 / day2.size)
+
+
+def test_with_phases_a_run_that_never_collapses_counts_the_longest_agreement() -> None:
+    """The mean collapse day of an experiment counts a run that did not collapse (triggered or
+    cancelled at a gate) as the longest the agreement can last, and says so."""
+    data = copy.deepcopy(TWO)
+    data["phases"][0]["on_fail"] = {"extend_days": 2, "times": 1}
+    scenario = sim.scenario_from_dict(data)  # no tolerance: no run collapses
+    assert scenario.horizon == 7
+    keys, values = experiments.grid({"parties.b.violation_rate": (0.0, 0.2, 2)})
+    table = experiments.evaluate(scenario, keys, values, runs=500, seed=1, progress=False)
+    assert table.holding_days.tolist() == [7.0, 7.0]
+    sens = sensitivity.analyse(scenario, method="morris", samples=2, runs=50, seed=1,
+                               progress=False)  # fmt: skip
+    assert "the longest the agreement can last: 7 days" in sens.labels()["holding_days"]
