@@ -8,6 +8,7 @@ docs/model.md are all derived from it, so a new field is one new entry here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +138,19 @@ class Columns:
         except KeyError:
             raise AttributeError(name) from None
 
+    def __getitem__(self, name: str) -> np.ndarray:
+        """An array by its field name: ``columns["deliveries"]`` is ``columns.deliveries``."""
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise KeyError(f"{name!r}: no such field (fields: {', '.join(self.arrays)})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.arrays)
+
     def __getstate__(self) -> dict[str, Any]:
         return {"arrays": self.arrays}
 
@@ -174,6 +188,7 @@ class Columns:
 
     @property
     def runs(self) -> int:
+        """Number of runs (rows)."""
         return int(self.outcome.size)
 
 

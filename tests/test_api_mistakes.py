@@ -79,3 +79,16 @@ def test_print_shows_a_few_lines_not_every_value(flagship: sim.Scenario) -> None
         lines[1:], results.outcome_probabilities().items(), strict=True
     ):
         assert line.split()[:2] == [code, f"{p:.1%}"]
+
+
+def test_columns_are_read_by_name_or_attribute() -> None:
+    res = sim.simulate(
+        sim.load_scenario(ROOT / "scenarios" / "geneva_2016.yaml"), runs=50, seed=1,
+        engine="fast", progress=False,
+    )  # fmt: skip
+    c = res.columns
+    assert c is not None
+    assert c["deliveries"] is c.deliveries and "outcome" in c and "nope" not in c
+    assert list(c) == list(c.arrays) and c.runs == 50
+    with pytest.raises(KeyError, match="'nope': no such field"):
+        c["nope"]
