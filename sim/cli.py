@@ -610,7 +610,14 @@ def report(results: Any) -> str:
     lines = [
         f"{printable(s.title, limit=200)} ({s.name})",
         f"{results.runs:,} runs, seed {results.seed}, engine {results.engine}, "
-        f"{results.elapsed:.1f} s" + (f" ({rate:,.0f} runs/s)" if results.elapsed >= 0.5 else ""),
+        f"{results.elapsed:.1f} s"
+        + (f" ({rate:,.0f} runs/s)" if results.elapsed >= 0.5 else "")
+        + (
+            f"; compiling the engine for this machine took {results.warmup:.1f} s more (once: "
+            "the compiled code is cached)"
+            if results.warmup >= 1.0
+            else ""
+        ),
         # a rate over a fraction of a second measures the start-up, not the engine
         *([integration_note(results)] if results.integrated else []),
         "",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .results import Results
-from .scenario import Scenario
+from .scenario import UNUSED_WITH_PHASES, Scenario
 from .source import Source, display_path, read_source
 
 _SKIP = ("name", "title", "description", "sources")
@@ -257,6 +257,8 @@ def assumptions(scenario: Scenario) -> list[tuple[str, str, str, str | None]]:
             if value is None and leaf in _QUIET_NULLS:
                 continue
             where, comment = comments.where(path, value)
+            if scenario.phases is not None and path in UNUSED_WITH_PHASES:
+                comment = f"not used with phases: each phase's gate.{leaf} decides"
             rows.append(
                 (".".join(str(p) for p in path), _format_value(leaf, value), where, comment)
             )

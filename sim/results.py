@@ -38,6 +38,9 @@ class Results:
     tally: Tally
     columns: Columns | None = None
     elapsed: float = 0.0
+    warmup: float = 0.0
+    """Seconds spent compiling the engine (or loading it from its disk cache) before the runs,
+    not counted in ``elapsed``."""
     workers: int = 1
     integrated: bool = False
     """Whether every run drew its own parameter set from the uncertainties (``--integrate``)."""
@@ -300,6 +303,7 @@ class Results:
             "summary_only": self.columns is None,
             "integrate": self.integrated,
             "elapsed_seconds": round(self.elapsed, 3),
+            "warmup_seconds": round(self.warmup, 3),
             "versions": library_versions(),
             "platform": {
                 "python": platform.python_version(),

@@ -202,6 +202,11 @@ def simulate(
     if keep_runs:
         check_row_memory(shape, runs)
     cols = Columns.empty(shape, runs) if keep_runs else None
+    # run 0 once, unrecorded: compiling the engine's code (or loading it from the disk cache)
+    # happens here, and is not counted in the time (nor paid again by each worker)
+    started = time.perf_counter()
+    simulate_chunk(params, engine, seed, 0, 1, theta_of)
+    warmup = time.perf_counter() - started
     started = time.perf_counter()
     bar = progress_bar(total=runs, unit="run", progress=progress)
 
@@ -230,6 +235,7 @@ def simulate(
         columns=cols,
         elapsed=elapsed,
         workers=workers,
+        warmup=warmup,
     )
 
 

@@ -797,3 +797,19 @@ def test_an_error_a_set_causes_elsewhere_names_the_set(here: Path, cli: Cli) -> 
         "window_days: is 21 but the phases last 29 days in total (after --set phases.1.days)"
     )
     assert not Path("results").exists()
+
+
+def test_compiling_the_engine_is_not_counted_in_the_runs_per_second() -> None:
+    """The first call compiles the engine (or loads it from the cache) on run 0, before the
+    clock starts; `run` says how long compiling took when it took long (a new machine)."""
+    from dataclasses import replace
+
+    from sim.cli import report
+
+    res = sim.simulate(sim.load_scenario(ROOT / "scenarios" / "geneva_2016.yaml"), runs=20,
+                       seed=1, engine="fast", progress=False)  # fmt: skip
+    assert res.warmup > 0 and res.elapsed > 0
+    assert "compiling" not in report(replace(res, warmup=0.3))
+    assert "compiling the engine for this machine took 8.3 s more" in report(
+        replace(res, warmup=8.3)
+    )

@@ -36,7 +36,7 @@ from sim.compare import compare_results
 from sim.funnel import STOPS, funnel, phase_stops
 from sim.plots import funnel_figure, phase_survival_figure, save_figures, trace_figure
 from sim.plots.phases import boundaries
-from sim.report import report_html
+from sim.report import assumptions, report_html
 
 ROOT = Path(__file__).resolve().parent.parent
 Z = 4.5
@@ -602,3 +602,12 @@ def test_with_phases_a_run_that_never_collapses_counts_the_longest_agreement() -
     sens = sensitivity.analyse(scenario, method="morris", samples=2, runs=50, seed=1,
                                progress=False)  # fmt: skip
     assert "the longest the agreement can last: 7 days" in sens.labels()["holding_days"]
+
+
+def test_the_reports_assumptions_mark_what_phases_do_not_use(rich: sim.Results) -> None:
+    rows = {key: comment for key, _, _, comment in assumptions(rich.scenario)}
+    for key in ("trigger.max_strain", "trigger.quiet_days", "humanitarian.required_deliveries"):
+        assert rows[key] is not None and rows[key].startswith("not used with phases"), key
+    flat = sim.scenario_from_dict(FLAT)
+    rows = {key: comment for key, _, _, comment in assumptions(flat)}
+    assert not any((c or "").startswith("not used") for c in rows.values())
