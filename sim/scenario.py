@@ -1485,6 +1485,12 @@ def _message(err: Mapping[str, Any], path: KeyPath, data: Any = None) -> str:
         return "unknown key" + did_you_mean(str(path[-1]), known_keys(path[:-1]))
     if kind == "missing":
         return "required key is missing"
+    if kind == "tuple_type" and path == ("phases",):
+        return (
+            "is a list of phases ({name, days, ...} each, in order); a variant's phases "
+            "replace the inherited ones whole, so list them all (one value of one phase: "
+            "--set phases.N.KEY=value)"
+        )
     mapping_keys = known_keys(path) if _union_branch(err) else ()
     if mapping_keys:  # the other branch of the union is a mapping: say so
         msg = f"{msg} or a mapping {{{', '.join(mapping_keys)}}}"

@@ -136,6 +136,14 @@ class _Walker:
                 key=format_path(path),
             )
         key = self._construct(key_node, path)
+        if not isinstance(key, str) and path == ("phases",):  # meant: change phase N
+            raise ScenarioError(
+                "is a list of phases, not a mapping by number: a variant's phases replace the "
+                "inherited ones whole, so list them all (one value of one phase: "
+                "--set phases.N.KEY=value)",
+                location=_loc(self.file, key_node.start_mark),
+                key=format_path(path),
+            )
         if not isinstance(key, str):
             raise ScenarioError(
                 f"keys must be text, got {key!r} (quote it)",

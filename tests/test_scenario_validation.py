@@ -1526,3 +1526,13 @@ def test_structural_and_per_phase_problems_are_listed_with_the_others(here: Path
         "{name: one, days: 2, set: {parties.gov.tolerance: -3}}",
         "{name: two, days: 2, set: {parties.reb.tolerance: -1}}",
     ) == ["phases.0.set.parties.gov.tolerance", "phases.1.set.parties.reb.tolerance"]
+
+
+@pytest.mark.parametrize("phases", ["{1: {gate: {max_strain: 12}}}", '{"1": {days: 3}}'])
+def test_changing_one_phase_in_a_variant_says_lists_are_replaced_whole(
+    here: Path, phases: str
+) -> None:
+    write("base.yaml", BASE + "phases:\n  - {name: one, days: 2}\n  - {name: two, days: 2}\n")
+    err = error_of(write("v.yaml", f"extends: base.yaml\nname: v\nphases: {phases}\n"))
+    assert "phases: is a list of phases" in err and "replace the inherited ones whole" in err
+    assert "--set phases.N.KEY=value" in err and "quote it" not in err
