@@ -31,7 +31,24 @@ from typing import Any
 
 from .errors import SaveError, UsageError, printable
 
-_PARTIAL = re.compile(r"^\..*\.partial-(?P<pid>\d+)(?:\.[A-Za-z0-9]+)?$")
+_PARTIAL = re.compile(r"^\..*\.ceasefire-partial-(?P<pid>\d+)(?:\.[A-Za-z0-9]+)?$")
+MARKER = ".ceasefire-partial"
+"""A file inside every temporary folder this tool writes (removed just before the folder is
+renamed into place): only folders holding it are ever cleaned up, and ``compare`` refuses
+them as unfinished."""
+
+
+def partial_name(final: Path) -> str:
+    """The temporary name beside ``final`` this process writes to."""
+    return f".{final.name[:120]}.ceasefire-partial-{os.getpid()}"
+
+
+def unfinished(folder: Path) -> bool:
+    """Whether ``folder`` is a temporary folder this tool was still writing (its process
+    may have been killed outright)."""
+    return _PARTIAL.match(folder.name) is not None or (folder / MARKER).exists()
+
+
 _SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -134,9 +151,10 @@ def _last_touched(entry: os.DirEntry[str]) -> float:
 
 
 def remove_stale_partials(folder: Path) -> list[Path]:
-    """Remove the temporary ``.NAME.partial-PID`` folders and files in ``folder`` whose
-    process is gone (killed outright, so it could not clean up) and that nothing has touched
-    for :data:`STALE_SECONDS`; return what was removed."""
+    """Remove the temporary ``.NAME.ceasefire-partial-PID`` folders (holding :data:`MARKER`)
+    and files in ``folder`` whose process is gone (killed outright, so it could not clean up)
+    and that nothing has touched for :data:`STALE_SECONDS`; return what was removed. Nothing
+    else is ever removed: a user's own ``.x.partial-1`` is not this tool's."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -150,6 +168,8 @@ def remove_stale_partials(folder: Path) -> list[Path]:
             continue
         path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
+            if not (path / MARKER).is_file():
+                continue  # not a folder this tool was writing
             shutil.rmtree(path, ignore_errors=True)
         else:
             with contextlib.suppress(OSError):
@@ -205,9 +225,10 @@ def new_folder(path: str | Path) -> Iterator[Path]:
     try:
         _make_parents(final, made)
         remove_stale_partials(final.parent)
-        tmp = final.parent / f".{final.name[:120]}.partial-{os.getpid()}"
+        tmp = final.parent / partial_name(final)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
+        (tmp / MARKER).write_bytes(b"")
     except OSError as exc:
         _remove(None, made)
         raise SaveError(f"{_show(final)}: cannot write the results ({_reason(exc)})") from None
@@ -215,6 +236,7 @@ def new_folder(path: str | Path) -> Iterator[Path]:
         yield tmp
         refuse_existing(final)
         with signals_held():
+            (tmp / MARKER).unlink()
             _rename_new(tmp, final)
     except OSError as exc:
         _remove(tmp, made)
@@ -242,7 +264,7 @@ def new_file(path: str | Path) -> Iterator[Path]:
     final = Path(path)
     refuse_existing(final)
     made: list[Path] = []
-    tmp = final.parent / f".{final.name[:120]}.partial-{os.getpid()}{final.suffix[:10]}"
+    tmp = final.parent / f"{partial_name(final)}{final.suffix[:10]}"
     try:
         _make_parents(final, made)
         remove_stale_partials(final.parent)

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import limits
 from .errors import UsageError, printable
+from .folders import unfinished
 from .scenario import OUTCOMES, Scenario, load_scenario
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -36,6 +37,11 @@ def read_result_folder(path: str | Path) -> tuple[Scenario, dict[str, Any]]:
     Raises :class:`~sim.errors.UsageError` (one line naming the file) when it is not one.
     """
     path = Path(path)
+    if unfinished(path):
+        raise UsageError(
+            f"{printable(str(path))}: an unfinished result folder (a command writing it was "
+            "stopped before it finished); it is not a result"
+        )
     summary_file, scenario_file = path / "summary.json", path / "scenario.yaml"
     if not summary_file.is_file() or not scenario_file.is_file():
         raise UsageError(

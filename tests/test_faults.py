@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from sim.cli import main
 from sim.console import Interrupted, startup
 from sim.errors import SaveError, ScenarioError, printable
 from sim.folders import (
+    MARKER,
     STALE_SECONDS,
     check_output,
     default_folder,
@@ -97,7 +99,7 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.rglob("*") if ".partial-" in p.name)
+    return sorted(p.name for p in folder.rglob("*") if ".ceasefire-partial-" in p.name)
 
 
 def command(*args: str) -> list[str]:
@@ -282,24 +284,54 @@ def test_an_interrupted_save_leaves_nothing(here: Path) -> None:
 def test_partial_folders_of_dead_processes_are_removed(here: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = here / f".out.partial-{dead.pid}"
+    stale = here / f".out.ceasefire-partial-{dead.pid}"
     (stale / "figures").mkdir(parents=True)
     (stale / "runs.csv").write_text("run\n")
-    mine = here / f".other.partial-{os.getpid()}"  # a live process: left alone
-    mine.mkdir()
-    unrelated = here / ".partial-notes"
-    unrelated.mkdir()
-    recent = here / f".recent.partial-{dead.pid}"  # touched lately: maybe another machine's
+    (stale / MARKER).write_text("")
+    stale_file = here / f".x.png.ceasefire-partial-{dead.pid}.png"  # from trace --plot
+    stale_file.write_text("png")
+    mine = here / f".other.ceasefire-partial-{os.getpid()}"  # a live process: left alone
+    (mine).mkdir()
+    (mine / MARKER).write_text("")
+    recent = here / f".recent.ceasefire-partial-{dead.pid}"  # touched lately: another machine's?
     recent.mkdir()
+    (recent / MARKER).write_text("")
+    # the user's own files and folders, however alike: never this tool's to remove
+    users = [here / ".partial-notes", here / f".photos.partial-{dead.pid}",
+             here / f".thesis.partial-{dead.pid}.docx"]  # fmt: skip
+    users[0].mkdir()
+    users[1].mkdir()
+    (users[1] / "a.jpg").write_text("x")
+    users[2].write_text("x")
+    unmarked = here / f".mine.ceasefire-partial-{dead.pid}"  # the name, but not the marker
+    unmarked.mkdir()
+    (unmarked / "keep.txt").write_text("x")
     old = time.time() - 2 * STALE_SECONDS
-    for path in (stale, stale / "figures", stale / "runs.csv", mine, unrelated):
+    for path in [stale, stale / "figures", stale / "runs.csv", stale / MARKER, stale_file, mine,
+                 *users, users[1] / "a.jpg", unmarked, unmarked / "keep.txt"]:  # fmt: skip
         os.utime(path, (old, old))
     with new_folder(here / "out") as tmp:
+        assert (tmp / MARKER).is_file()
         (tmp / "x").write_text("x")
-    assert not stale.exists()
-    assert mine.exists() and unrelated.exists() and recent.exists()
+    assert not stale.exists() and not stale_file.exists()
+    assert mine.exists() and recent.exists() and unmarked.exists()
+    assert all(p.exists() for p in users)
     assert (here / "out" / "x").read_text() == "x"
+    assert not (here / "out" / MARKER).exists()
     assert remove_stale_partials(here) == []
+
+
+def test_compare_refuses_a_folder_left_unfinished(here: Path, capsys) -> None:
+    """A temporary folder left by a command killed outright (``kill -9``) holds runs.csv,
+    summary.json and scenario.yaml already; it is not a result to compare."""
+    code, _, _ = cli(capsys, "run", "base.yaml", "--runs", "50", "--no-plots", "--out", "r")
+    assert code == 0
+    left = here / ".r2.ceasefire-partial-999999"
+    shutil.copytree(here / "r", left)
+    (left / MARKER).write_text("")
+    code, out, err = cli(capsys, "compare", str(left), "base.yaml", "--runs", "50")
+    assert code == 2 and not out
+    assert "an unfinished result folder" in one_error_line(err)
 
 
 def test_check_output_accepts_a_new_folder_in_a_new_parent(here: Path) -> None:
