@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 PROG = "ceasefire"
 HANDLED = tuple(
@@ -33,18 +33,42 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+_pending: int | None = None
+"""The signal that stopped the command, once one has: the :class:`Interrupted` it raised can
+be lost, when it lands in a callback whose exceptions are ignored (numba compiling the engine
+calls back from C), so the command checks again at safe points (:func:`check`)."""
+
+
 def _exit_now(signum: int, _frame: FrameType | None) -> None:
     os._exit(128 + signum)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    global _pending
+    _pending = signum
     for s in HANDLED:
         signal.signal(s, _exit_now)
     raise Interrupted(signum)
 
 
+def check() -> None:
+    """Raise :class:`Interrupted` again if a signal came and its exception was lost."""
+    if _pending is not None:
+        raise Interrupted(_pending)
+
+
+def _unraisable(info: Any) -> None:
+    """Python prints an exception raised where it cannot propagate (a C callback) and goes
+    on; an :class:`Interrupted` lost that way is not an error to show (:func:`check` raises it
+    again), anything else is printed as usual."""
+    if isinstance(info.exc_value, Interrupted):
+        return
+    sys.__unraisablehook__(info)
+
+
 def install() -> None:
     """Turn SIGINT, SIGTERM and SIGHUP into :class:`Interrupted` (main thread only)."""
+    sys.unraisablehook = _unraisable
     for s in HANDLED:
         if signal.getsignal(s) is not signal.SIG_IGN:  # e.g. nohup: keep ignoring SIGHUP
             signal.signal(s, _interrupt)
@@ -90,6 +114,14 @@ def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in
         code = main()
     except KeyboardInterrupt as exc:
         code = interrupted(exc)
+    except Exception:
+        if _pending is None:
+            raise
+        # the signal's exception broke a library mid-step (numba compiling): the error that
+        # follows is the interruption's, not a failure of its own
+        code = interrupted(Interrupted(_pending))
+    if code != 0 and _pending is not None and code <= 128:
+        code = interrupted(Interrupted(_pending))
     if code > 128:  # interrupted: cleanup is done; skip the interpreter's teardown, which
         _flush()  # would wait for any thread a signal left stuck
         os._exit(code)
@@ -102,4 +134,4 @@ def _flush() -> None:
             stream.flush()
 
 
-__all__ = ["HANDLED", "Interrupted", "entry", "install", "interrupted", "startup"]
+__all__ = ["HANDLED", "Interrupted", "check", "entry", "install", "interrupted", "startup"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import parallel
+from . import console, parallel
 from .engines import ENGINES, Params, paramsets
 from .errors import UsageError
 from .frames import points_html
@@ -154,6 +154,7 @@ def _evaluate_in_tables(
             group = points[first : first + step]
             which = np.repeat(group, runs)
             cols = spec.run_batch(params, seed, np.tile(np.arange(runs), group.size), tables, which)
+            console.check()  # a signal while compiling may have been lost in numba's callbacks
             for k, point in enumerate(group.tolist()):
                 rows = slice(k * runs, (k + 1) * runs)
                 part = Columns({name: a[rows] for name, a in cols.arrays.items()})
@@ -181,6 +182,7 @@ def evaluate_task(
         point = {k: plain_number(v) for k, v in zip(keys, row, strict=True)}
         params = Params.from_scenario(base.with_overrides(point) if point else base)
         out.append(_summarise(params, engine, int(point_seed), runs))
+        console.check()
     return out
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import limits, parallel, streams, uncertainty
+from . import console, limits, parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
 from .engines.simpy_engine import story
 from .errors import RunawayError, UsageError
@@ -206,11 +206,13 @@ def simulate(
     # happens here, and is not counted in the time (nor paid again by each worker)
     started = time.perf_counter()
     simulate_chunk(params, engine, seed, 0, 1, theta_of)
+    console.check()  # a signal while compiling may have been lost in numba's callbacks
     warmup = time.perf_counter() - started
     started = time.perf_counter()
     bar = progress_bar(total=runs, unit="run", progress=progress)
 
     def collect(a: int, b: int, chunk: Columns) -> None:
+        console.check()
         tally.add(chunk)
         if cols is not None:
             cols.fill(a, chunk)

@@ -944,3 +944,30 @@ def test_a_signal_during_the_save_leaves_no_partial_folder(
         assert (tmp_path / "out" / "runs.csv").is_file()
     else:
         assert proc.returncode == 128 + sig
+
+
+@posix
+def test_a_signal_whose_exception_is_lost_still_stops_the_command(tmp_path: Path) -> None:
+    """A signal's exception raised inside a C callback (numba compiling the engine) is
+    ignored by Python; the command checks again once the step is over, so it still exits
+    130 with one line and writes nothing (it used to finish and write its results)."""
+    (tmp_path / "base.yaml").write_text(BASE)
+    script = (
+        "import os, signal, sys, time\n"
+        "from sim import console\n"
+        "console.install()\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    pass  # lost, as in a callback whose exceptions are ignored\n"
+        "sys.argv = ['ceasefire', 'run', 'base.yaml', '--runs', '50', '--no-plots', '--out', 'out']\n"
+        "console.entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        timeout=HANG,
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "ceasefire: interrupted; nothing was written"
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
