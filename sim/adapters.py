@@ -491,7 +491,7 @@ def command(args: Any) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.partial")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
         if out.exists():
             tmp.unlink()
             raise UsageError(f"{out}: already exists; files are never overwritten")

@@ -366,7 +366,9 @@ def save(data: dict[str, Any], out: Path, command: Sequence[str] | None = None) 
 
     with new_folder(out) as tmp:
         write_json(tmp / "backtest.json", {**data, "command": list(command or [])})
-        (tmp / "report.md").write_text(report_markdown(data), encoding="utf-8")
+        (tmp / "report.md").write_text(
+            report_markdown(data), encoding="utf-8", errors="backslashreplace"
+        )
         save_atomic(reliability_figure(data), tmp / "figures" / "reliability.png")
         save_atomic(cases_figure(data), tmp / "figures" / "cases.png")
     return out

@@ -8,8 +8,10 @@ SIGHUP (129), with nothing half-written (see :mod:`sim.console`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -726,7 +728,59 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+class _Stdout:
+    """Standard output whose write errors (a full disk, a closed descriptor) become one
+    :class:`~sim.errors.UsageError` line, not a traceback; a closed pipe (``| head``) stays a
+    :class:`BrokenPipeError`, which ends the command quietly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> UsageError:
+        # what could not be written is lost; point the descriptor at /dev/null so that the
+        # interpreter's own flush at exit does not fail again with a traceback
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        return UsageError(f"cannot write to standard output ({exc.strerror or exc})")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``ceasefire`` command line: its exit status."""
+    stdout = sys.stdout
+    sys.stdout = guarded = _Stdout(stdout)
+    try:
+        code = _main(argv)
+        guarded.flush()
+        return code
+    except UsageError as exc:  # the last output could not be flushed
+        say(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not sys.warnoptions:  # library warnings (matplotlib's glyphs, layout) are not output
         warnings.simplefilter("ignore")

@@ -324,7 +324,9 @@ class Comparison:
         overwriting; written to a temporary folder and renamed into place).
         :func:`sim.plots.save_comparison` saves with every figure."""
         with new_folder(path) as tmp:
-            (tmp / "comparison.csv").write_text(self.csv_text(), encoding="utf-8")
+            (tmp / "comparison.csv").write_text(
+                self.csv_text(), encoding="utf-8", errors="backslashreplace"
+            )
             write_json(tmp / "comparison.json", self.to_json(command))
             if figures:
                 folder = tmp / "figures"

@@ -534,7 +534,7 @@ def save(
         w.writerow({**out, "success": int(hit), "in_box": int(inside)})
     with new_folder(path) as tmp:
         write_json(tmp / "discovery.json", d.to_json(command))
-        (tmp / "points.csv").write_text(buf.getvalue(), encoding="utf-8")
+        (tmp / "points.csv").write_text(buf.getvalue(), encoding="utf-8", errors="backslashreplace")
         if plots:
             (tmp / "figures").mkdir()
             figure(d).savefig(tmp / "figures" / "discovery.png", dpi=150)

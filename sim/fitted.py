@@ -148,7 +148,7 @@ def save(
             "(see fit.json).\n"
         )
         text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-        (tmp / "fitted.yaml").write_text(text, encoding="utf-8")
+        (tmp / "fitted.yaml").write_text(text, encoding="utf-8", errors="backslashreplace")
         fitted = load_scenario(tmp / "fitted.yaml")  # must be a valid scenario
         # the intervals are drawn independently under --integrate, the estimates are not:
         # say so when their ends together make the excitation explosive

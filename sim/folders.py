@@ -302,4 +302,7 @@ def _remove(tmp: Path | None, made: list[Path]) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """``data`` as UTF-8 JSON; text that cannot be UTF-8 (a file name with bytes that are not,
+    read by Python as lone surrogates) is written as its JSON escape."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    path.write_bytes(text.encode("utf-8", "backslashreplace"))

@@ -454,5 +454,7 @@ def write_report(
 ) -> Path:
     """Write :func:`report_html` to ``path``."""
     path = Path(path)
-    path.write_text(report_html(results, figures, manifest), encoding="utf-8")
+    path.write_text(
+        report_html(results, figures, manifest), encoding="utf-8", errors="backslashreplace"
+    )
     return path

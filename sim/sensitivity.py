@@ -839,7 +839,9 @@ def save(
     with new_folder(path) as tmp:
         write_json(tmp / "sensitivity.json", sens.to_json(command))
         (tmp / "points.csv").write_text(
-            csv_text(sens.table, {"seed": sens.seeds.tolist()}), encoding="utf-8"
+            csv_text(sens.table, {"seed": sens.seeds.tolist()}),
+            encoding="utf-8",
+            errors="backslashreplace",
         )
         if plots:
             (tmp / "figures").mkdir()

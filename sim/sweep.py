@@ -210,7 +210,7 @@ def save(
     from .results import library_versions
 
     with new_folder(path) as tmp:
-        (tmp / "sweep.csv").write_text(csv_text(table), encoding="utf-8")
+        (tmp / "sweep.csv").write_text(csv_text(table), encoding="utf-8", errors="backslashreplace")
         meta: dict[str, Any] = {
             "scenario": scenario.model_dump(mode="json"),
             "keys": list(table.keys),

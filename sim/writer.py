@@ -28,7 +28,9 @@ def save(
     """
     with new_folder(path) as tmp:
         if results.columns is not None:
-            (tmp / "runs.csv").write_text(results.csv_text(), encoding="utf-8")
+            (tmp / "runs.csv").write_text(
+                results.csv_text(), encoding="utf-8", errors="backslashreplace"
+            )
         write_json(tmp / "summary.json", results.summary())
         manifest = results.manifest(command)
         write_json(tmp / "manifest.json", manifest)
@@ -42,6 +44,7 @@ def save(
             "# The resolved scenario of this result folder (extends and --set applied).\n"
             + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
             encoding="utf-8",
+            errors="backslashreplace",
         )
         if plots:
             figures = plotting.save_figures(results, tmp / "figures")

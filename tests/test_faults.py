@@ -248,14 +248,14 @@ def test_a_read_only_place_is_refused_before_simulating(
 def test_a_full_disk_is_one_line_and_leaves_nothing(
     here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = Path.write_text
+    real = Path.write_bytes
 
     def full(self: Path, *args: object, **kwargs: object) -> int:
         if self.name == "summary.json":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(Path, "write_bytes", full)  # JSON files are written as UTF-8 bytes
     code, _, err = cli(
         capsys,
         "run",
@@ -961,7 +961,8 @@ def test_a_signal_whose_exception_is_lost_still_stops_the_command(tmp_path: Path
         "    time.sleep(5)\n"
         "except KeyboardInterrupt:\n"
         "    pass  # lost, as in a callback whose exceptions are ignored\n"
-        "sys.argv = ['ceasefire', 'run', 'base.yaml', '--runs', '50', '--no-plots', '--out', 'out']\n"
+        "sys.argv = ['ceasefire', 'run', 'base.yaml', '--runs', '50', '--no-plots',\n"
+        "            '--out', 'out']\n"
         "console.entry()\n"
     )
     done = subprocess.run(
@@ -971,3 +972,48 @@ def test_a_signal_whose_exception_is_lost_still_stops_the_command(tmp_path: Path
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "ceasefire: interrupted; nothing was written"
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("schema",),
+        ("validate", "base.yaml"),
+        ("run", "base.yaml", "--runs", "20", "--no-plots", "--out", "out"),
+    ],
+)
+def test_standard_output_on_a_full_disk_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Output that cannot be written (stdout on a full disk) ends with exit 2 and one line on
+    stderr, not a traceback; a result folder saved before it stays whole."""
+    (tmp_path / "base.yaml").write_text(BASE)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            command(*args), cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True,
+            timeout=HANG,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    line = one_error_line(done.stderr)
+    assert (
+        line
+        == f"ceasefire {args[0]}: error: cannot write to standard output (No space left on device)"
+    )
+    if args[0] == "run":
+        assert (tmp_path / "out" / "manifest.json").is_file()
+
+
+@posix
+def test_a_path_that_is_not_utf8_is_saved_escaped(tmp_path: Path) -> None:
+    """An output folder (or scenario file) whose name has bytes that are not UTF-8: the
+    results are written, and the manifest and report record the name escaped."""
+    (tmp_path / "base.yaml").write_text(BASE)
+    out = os.fsdecode(b"bad\xffname")
+    done = subprocess.run(
+        command("run", "base.yaml", "--runs", "20", "--out", out), cwd=tmp_path,
+        capture_output=True, timeout=HANG,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / out
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert out in manifest["command"]
+    assert "bad" in (folder / "report.html").read_text(encoding="utf-8")
