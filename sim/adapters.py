@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .errors import Location, ScenarioError, UsageError
 from .scenario import Scenario, did_you_mean
-from .source import display_path, format_path, parse_yaml
+from .source import display_path, format_path, parse_yaml, read_input
 
 ACLED_VIOLENCE = ("Battles", "Explosions/Remote violence", "Violence against civilians")
 """ACLED event types kept by default (political violence, not protests or developments)."""
@@ -102,22 +103,16 @@ def _start(value: Any) -> datetime:
     raise TypeError
 
 
-def _read_text(path: Path, encoding: str) -> tuple[str, str]:
-    """The file's name as shown in errors, and its text (errors name the file)."""
-    file = display_path(path)
-    try:
-        return file, path.read_text(encoding=encoding)
-    except FileNotFoundError:
-        raise ScenarioError("no such file", location=Location(file)) from None
-    except (IsADirectoryError, UnicodeDecodeError):
-        raise ScenarioError("not a UTF-8 text file", location=Location(file)) from None
+def _read_text(path: Path, encoding: str, cap: int, what: str) -> tuple[str, str]:
+    """The file's name as shown in errors, and its text (bounded; errors name the file)."""
+    return display_path(path), read_input(path, what, cap, f"at most {cap >> 20} MiB", encoding)
 
 
 def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
     """Read and check a mapping file: every problem is reported at once, in file order, each
     naming its line, column and key (with a suggestion for a misspelt key or name)."""
     path = Path(path)
-    file, text = _read_text(path, "utf-8")
+    file, text = _read_text(path, "utf-8", limits.MAX_FILE_BYTES, "a mapping file")
     data, pos = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError("a mapping file must be a mapping of keys", location=Location(file))
@@ -256,7 +251,7 @@ UCDP_REQUIRED = ("id", "date_start", "date_end", "date_prec", "side_a", "side_b"
 
 
 def _read_csv(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str, str]]]]:
-    file, text = _read_text(path, "utf-8-sig")
+    file, text = _read_text(path, "utf-8-sig", limits.MAX_DATA_FILE_BYTES, "an export")
     reader = csv.reader(text.splitlines())
     try:
         header = [h.strip().lower() for h in next(reader)]

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from . import limits
 from .errors import Location, ScenarioError, UsageError
 from .scenario import OUTCOMES, Scenario, did_you_mean, load_scenario
-from .source import Positions, display_path, parse_yaml
+from .source import Positions, display_path, parse_yaml, read_input
 
 OUTCOME_KEYS = ("outcome", "collapse_day", "collapsed_by", "phase", "sources")
 TOLERANCE_SCALE = "tolerance_scale"
@@ -93,12 +94,7 @@ class SharedPrior:
 
 def _read(path: Path) -> tuple[Any, Positions, str]:
     name = display_path(path)
-    if not path.is_file():
-        raise ScenarioError("no such file", location=Location(name))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", location=Location(name)) from None
+    text = read_input(path, "a case file", limits.MAX_FILE_BYTES, "a case file is a few kilobytes")
     data, positions = parse_yaml(text, name)
     return data, positions, name
 

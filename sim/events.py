@@ -32,10 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .errors import Location, ScenarioError
 from .records import TraceEvent
 from .scenario import Scenario
-from .source import display_path
+from .source import display_path, read_input
 
 COLUMNS = ("time", "actor", "major", "target_side", "blamed", "source")
 """The columns an events file may have (``time`` and ``actor`` are required)."""
@@ -196,14 +197,9 @@ def read_events(
     name = display_path(path)
     chosen = span is not None
     span = (0.0, float(scenario.window_days)) if span is None else span
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", location=Location(name)) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not an events file", location=Location(name)) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("not UTF-8 text", location=Location(name)) from None
+    text = read_input(
+        path, "an events file", limits.MAX_DATA_FILE_BYTES, "events of one agreement", "utf-8-sig"
+    )
     lines = text.splitlines()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:

@@ -38,6 +38,10 @@ MAX_RATE = 1e6
 MAX_HALF_LIFE_HOURS = 1e6
 """Longest ``retaliation.half_life_hours`` (about a century)."""
 
+MAX_DATA_FILE_BYTES = 128 << 20
+"""Largest events CSV or ACLED/UCDP export read by ``fit`` and ``events`` (128 MiB: a
+multi-year country export is a few tens)."""
+
 MAX_RESULT_FILE_BYTES = 64 << 20
 """Largest ``summary.json`` of a result folder read by ``compare`` (64 MiB)."""
 

@@ -396,7 +396,11 @@ def closest(name: str, known: Any) -> str | None:
 def _nearby(path: Path) -> str:
     """``; did you mean …?`` naming the YAML file of the same folder nearest to ``path``."""
     try:
-        names = [p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml")]
+        names = [
+            p.name
+            for p in path.parent.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.name != path.name  # not itself (a dead link)
+        ]
     except OSError:
         return ""
     meant = closest(path.name, names)
@@ -409,23 +413,45 @@ def read_file(path: Path) -> str:
     Devices (``/dev/zero``), FIFOs, sockets and directories are refused before reading, and
     the size is capped before parsing, so no input can hang or exhaust memory here.
     """
+    return read_bounded(
+        path, limits.MAX_FILE_BYTES, "a scenario file", "a scenario is a few kilobytes"
+    )
+
+
+def read_input(path: str | Path, what: str, cap: int, typical: str, encoding: str = "utf-8") -> str:
+    """The text of an input file other than a scenario (an events CSV, a mapping, a case's
+    outcome), bounded as :func:`read_file` bounds scenarios; errors are one-line
+    :class:`~sim.errors.ScenarioError` naming the file."""
+    path = Path(path)
+    try:
+        return read_bounded(path, cap, what, typical, encoding)
+    except _Unreadable as exc:
+        raise ScenarioError(str(exc), location=Location(display_path(path))) from None
+
+
+def read_bounded(
+    path: Path, cap: int, what: str, typical: str, encoding: str = "utf-8"
+) -> str:  # fmt: skip
+    """A regular file's text, at most ``cap`` bytes; :class:`_Unreadable` says why not."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)  # non-blocking: opening a FIFO does not wait for a writer
     except FileNotFoundError:
-        raise _Unreadable("no such file" + _nearby(path)) from None
+        missing = "no such file"
+        if os.path.islink(path):
+            missing += " (a symbolic link to nothing)"
+        raise _Unreadable(missing + _nearby(path)) from None
     except IsADirectoryError:
-        raise _Unreadable("is a directory, not a scenario file") from None
+        raise _Unreadable(f"is a directory, not {what}") from None
     except OSError as exc:
         raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
-    cap = limits.MAX_FILE_BYTES
-    too_large = f"file too large (a scenario is a few kilobytes; at most {_size(cap)})"
+    too_large = f"file too large ({typical}; at most {_size(cap)})"
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise _Unreadable("is a directory, not a scenario file")
+            raise _Unreadable(f"is a directory, not {what}")
         if not stat.S_ISREG(info.st_mode):
-            raise _Unreadable("not a regular file (a device, FIFO or socket), not a scenario file")
+            raise _Unreadable(f"not a regular file (a device, FIFO or socket), not {what}")
         if info.st_size > cap:
             raise _Unreadable(too_large)
         chunks: list[bytes] = []
@@ -442,10 +468,12 @@ def read_file(path: Path) -> str:
         os.close(fd)
     if size > cap:
         raise _Unreadable(too_large)
+    data = b"".join(chunks)
     try:
-        return b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError:
-        raise _Unreadable("not UTF-8 text") from None
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _Unreadable(f"not UTF-8 text (line {line})") from None
 
 
 def _size(n: int) -> str:

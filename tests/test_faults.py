@@ -1017,3 +1017,41 @@ def test_a_path_that_is_not_utf8_is_saved_escaped(tmp_path: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert out in manifest["command"]
     assert "bad" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+@posix
+@pytest.mark.parametrize("which", ["events", "export", "mapping"])
+def test_data_inputs_that_are_fifos_are_refused_not_waited_on(tmp_path: Path, which: str) -> None:
+    """An events file, an export or a mapping that is a FIFO (or a device) is refused at
+    once, as scenario files are: reading it would wait for a writer for ever."""
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    data = ROOT / "tests" / "data"
+    args = {
+        "events": ("fit", str(ROOT / "docs" / "examples" / "known_two_party.yaml"),
+                   "--events", str(fifo)),
+        "export": ("events", "--from", "acled", str(fifo), "--map",
+                   str(data / "testland_mapping.yaml")),
+        "mapping": ("events", "--from", "acled", str(data / "acled_synthetic.csv"), "--map",
+                    str(fifo)),
+    }[which]  # fmt: skip
+    done = subprocess.run(command(*args), cwd=tmp_path, capture_output=True, text=True,
+                          timeout=HANG)  # fmt: skip
+    assert done.returncode == 2
+    assert "not a regular file (a device, FIFO or socket)" in one_error_line(done.stderr)
+
+
+def test_an_events_file_larger_than_the_limit_is_refused_before_reading(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_DATA_FILE_BYTES", 1000)
+    big = here / "big.csv"
+    big.write_text("time,actor\n" + "0.5,a\n" * 400)
+    scenario = ROOT / "docs" / "examples" / "known_two_party.yaml"
+    code, out, err = cli(capsys, "fit", str(scenario), "--events", str(big))
+    assert code == 2 and not out
+    assert "big.csv:1:1: file too large" in one_error_line(err)
+    bad = here / "latin.csv"
+    bad.write_bytes(b"time,actor\n0.5,a\n0.7,caf\xe9\n")
+    code, _, err = cli(capsys, "fit", str(scenario), "--events", str(bad))
+    assert code == 2 and "not UTF-8 text (line 3)" in one_error_line(err)
