@@ -42,6 +42,9 @@ MAX_DATA_FILE_BYTES = 128 << 20
 """Largest events CSV or ACLED/UCDP export read by ``fit`` and ``events`` (128 MiB: a
 multi-year country export is a few tens)."""
 
+MAX_LONG_TEXT_CHARS = 10_000
+"""Longest free text of a scenario: a description, a source's URL or reference."""
+
 MAX_RESULT_FILE_BYTES = 64 << 20
 """Largest ``summary.json`` of a result folder read by ``compare`` (64 MiB)."""
 

@@ -100,6 +100,8 @@ Label = Annotated[
     Field(max_length=limits.MAX_TEXT_CHARS),
 ]
 """A label or title: shown in tables, traces and figures, so of bounded length."""
+Text = Annotated[str, Field(max_length=limits.MAX_LONG_TEXT_CHARS)]
+"""Free text (a description, a URL or reference): bounded, as everything a file holds."""
 Tolerance = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
 
 K = TypeVar("K")
@@ -310,7 +312,7 @@ class ObservedPoint(_Model):
     days: tuple[Count, Count] | None = None
     """``[a, b)``: the total over days a..b-1."""
     count: Count
-    source: str
+    source: Text
     """Where the value was published (a URL or a reference)."""
 
 
@@ -318,7 +320,7 @@ class Observation(_Model):
     """How a monitor's published counts relate to the model's events (see
     :mod:`sim.observations`)."""
 
-    label: str
+    label: Text
     """Whose count of what (say so when it is one side's count of the other's breaches)."""
     counts: Annotated[tuple[Identifier, ...], Field(min_length=1)]
     """Actors whose hostile events it counts: parties, spoilers, guarantors."""
@@ -336,7 +338,7 @@ class Observation(_Model):
 
 class SourceRef(_Model):
     label: Label
-    url: str | None = None
+    url: Text | None = None
 
 
 class Scenario(_Model):
@@ -346,7 +348,7 @@ class Scenario(_Model):
         str, Strict(), Field(pattern=r"^[a-z0-9_-]+$", max_length=limits.MAX_NAME_CHARS)
     ]
     title: Label
-    description: str | None = None
+    description: Text | None = None
     sources: tuple[SourceRef, ...] = ()
     start: Annotated[datetime | None, BeforeValidator(_datetime)] = None
     window_days: Annotated[int, Strict(), Field(ge=1, le=limits.MAX_WINDOW_DAYS)] = 7

@@ -106,6 +106,7 @@ class _Walker:
         self.file = file
         self.positions: Positions = {}
         self.count = 0
+        self.chars = 0
         self.open: set[int] = set()  # nodes being walked: an alias to one is a cycle
 
     def _tick(self, node: yaml.Node, path: KeyPath) -> None:
@@ -116,6 +117,15 @@ class _Walker:
                 location=_loc(self.file, node.start_mark),
                 key=format_path(path),
             )
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+            if self.chars > limits.MAX_FILE_BYTES:  # aliases of long strings
+                raise ScenarioError(
+                    f"document too large (more than {_size(limits.MAX_FILE_BYTES)} of text once "
+                    "its aliases are expanded)",
+                    location=_loc(self.file, node.start_mark),
+                    key=format_path(path),
+                )
 
     def _construct(self, node: yaml.Node, path: KeyPath) -> Any:
         try:
@@ -531,4 +541,19 @@ def read_source(
     parent = read_source(parent_path, chain, ext_loc)
     merged, merged_pos = deep_merge(parent.data, data, parent.positions, positions)
     merged_pos[()] = positions[()]
+    if _text_size(merged) > limits.MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"with what it extends, the scenario holds more than {_size(limits.MAX_FILE_BYTES)} "
+            "of text: its result folder's scenario.yaml could not be read back",
+            location=Location(name),
+        )
     return Source(merged, merged_pos, (*parent.files, resolved))
+
+
+def _text_size(data: Any) -> int:
+    """Characters of the keys and text values of ``data`` (plain data, bounded in size)."""
+    if isinstance(data, dict):
+        return sum(len(k) + _text_size(v) for k, v in data.items())
+    if isinstance(data, list | tuple):
+        return sum(_text_size(v) for v in data)
+    return len(data) if isinstance(data, str) else 8

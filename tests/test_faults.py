@@ -1055,3 +1055,36 @@ def test_an_events_file_larger_than_the_limit_is_refused_before_reading(
     bad.write_bytes(b"time,actor\n0.5,a\n0.7,caf\xe9\n")
     code, _, err = cli(capsys, "fit", str(scenario), "--events", str(bad))
     assert code == 2 and "not UTF-8 text (line 3)" in one_error_line(err)
+
+
+def test_aliases_of_long_text_cannot_make_a_small_file_huge(here: Path) -> None:
+    """A 100 KB file whose aliases repeat one long string 2,000 times (200 MB once expanded,
+    written three times into a result folder) is refused as it is read, quickly."""
+    url = "x" * 9_000
+    aliases = ", *s" * 1999
+    text = f"extends: base.yaml\nsources: [&s {{label: a, url: {url}}}{aliases}]\n"
+    (here / "bomb.yaml").write_text(text)
+    started = time.monotonic()
+    with pytest.raises(ScenarioError, match=r"document too large .* once its aliases are expanded"):
+        sim.load_scenario(here / "bomb.yaml")
+    assert time.monotonic() - started < HANG
+
+
+def test_a_scenario_and_what_it_extends_must_fit_in_one_readable_file(here: Path) -> None:
+    """Each file under the size cap, but together over it: the result folder's resolved
+    scenario.yaml could not be read back, so the pair is refused; free text is bounded too."""
+    text = "x" * 9_000
+    (here / "one.yaml").write_text(
+        BASE + "sources:\n" + "".join(f"  - {{label: s{i}, url: {text}}}\n" for i in range(80))
+    )
+    sim.load_scenario(here / "one.yaml")
+    points = ", ".join(f"{{day: {i % 3}, count: 1, source: {text}}}" for i in range(80))
+    (here / "two.yaml").write_text(
+        "extends: one.yaml\nname: two\nobservations:\n"
+        f"  o: {{label: x, counts: [gov], per_event: 1, data: [{points}]}}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"scenario\.yaml could not be read back"):
+        sim.load_scenario(here / "two.yaml")
+    (here / "long.yaml").write_text(BASE + f"description: {'d' * 10_001}\n")
+    with pytest.raises(ScenarioError, match=r"description: .*at most 10000 characters"):
+        sim.load_scenario(here / "long.yaml")
