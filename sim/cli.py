@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import limits, runner, uncertainty
+from . import compiled, limits, runner, uncertainty
 from .console import interrupted
 from .engines import ENGINES, Params
 from .errors import (
@@ -763,6 +763,12 @@ class _Stdout:
         return getattr(self.stream, name)
 
 
+def _jit_disabled() -> bool:
+    import numba
+
+    return bool(numba.config.DISABLE_JIT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``ceasefire`` command line: its exit status."""
     stdout = sys.stdout
@@ -795,6 +801,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return exc.code if isinstance(exc.code, int) else 2
     prog = f"{PROG} {args.command}"  # errors name the subcommand, as argparse's do
+    if args.command not in ("validate", "schema", "events") and _jit_disabled():
+        say(f"{prog}: error: NUMBA_DISABLE_JIT is set: the engines run numba's compiled code "
+            "(unset it)", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         if args.command == "validate":
             return cmd_validate(args)
@@ -844,6 +854,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return interrupted(exc)
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        problem = compiled.cache_problem(exc)
+        if problem is None:
+            raise
+        say(f"{prog}: error: {problem}", file=sys.stderr)
+        return 2
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 

@@ -16,10 +16,27 @@ version already compiled reuses its cache.
 from __future__ import annotations
 
 import hashlib
+import os
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+
+def cache_problem(exc: BaseException) -> str | None:
+    """What to tell the user when ``exc`` came from numba reading or writing its disk cache
+    (a full disk, a file-size limit, a damaged cache file); None for any other error."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not any("numba" in f.filename and "caching" in f.filename for f in frames):
+        return None
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    folder = os.environ.get("NUMBA_CACHE_DIR") or "the __pycache__ folders of the sim package"
+    return (
+        f"the engine's compiled-code cache cannot be used ({reason}): free some disk space, "
+        f"delete the cache ({folder}) if it is damaged, or set NUMBA_CACHE_DIR to a writable "
+        "folder"
+    )
 
 
 def source_stamp(modules: Iterable[ModuleType]) -> str:

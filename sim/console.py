@@ -103,6 +103,12 @@ def startup() -> Iterator[None]:
         yield
     except KeyboardInterrupt as exc:
         raise SystemExit(interrupted(exc)) from None
+    except Exception as exc:  # numba refusing its environment (NUMBA_NUM_THREADS=0, ...)
+        if not _from_numba(exc):
+            raise
+        print(f"{PROG}: error: numba cannot start: {exc} (check the NUMBA_* environment "
+              "variables)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2) from None
 
 
 def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in the tests
@@ -126,6 +132,15 @@ def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in
         _flush()  # would wait for any thread a signal left stuck
         os._exit(code)
     sys.exit(code)
+
+
+def _from_numba(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}numba{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _flush() -> None:

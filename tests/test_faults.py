@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -1088,3 +1089,52 @@ def test_a_scenario_and_what_it_extends_must_fit_in_one_readable_file(here: Path
     (here / "long.yaml").write_text(BASE + f"description: {'d' * 10_001}\n")
     with pytest.raises(ScenarioError, match=r"description: .*at most 10000 characters"):
         sim.load_scenario(here / "long.yaml")
+
+
+def _raised_in_numbas_cache(exc: Exception) -> None:
+    """Raise ``exc`` from a frame whose file is numba's cache module (as numba does)."""
+    code = compile("raise exc", "/site-packages/numba/core/caching.py", "exec")
+    exec(code, {"exc": exc})
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [OSError(errno.EFBIG, "File too large"), pickle.UnpicklingError("pickle data was truncated")],
+)
+def test_an_unusable_compile_cache_is_one_line_not_a_traceback(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    exc: Exception,
+) -> None:  # fmt: skip
+    """numba writing its cache to a full disk, or reading a damaged cache file: exit 2, one
+    line saying what to do, nothing written; any other error is not disguised as one."""
+    monkeypatch.setattr("sim.cli.simulate", lambda *a, **k: _raised_in_numbas_cache(exc))
+    code, out, err = cli(capsys, "run", "base.yaml", "--runs", "10", "--out", "o")
+    assert code == 2 and not out
+    line = one_error_line(err)
+    assert line.startswith("ceasefire run: error: the engine's compiled-code cache cannot be used")
+    assert "NUMBA_CACHE_DIR" in line and not (here / "o").exists()
+    other = type(exc)(*exc.args)  # the same error from elsewhere (a fresh traceback)
+    monkeypatch.setattr("sim.cli.simulate", lambda *a, **k: (_ for _ in ()).throw(other))
+    with pytest.raises(type(exc)):
+        cli(capsys, "run", "base.yaml", "--runs", "10", "--out", "o")
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("NUMBA_NUM_THREADS", "ceasefire: error: numba cannot start: "),
+        ("NUMBA_DISABLE_JIT", "ceasefire run: error: NUMBA_DISABLE_JIT is set"),
+    ],
+)
+def test_a_numba_environment_the_engines_cannot_use_is_one_line(
+    tmp_path: Path, variable: str, expected: str
+) -> None:
+    (tmp_path / "base.yaml").write_text(BASE)
+    value = "0" if variable == "NUMBA_NUM_THREADS" else "1"
+    done = subprocess.run(
+        command("run", "base.yaml", "--runs", "10", "--out", "o"), cwd=tmp_path,
+        capture_output=True, text=True, timeout=HANG, env={**env(), variable: value},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert one_error_line(done.stderr).startswith(expected)
+    assert not (tmp_path / "o").exists()

@@ -39,19 +39,26 @@ from .params import Params, Tables, parameter_sets
 # The cheap rules run as plain Python here (their compiled form costs more to call than to
 # run); the inversion and the streams are called compiled. Either way the arithmetic is the
 # rule's own, so the engines agree.
+
+
+def _plain(rule: Any) -> Any:
+    """A compiled rule's Python function (the rule itself when numba's JIT is disabled)."""
+    return getattr(rule, "py_func", rule)
+
+
 _next_event = rules.next_event
 _provoke = rules.provoke
-_pick = rules.pick.py_func
-_decayed = rules.decayed.py_func
-_recovered = rules.recovered.py_func
-_crossing = rules.crossing.py_func
-_convoy_slot = rules.convoy_slot.py_func
-_convoy_chance = rules.convoy_chance.py_func
+_pick = _plain(rules.pick)
+_decayed = _plain(rules.decayed)
+_recovered = _plain(rules.recovered)
+_crossing = _plain(rules.crossing)
+_convoy_slot = _plain(rules.convoy_slot)
+_convoy_chance = _plain(rules.convoy_chance)
 _convoy_passes = rules.convoy_passes
-_at_day_end = rules.strain_at_day_end.py_func
+_at_day_end = _plain(rules.strain_at_day_end)
 _CONVOYS = streams.mechanism_key("convoys")
 _PERMISSION = streams.mechanism_key("permission")
-_late_strain = rules.late_strain.py_func
+_late_strain = _plain(rules.late_strain)
 
 
 class _Static:
