@@ -96,6 +96,11 @@ def _workers(text: str) -> int:
 
 def _override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # bytes that were not UTF-8
+        raise argparse.ArgumentTypeError(
+            f"'{printable(text.encode('utf-8', 'backslashreplace').decode(), limit=200)}' is not "
+            "UTF-8 text (check the terminal's encoding)"
+        )
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key.path=value, got '{text}'")
     try:  # the scenario reader: safe, and bounded in depth like a file

@@ -40,6 +40,9 @@ calls back from C), so the command checks again at safe points (:func:`check`)."
 
 
 def _exit_now(signum: int, _frame: FrameType | None) -> None:
+    """A second signal while the first one's cleanup runs: one line, and out at once."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"{PROG}: interrupted again; stopped at once\n".encode())
     os._exit(128 + signum)
 
 

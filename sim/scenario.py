@@ -733,6 +733,14 @@ class Scenario(_Model):
         where = Location(origin, 0, 0)
         for key, value in overrides.items():
             path = split_path(key, data.get("uncertainties"), where)
+            if path[0] == "extends":
+                raise ScenarioError(
+                    "cannot be changed here: it names the file a scenario builds on (write a "
+                    f"variant file with 'extends:' instead) (from {origin} {key})",
+                    location=where,
+                    key=key,
+                    reason="cannot be changed here: it names the file a scenario builds on",
+                )
             if (
                 len(path) >= 3
                 and path[0] in _NAMED

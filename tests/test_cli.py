@@ -813,3 +813,12 @@ def test_compiling_the_engine_is_not_counted_in_the_runs_per_second() -> None:
     assert "compiling the engine for this machine took 8.3 s more" in report(
         replace(res, warmup=8.3)
     )
+
+
+def test_set_cannot_change_extends_or_take_bytes_that_are_not_text(here: Path, cli: Cli) -> None:
+    code, out, err = cli("run", "small.yaml", "--runs", "10", "--set", "extends=other.yaml")
+    assert code == 2 and not out
+    assert err.strip().startswith("--set: extends: cannot be changed here")
+    code, out, err = cli("run", "small.yaml", "--runs", "10", "--set", "title=ab\udcffc")
+    assert code == 2 and "is not UTF-8 text" in err and "_override" not in err
+    assert len(err.strip().splitlines()) == 1 and not Path("results").exists()
