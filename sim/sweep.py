@@ -54,16 +54,9 @@ def sweep(
     """Simulate the full grid of one or two ``(key, low, high, n)`` assumptions."""
     keys, values = checked_grid(scenario, params)
     return evaluate(
-        scenario,
-        keys,
-        values,
-        runs=runs,
-        seed=seed,
-        engine=engine,
-        workers=workers,
-        dask=dask,
+        scenario, keys, values, runs=runs, seed=seed, engine=engine, workers=workers, dask=dask,
         progress=progress,
-    )
+    )  # fmt: skip
 
 
 def checked_grid(
