@@ -439,7 +439,7 @@ def test_integrate_with_phases_writes_each_phases_tables_as_validation_would(
     (tmp_path / "u.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     s = sim.load_scenario(tmp_path / "u.yaml")
     assert paramsets.supports(s)
-    runs = 1_500 if engine == "fast" else 300
+    runs = 1_000 if engine == "fast" else 300
     direct = sim.simulate(s, runs=runs, seed=4, integrate=True, engine=engine, progress=False)
     original = paramsets.supports
     try:
