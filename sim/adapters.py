@@ -43,6 +43,7 @@ import numpy as np
 
 from . import limits
 from .errors import Location, ScenarioError, UsageError
+from .folders import check_output, new_file
 from .scenario import Scenario, did_you_mean
 from .source import display_path, format_path, parse_yaml, read_input
 
@@ -105,7 +106,8 @@ def _start(value: Any) -> datetime:
 
 def _read_text(path: Path, encoding: str, cap: int, what: str) -> tuple[str, str]:
     """The file's name as shown in errors, and its text (bounded; errors name the file)."""
-    return display_path(path), read_input(path, what, cap, f"at most {cap >> 20} MiB", encoding)
+    typical = "a mapping is a few kilobytes" if cap < 1 << 24 else "an export is tens of MiB"
+    return display_path(path), read_input(path, what, cap, typical, encoding)
 
 
 def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
@@ -468,8 +470,8 @@ def command(args: Any) -> int:
     [--out EVENTS.csv]``."""
     from .scenario import load_scenario
 
-    if args.out is not None and Path(args.out).exists():
-        raise UsageError(f"{args.out}: already exists; files are never overwritten")
+    if args.out is not None:
+        check_output(args.out)  # exists, or cannot be written: said before any work
     scenario = load_scenario(args.scenario) if args.scenario is not None else None
     mapping = load_mapping(args.mapping, scenario)
     _, rows = read_acled(args.input) if args.source == "acled" else read_ucdp(args.input)
@@ -482,15 +484,9 @@ def command(args: Any) -> int:
     text = result.csv_text()
     if args.out is None:
         sys.stdout.write(text)
-    else:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial")
-        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
-        if out.exists():
-            tmp.unlink()
-            raise UsageError(f"{out}: already exists; files are never overwritten")
-        tmp.rename(out)
+    else:  # written whole or not at all, never over an existing file
+        with new_file(args.out) as tmp:
+            tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     print(f"{display_path(Path(args.input))}: {result.summary()}", file=sys.stderr)
     if args.out is not None:
         print(f"wrote {args.out}", file=sys.stderr)

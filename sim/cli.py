@@ -761,7 +761,11 @@ class _Stdout:
         # what could not be written is lost; point the descriptor at /dev/null so that the
         # interpreter's own flush at exit does not fail again with a traceback
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self.stream.fileno())
+            finally:
+                os.close(null)
         return UsageError(f"cannot write to standard output ({exc.strerror or exc})")
 
     def __getattr__(self, name: str) -> Any:
@@ -777,6 +781,8 @@ def _jit_disabled() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``ceasefire`` command line: its exit status."""
     stdout = sys.stdout
+    if stdout is None:  # no standard output at all (``>&-``): nothing to guard
+        return _main(argv)
     sys.stdout = guarded = _Stdout(stdout)
     try:
         code = _main(argv)

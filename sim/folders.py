@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import console
 from .errors import SaveError, UsageError, printable
 
 _PARTIAL = re.compile(r"^\..*\.ceasefire-partial-(?P<pid>\d+)(?:\.[A-Za-z0-9]+)?$")
@@ -220,6 +221,7 @@ def new_folder(path: str | Path) -> Iterator[Path]:
     system become one-line :class:`~sim.errors.SaveError`.
     """
     final = Path(path)
+    console.check()  # a signal lost while compiling: nothing is saved
     refuse_existing(final)
     made: list[Path] = []
     try:
@@ -262,6 +264,7 @@ def new_file(path: str | Path) -> Iterator[Path]:
     """Like :func:`new_folder`, for one file: yield a temporary path beside ``path``; on
     success link it to ``path`` (never replacing anything), then remove the temporary name."""
     final = Path(path)
+    console.check()  # a signal lost while compiling: nothing is saved
     refuse_existing(final)
     made: list[Path] = []
     tmp = final.parent / f"{partial_name(final)}{final.suffix[:10]}"

@@ -14,7 +14,7 @@ import itertools
 import math
 import re
 from collections import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType, UnionType
@@ -868,8 +868,7 @@ def _check_references(s: Scenario) -> None:
     if problems:
         raise ReferenceErrors(problems)
     if s.phases is not None:
-        _check_phases(s)
-        phase_scenarios(s)  # each phase's values are validated as a scenario of its own
+        _check_phases(s)  # each phase's values are validated as a scenario of its own too
 
 
 def _reference_problems(s: Scenario) -> list[ReferenceError_]:
@@ -1108,6 +1107,9 @@ def _check_phases(s: Scenario) -> None:
                 problem = f"has {len(value)} values; needs one per day of the phase ({phase.days})"
             if problem is not None:
                 found.append(ReferenceError_(where, problem))
+    if s.window_days == total:  # each sound phase's values, checked as a scenario of its own
+        broken = {int(p.path[1]) for p in found if p.path[:1] == ("phases",) and len(p.path) > 1}
+        found += _phase_scenarios(s, skip=broken)[1]
     if found:
         raise ReferenceErrors(found)
 
@@ -1180,23 +1182,35 @@ def phase_scenarios(scenario: Scenario) -> tuple[Scenario, ...]:
     cached = (scenario.__pydantic_private__ or {}).get("_phase_scenarios")
     if cached is not None:
         return cast(tuple[Scenario, ...], cached)
-    base = scenario.model_dump(mode="python", exclude_none=True)
-    for key in ("phases", "uncertainties", "extends", "observations"):
-        base.pop(key, None)
-    out, found = [], []
-    start = 0
-    for i, phase in enumerate(scenario.phases):
-        try:
-            out.append(_one(scenario, base, i, phase, start))
-        except ReferenceError_ as exc:
-            found.append(exc)  # every phase's problems, reported at once
-        start += phase.days
+    out, found = _phase_scenarios(scenario)
     if found:
         raise ReferenceErrors(found)
     result = tuple(out)
     if scenario.__pydantic_private__ is not None:
         scenario.__pydantic_private__["_phase_scenarios"] = result
     return result
+
+
+def _phase_scenarios(
+    scenario: Scenario,
+    skip: Collection[int] = (),
+) -> tuple[list[Scenario], list[ReferenceError_]]:
+    """Each phase (but those in ``skip``) as a validated scenario, and every phase's problems
+    (all reported at once)."""
+    assert scenario.phases is not None
+    base = scenario.model_dump(mode="python", exclude_none=True)
+    for key in ("phases", "uncertainties", "extends", "observations"):
+        base.pop(key, None)
+    out, found = [], []
+    start = 0
+    for i, phase in enumerate(scenario.phases):
+        if i not in skip:
+            try:
+                out.append(_one(scenario, base, i, phase, start))
+            except ReferenceError_ as exc:
+                found.append(exc)
+        start += phase.days
+    return out, found
 
 
 def _one(scenario: Scenario, base: dict[str, Any], i: int, phase: Phase, start: int) -> Scenario:
@@ -1266,7 +1280,7 @@ def phase_key(phase: Phase, start: int, key: str) -> str | None:
 def shadowing(phase: Phase, key: str) -> str | None:
     """What in ``phase`` decides ``key`` instead of the scenario's value (None: nothing)."""
     path = split_path(key)
-    if path[0] == "trigger" or key == "humanitarian.required_deliveries":
+    if path[:2] in UNUSED_WITH_PHASES:  # trigger.quiet_days, .max_strain, required_deliveries
         return "the gate"
     for own in phase.set:
         theirs = split_path(own)

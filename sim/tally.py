@@ -24,11 +24,17 @@ STRAIN_DIGITS = 3
 """Significant digits strain is counted to when it fades (``rules.strain_half_life_days``):
 fading makes every run's strain a different real number, and counting them exactly would
 grow with the runs."""
+STRAIN_FLOOR = 1e-3
+"""Fading strain below this (a thousandth of one event's weight) is counted as 0: with a short
+half-life over a long window it would otherwise span hundreds of decades, each with its own
+rounded values."""
 
 
-def significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits (zeros stay zero)."""
+def significant(values: np.ndarray, digits: int, floor: float = 0.0) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits; those below ``floor`` (in size)
+    become 0."""
     out = np.asarray(values, float).copy()
+    out[np.abs(out) < floor] = 0.0
     nonzero = out != 0
     scale = 10.0 ** (np.floor(np.log10(np.abs(out[nonzero]))) - (digits - 1))
     out[nonzero] = np.round(out[nonzero] / scale) * scale
@@ -134,7 +140,11 @@ class Tally:
             self.sums[name] += values.sum(0)
             self.nonzero[name] += (values > 0).sum(0)
         self.deliveries = _grow_add(self.deliveries, c.deliveries)
-        strain = significant(c.strain_daily, STRAIN_DIGITS) if self.fading else c.strain_daily
+        strain = (
+            significant(c.strain_daily, STRAIN_DIGITS, STRAIN_FLOOR)
+            if self.fading
+            else c.strain_daily
+        )
         for s in range(len(p.sides)):
             for d in range(p.window):
                 values, counts = np.unique(strain[:, s, d], return_counts=True)

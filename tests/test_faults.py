@@ -966,13 +966,18 @@ def test_a_signal_whose_exception_is_lost_still_stops_the_command(tmp_path: Path
         "            '--out', 'out']\n"
         "console.entry()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-        timeout=HANG,
-    )  # fmt: skip
-    assert done.returncode == 130, done.stderr
-    assert done.stderr.strip() == "ceasefire: interrupted; nothing was written"
-    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+    trace = "'trace', 'base.yaml', '--seed', '1', '--run', '0', '--plot', 'out.png'"
+    for argv in ("'run', 'base.yaml', '--runs', '50', '--no-plots', '--out', 'out'", trace):
+        done = subprocess.run(
+            [sys.executable, "-c", script.replace("'run', 'base.yaml', '--runs', '50', "
+                                                  "'--no-plots',\n            '--out', 'out'",
+                                                  argv)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=HANG,
+        )  # fmt: skip
+        assert done.returncode == 130, (argv, done.stderr)
+        assert done.stderr.strip() == "ceasefire: interrupted; nothing was written"
+        assert not (tmp_path / "out").exists() and not (tmp_path / "out.png").exists()
+        assert leftovers(tmp_path) == []
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -611,3 +612,21 @@ def test_the_reports_assumptions_mark_what_phases_do_not_use(rich: sim.Results) 
     flat = sim.scenario_from_dict(FLAT)
     rows = {key: comment for key, _, _, comment in assumptions(flat)}
     assert not any((c or "").startswith("not used") for c in rows.values())
+
+
+def test_trace_marks_the_end_of_the_runs_last_phase_after_an_extension() -> None:
+    """A run whose second phase was extended: its last phase starts at the gate it passed, so
+    the dotted end line is that gate plus the phase's days (not the nominal schedule)."""
+    scenario = sim.scenario_from_dict(RICH)
+    for run in range(400):
+        record, events = sim.runner.trace_run(scenario, 9, run)
+        if record.phase == 2 and any(e.kind == "extension" for e in events):
+            break
+    else:
+        pytest.fail("no run was extended and reached the third phase")
+    passed = sorted(e.time for e in events if e.kind == "gate" and e.detail["passed"])
+    assert passed[1] == 9  # the second phase's gate after its 2-day extension
+    fig = trace_figure(scenario, record, events, 9, run)
+    dotted = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == ":"]
+    start = datetime.fromisoformat(RICH["start"])
+    assert [(ln.get_xdata()[0] - start).days for ln in dotted] == [9 + 5]

@@ -110,7 +110,7 @@ def test_fading_strain_is_counted_in_memory_that_does_not_grow_with_runs() -> No
     """With a strain half-life every run's strain is a different real number; the tally
     counts it to three significant digits (so its size is bounded), and its quantiles are
     those of the rounded per-run values, exactly; without fading it counts exact values."""
-    from sim.tally import STRAIN_DIGITS, significant
+    from sim.tally import STRAIN_DIGITS, STRAIN_FLOOR, significant
 
     path = ROOT / "scenarios" / "geneva_2016_phases.yaml"
     scenario = sim.load_scenario(path)
@@ -120,8 +120,18 @@ def test_fading_strain_is_counted_in_memory_that_does_not_grow_with_runs() -> No
     assert max(sizes) <= 3 * 9 * 10 ** (STRAIN_DIGITS - 1)  # three decades at most
     c = res.columns
     assert c is not None
-    rounded = significant(c.strain_daily, STRAIN_DIGITS)
+    rounded = significant(c.strain_daily, STRAIN_DIGITS, STRAIN_FLOOR)
     assert np.abs(rounded - c.strain_daily).max() <= 5e-3 * c.strain_daily.max()
+    # a short half-life over a long window: strain spans hundreds of decades, and the
+    # counts stay bounded all the same (a few decades above the floor, 900 values each)
+    long = sim.scenario_from_dict({
+        "name": "long", "title": "long", "window_days": 365,
+        "rules": {"strain_half_life_days": 0.5},
+        "parties": {"a": {"side": "A", "violation_rate": 0.02},
+                    "b": {"side": "B", "violation_rate": 0.02}},
+    })  # fmt: skip
+    held = sim.simulate(long, runs=4_000, seed=1, engine="fast", progress=False, keep_runs=False)
+    assert max(len(day) for side in held.tally.strain for day in side) <= 6 * 900
     q = res.strain_quantiles((0.5, 0.9))
     for s in range(len(res.shape.sides)):
         for d in range(res.shape.window):

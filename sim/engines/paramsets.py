@@ -101,6 +101,12 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
     return {name: (a[order] if name in PER_SET else a) for name, a in stacked.items()}
 
 
+def _rate(p: np.ndarray) -> np.ndarray:
+    """Daily rates from daily probabilities, −ln(1 − p), by the same function as a validated
+    scenario (``math.log1p``: numpy's differs in the last bits, which could flip a run)."""
+    return np.fromiter((-math.log1p(-x) for x in p.tolist()), float, count=p.size)
+
+
 def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.ndarray) -> Tables:
     """:func:`param_sets` of one window (a scenario without phases, or one phase)."""
     runs = values.shape[0]
@@ -127,7 +133,7 @@ def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.n
             i = p.parties.index(str(name))
             if field == "violation_prob":
                 day = slice(None) if len(path) == 3 else int(path[3])
-                mu[:, i, day] = -np.log1p(-v)[:, None] if len(path) == 3 else -np.log1p(-v)
+                mu[:, i, day] = _rate(v)[:, None] if len(path) == 3 else _rate(v)
             elif field == "violation_rate":
                 day = slice(None) if len(path) == 3 else int(path[3])
                 mu[:, i, day] = v[:, None] if len(path) == 3 else v
@@ -143,7 +149,7 @@ def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.n
         elif head == "spoilers":
             k = p.spoilers.index(str(name))
             if field == "attack_prob":
-                rates[:, n_p + k, :w] = -np.log1p(-v)[:, None]
+                rates[:, n_p + k, :w] = _rate(v)[:, None]
             elif field == "attack_rate":
                 rates[:, n_p + k, :w] = v[:, None]
             elif field == "major_share":
@@ -156,7 +162,7 @@ def _param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.n
                 for client in scenario.guarantors[str(name)].clients:
                     pressure[:, p.parties.index(client)] = v
             elif field == "incident_prob":
-                rates[:, n_p + n_s + g, :w] = -np.log1p(-v)[:, None]
+                rates[:, n_p + n_s + g, :w] = _rate(v)[:, None]
             elif field == "tolerance":
                 side, j = actor_slot[n_p + g]
                 out["tol"][:, side, j] = v

@@ -78,9 +78,12 @@ def trace_figure(
     each phase's start, gate checks (passed or failed) and extensions are marked."""
     w = scenario.window_days
     if scenario.phases is not None:  # to the end of the run's last phase, extensions included
-        nominal = sum(p.days for p in scenario.phases[: record.phase + 1])
+        # that phase began at the gate of the phase before it (which may have been extended)
+        passed = sorted(e.time for e in events if e.kind == "gate" and e.detail["passed"])
+        start = passed[record.phase - 1] if record.phase > 0 else 0
         ends = [e.detail["until"] for e in events if e.kind == "extension"]
-        w = max([nominal, *ends, *(e.time for e in events if e.kind == "gate")])
+        gates = [e.time for e in events if e.kind == "gate"]
+        w = max([start + scenario.phases[record.phase].days, *ends, *gates])
     sides = scenario.sides
     parties = list(scenario.parties)
     spoilers = list(scenario.spoilers)
