@@ -1537,6 +1537,18 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
+def _removed_actors(source: Source) -> dict[tuple[str, str], Location]:
+    """Actors an ``extends`` variant removed with ``null``: where each null is."""
+    return {
+        (str(p[0]), str(p[1])): loc
+        for p, loc in source.positions.items()
+        if len(p) == 2
+        and p[0] in _NAMED
+        and isinstance(source.data.get(p[0]), dict)
+        and p[1] not in source.data[p[0]]
+    }
+
+
 def _validate(
     source: Source,
     overridden: Mapping[KeyPath, str] | None = None,
@@ -1558,6 +1570,9 @@ def _validate(
             loc = source.positions.get(path, Location(origin, 0, 0))
         elif overridden:  # the scenario was valid before: the change made this key wrong
             message += f" (after {origin} {', '.join(dict.fromkeys(overridden.values()))})"
+        for (group, name), where in _removed_actors(source).items():
+            if f"'{name}'" in message:  # an actor a variant's null removed is still named
+                message += f" ({group}.{name} was removed by 'null' at {where})"
         return ScenarioError(message, location=loc, key=format_path(path), reason=reason)
 
     def all_of(problems: list[ScenarioError]) -> ScenarioError:

@@ -374,8 +374,11 @@ def deep_merge(
                     del positions[p]
                 if value is None:
                     # null removes what the parent gave (if anything): the key takes its
-                    # default (``humanitarian: null`` drops the parent's convoys)
+                    # default (``humanitarian: null`` drops the parent's convoys); the null's
+                    # own position is kept, so an error about what it removed can cite it
                     out.pop(key, None)
+                    if sub in over_pos:
+                        positions[sub] = over_pos[sub]
                     continue
                 out[key] = value
             positions.update({p: loc for p, loc in over_pos.items() if p[: len(sub)] == sub})

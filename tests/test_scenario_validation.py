@@ -1536,3 +1536,14 @@ def test_changing_one_phase_in_a_variant_says_lists_are_replaced_whole(
     err = error_of(write("v.yaml", f"extends: base.yaml\nname: v\nphases: {phases}\n"))
     assert "phases: is a list of phases" in err and "replace the inherited ones whole" in err
     assert "--set phases.N.KEY=value" in err and "quote it" not in err
+
+
+def test_a_name_a_variant_removed_with_null_is_cited_where_it_is_still_used(here: Path) -> None:
+    write("base.yaml", BASE + (
+        "spoilers:\n  bandits: {attack_prob: 0.1, targets: a}\n"
+        "observations:\n  panel: {label: x, counts: [gov, bandits], per_event: 1,"
+        " data: [{day: 0, count: 1, source: s}]}\n"
+    ))  # fmt: skip
+    err = error_of(write("v.yaml", "extends: base.yaml\nname: v\nspoilers:\n  bandits: null\n"))
+    assert "unknown actor 'bandits'" in err
+    assert "(spoilers.bandits was removed by 'null' at v.yaml:4:" in err
