@@ -18,6 +18,7 @@ import numpy as np
 
 from . import console, limits, parallel, streams, uncertainty
 from .engines import ENGINES, Params, paramsets
+from .engines.params import PER_SET
 from .engines.simpy_engine import story
 from .errors import RunawayError, UsageError
 from .progress import progress_bar
@@ -102,6 +103,10 @@ def check_row_memory(shape: Shape, runs: int, summary_only: bool = True) -> None
         )
 
 
+TABLE_BYTES = 32 << 20
+"""Most memory the per-run parameter tables of ``--integrate`` take at once."""
+
+
 def draw_theta(scenario: Scenario, seed: int, runs: np.ndarray) -> np.ndarray:
     """Each run's parameter set (``[runs, assumptions]``) under ``--integrate``: assumption
     ``key`` of run ``i`` comes from the stream (seed, i, ``uncertainty:key``), so adding or
@@ -131,13 +136,21 @@ def simulate_chunk(
         return spec.run_batch(params, seed, runs)
     thetas = draw_theta(integrate, seed, runs)
     keys = uncertainty.keys(integrate)
+    cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
     try:
         if paramsets.supports(integrate):
-            tables = paramsets.param_sets(params, integrate, keys, thetas)
-            cols = spec.run_batch(params, seed, runs, tables, np.arange(len(runs)))
-            cols.arrays["theta"] = thetas
+            # one parameter set per run: its tables are built for at most TABLE_BYTES of
+            # runs at a time (a long window or many phases makes a set large)
+            per_set = sum(params.tables()[name].nbytes for name in PER_SET)
+            step = max(1, TABLE_BYTES // per_set)
+            for a in range(0, len(runs), step):
+                part = slice(a, a + step)
+                tables = paramsets.param_sets(params, integrate, keys, thetas[part])
+                n = len(runs[part])
+                done = spec.run_batch(params, seed, runs[part], tables, np.arange(n))
+                done.arrays["theta"] = thetas[part]
+                cols.fill(a, done)
             return cols
-        cols = Columns.empty(replace(params.shape, assumptions=keys), len(runs))
         for row, (i, theta) in enumerate(zip(runs.tolist(), thetas, strict=True)):
             run_params = Params.from_scenario(uncertainty.apply(integrate, theta))
             one = spec.run_batch(run_params, seed, np.array([i]))

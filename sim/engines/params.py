@@ -106,7 +106,7 @@ class Params:
         parameter sets, one per phase (set ``q``, phase ``f`` at ``q · phases + f``)."""
         if not self._tables:
             if self.phase_params:
-                self._tables.update(_stack([_tables(x) for x in self.phase_params]))
+                self._tables.update(stack_phases([_tables(x) for x in self.phase_params]))
             else:
                 self._tables.update(_tables(self))
         return self._tables
@@ -282,26 +282,32 @@ def _finish_rows(rows: np.ndarray, w: int, peak: np.ndarray, active: np.ndarray)
         active[i] = can
 
 
-def _stack(phases: list[Tables]) -> Tables:
-    """One table set whose parameter sets are the phases' (day axes padded to the longest
-    phase, the constant-rate marker kept in the last column)."""
-    out = dict(phases[0])
+def stack_phases(phases: list[Tables]) -> Tables:
+    """One table set from the phases' sets, set by set: parameter set ``r`` of phase ``f`` at
+    ``r · phases + f``, as the engines read them (each phase holds the same number of sets;
+    day axes are padded to the longest phase by repeating its last day, and the
+    constant-rate marker stays in the last column)."""
+    n = len(phases)
+    out = dict(phases[0])  # the fixed tables are the same in every phase
     days = max(t["peak"].shape[-1] for t in phases)
     for name in PER_SET:
-        parts = []
-        for t in phases:
-            a = t[name]
-            if name in ("rates", "peak"):
-                width = days + 1 if name == "rates" else days
-                padded = np.zeros((*a.shape[:-1], width))
-                body = a.shape[-1] - (1 if name == "rates" else 0)
-                padded[..., :body] = a[..., :body]
-                padded[..., body : width - (1 if name == "rates" else 0)] = a[..., body - 1 : body]
-                if name == "rates":
-                    padded[..., -1] = a[..., -1]
-                a = padded
-            parts.append(a)
-        out[name] = np.concatenate(parts, axis=0)
+        first = phases[0][name]
+        sets = first.shape[0]
+        daily = name in ("rates", "peak")
+        marker = 1 if name == "rates" else 0
+        inner = (*first.shape[1:-1], days + marker) if daily else first.shape[1:]
+        a = np.zeros((sets, n, *inner), first.dtype)
+        for f, t in enumerate(phases):
+            x = t[name]
+            if daily:
+                body = x.shape[-1] - marker
+                a[:, f, ..., :body] = x[..., :body]
+                a[:, f, ..., body:days] = x[..., body - 1 : body]
+                if marker:
+                    a[:, f, ..., -1] = x[..., -1]
+            else:
+                a[:, f] = x
+        out[name] = a.reshape(sets * n, *inner)
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..scenario import Scenario, phase_key, phase_scenarios, split_path
-from .params import PER_SET, Params, Tables, _stack, finish_rates
+from .params import PER_SET, Params, Tables, finish_rates, stack_phases
 
 _LN2 = math.log(2)
 DERIVED = ("peak", "active")
@@ -87,7 +87,6 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
     if not p.phase_params:
         return _param_sets(p, scenario, keys, values)
     assert scenario.phases is not None
-    runs, n_phases = values.shape[0], len(p.phase_params)
     per_phase, start = [], 0
     for phase, q, own in zip(
         scenario.phases, p.phase_params, phase_scenarios(scenario), strict=True
@@ -96,9 +95,7 @@ def param_sets(p: Params, scenario: Scenario, keys: Sequence[str], values: np.nd
         cols = np.asarray([j for j, _ in taken], np.int64)
         per_phase.append(_param_sets(q, own, [k for _, k in taken], values[:, cols]))
         start += phase.days
-    stacked = _stack(per_phase)  # phase by phase; the engines read run by run
-    order = (np.arange(runs)[:, None] + runs * np.arange(n_phases)[None, :]).ravel()
-    return {name: (a[order] if name in PER_SET else a) for name, a in stacked.items()}
+    return stack_phases(per_phase)
 
 
 def _rate(p: np.ndarray) -> np.ndarray:
