@@ -144,7 +144,6 @@ def _evaluate_in_tables(
     per point, as ``--integrate`` does), one engine call per seed. The same runs as building
     and validating a scenario per point (tests/test_sweep.py checks it)."""
     params = Params.from_scenario(base)
-    tables = paramsets.param_sets(params, base, keys, values)
     spec = ENGINES[engine]
     out: list[tuple[Any, ...] | None] = [None] * values.shape[0]
     for seed in np.unique(seeds).tolist():
@@ -152,7 +151,9 @@ def _evaluate_in_tables(
         step = max(1, spec.chunk // runs)
         for first in range(0, points.size, step):
             group = points[first : first + step]
-            which = np.repeat(group, runs)
+            # the tables of this group's points only: memory bounded by the engine's chunk
+            tables = paramsets.param_sets(params, base, keys, values[group])
+            which = np.repeat(np.arange(group.size), runs)
             cols = spec.run_batch(params, seed, np.tile(np.arange(runs), group.size), tables, which)
             console.check()  # a signal while compiling may have been lost in numba's callbacks
             for k, point in enumerate(group.tolist()):
