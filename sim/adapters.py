@@ -104,17 +104,12 @@ def _start(value: Any) -> datetime:
     raise TypeError
 
 
-def _read_text(path: Path, encoding: str, cap: int, what: str) -> tuple[str, str]:
-    """The file's name as shown in errors, and its text (bounded; errors name the file)."""
-    typical = "a mapping is a few kilobytes" if cap < 1 << 24 else "an export is tens of MiB"
-    return display_path(path), read_input(path, what, cap, typical, encoding)
-
-
 def load_mapping(path: str | Path, scenario: Scenario | None = None) -> Mapping:
     """Read and check a mapping file: every problem is reported at once, in file order, each
     naming its line, column and key (with a suggestion for a misspelt key or name)."""
     path = Path(path)
-    file, text = _read_text(path, "utf-8", limits.MAX_FILE_BYTES, "a mapping file")
+    file = display_path(path)
+    text = read_input(path, "a mapping file", limits.MAX_FILE_BYTES, "a mapping is a few kilobytes")
     data, pos = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ScenarioError("a mapping file must be a mapping of keys", location=Location(file))
@@ -253,7 +248,10 @@ UCDP_REQUIRED = ("id", "date_start", "date_end", "date_prec", "side_a", "side_b"
 
 
 def _read_csv(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str, str]]]]:
-    file, text = _read_text(path, "utf-8-sig", limits.MAX_DATA_FILE_BYTES, "an export")
+    file = display_path(path)
+    text = read_input(
+        path, "an export", limits.MAX_DATA_FILE_BYTES, "an export is tens of MiB", "utf-8-sig"
+    )
     reader = csv.reader(text.splitlines())
     try:
         header = [h.strip().lower() for h in next(reader)]

@@ -420,17 +420,17 @@ def _wrote(folder: Path) -> None:
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import sweep
-    from .experiments import outcome_label
+    from .experiments import evaluate, outcome_label
 
     params = [sweep.parse_param(text) for text in args.param]
     scenario, seed, out = _experiment_setup(args)
-    keys = [key for key, *_ in params]
-    sweep.checked_grid(scenario, params)  # a bad --param is the one line printed
+    keys, values = sweep.checked_grid(scenario, params)  # a bad --param is the one line printed
     for note in [*scenario.replaced_schedules(keys), *scenario.shadowed(keys)]:
         say(f"note: --param {note}", file=sys.stderr)
-    table = sweep.sweep(
+    table = evaluate(
         scenario,
-        params,
+        keys,
+        values,
         runs=args.runs,
         seed=seed,
         engine=args.engine,
@@ -742,16 +742,14 @@ class _Stdout:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        try:
-            return self.stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise self._failed(exc) from None
+        return self._guarded(self.stream.write, text)
 
     def flush(self) -> None:
+        self._guarded(self.stream.flush)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> Any:
         try:
-            self.stream.flush()
+            return call(*args)
         except BrokenPipeError:
             raise
         except OSError as exc:

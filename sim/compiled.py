@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .console import raised_in
+
 
 def cache_problem(exc: BaseException) -> str | None:
     """What to tell the user when ``exc`` came from numba reading or writing its disk cache
     (a full disk, a file-size limit, a damaged cache file); None for any other error."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not any("numba" in f.filename and "caching" in f.filename for f in frames):
+    if not raised_in(exc, "numba", "caching"):
         return None
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     folder = os.environ.get("NUMBA_CACHE_DIR") or "the __pycache__ folders of the sim package"

@@ -107,7 +107,7 @@ def startup() -> Iterator[None]:
     except KeyboardInterrupt as exc:
         raise SystemExit(interrupted(exc)) from None
     except Exception as exc:  # numba refusing its environment (NUMBA_NUM_THREADS=0, ...)
-        if not _from_numba(exc):
+        if not raised_in(exc, f"{os.sep}numba{os.sep}"):
             raise
         print(f"{PROG}: error: numba cannot start: {exc} (check the NUMBA_* environment "
               "variables)", file=sys.stderr)  # fmt: skip
@@ -126,10 +126,8 @@ def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in
     except Exception:
         if _pending is None:
             raise
-        # the signal's exception broke a library mid-step (numba compiling): the error that
-        # follows is the interruption's, not a failure of its own
-        code = interrupted(Interrupted(_pending))
-    if code != 0 and _pending is not None and code <= 128:
+        code = 1  # the signal's exception broke a library mid-step (numba compiling)
+    if _pending is not None and 0 < code <= 128:  # an error that follows is the interruption's
         code = interrupted(Interrupted(_pending))
     if code > 128:  # interrupted: cleanup is done; skip the interpreter's teardown, which
         _flush()  # would wait for any thread a signal left stuck
@@ -137,10 +135,11 @@ def entry() -> NoReturn:  # pragma: no cover - exercised through subprocesses in
     sys.exit(code)
 
 
-def _from_numba(exc: BaseException) -> bool:
+def raised_in(exc: BaseException, *parts: str) -> bool:
+    """Whether ``exc`` passed through a file whose path holds every one of ``parts``."""
     tb = exc.__traceback__
     while tb is not None:
-        if f"{os.sep}numba{os.sep}" in tb.tb_frame.f_code.co_filename:
+        if all(part in tb.tb_frame.f_code.co_filename for part in parts):
             return True
         tb = tb.tb_next
     return False

@@ -1265,9 +1265,9 @@ EITHER = {
 
 def phase_key(phase: Phase, start: int, key: str) -> str | None:
     """``key`` as it applies in ``phase`` (which starts on day ``start``), or None where the
-    phase does not take it from the scenario: the phase sets it (or its rate/probability
-    twin) itself, its gate replaces it (``trigger``, ``required_deliveries``), or it is a day
-    outside the phase (a day inside is renumbered from the phase's start)."""
+    phase does not take it from the scenario (:func:`shadowing`: the phase sets it, or its
+    rate/probability twin, itself, or its gate replaces it), or it is a day outside the phase
+    (a day inside is renumbered from the phase's start)."""
     if shadowing(phase, key) is not None:
         return None
     path = split_path(key)
@@ -1377,8 +1377,7 @@ def split_path(key: str, uncertainties: Any = None, where: Location = SET_LOCATI
         raise ScenarioError("empty key path", location=where, key=key or "''")
     head, _, rest = key.partition(".")
     phase_set = re.fullmatch(r"phases\.(\d+)\.set\.(.+)", key)
-    if phase_set:  # a phase's set key is itself a key path: phases.2.set.x.y is ('phases', 2,
-        # 'set', 'x.y')
+    if phase_set:
         return ("phases", int(phase_set.group(1)), "set", phase_set.group(2))
     if head == "uncertainties" and rest:
         inner, _, field = rest.rpartition(".")
@@ -1557,6 +1556,7 @@ def _validate(
     origin: str = "--set",
 ) -> Scenario:
     overridden = overridden or {}
+    removed = _removed_actors(source)
 
     def fail(path: KeyPath, message: str) -> ScenarioError:
         from_set = next(
@@ -1570,7 +1570,7 @@ def _validate(
             loc = source.positions.get(path, Location(origin, 0, 0))
         elif overridden:  # the scenario was valid before: the change made this key wrong
             message += f" (after {origin} {', '.join(dict.fromkeys(overridden.values()))})"
-        for (group, name), where in _removed_actors(source).items():
+        for (group, name), where in removed.items():
             if f"'{name}'" in message:  # an actor a variant's null removed is still named
                 message += f" ({group}.{name} was removed by 'null' at {where})"
         return ScenarioError(message, location=loc, key=format_path(path), reason=reason)

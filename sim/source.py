@@ -544,7 +544,7 @@ def read_source(
     parent = read_source(parent_path, chain, ext_loc)
     merged, merged_pos = deep_merge(parent.data, data, parent.positions, positions)
     merged_pos[()] = positions[()]
-    if _text_size(merged) > limits.MAX_FILE_BYTES:
+    if not _chain and _text_size(merged) > limits.MAX_FILE_BYTES:  # the whole chain, once
         raise ScenarioError(
             f"with what it extends, the scenario holds more than {_size(limits.MAX_FILE_BYTES)} "
             "of text: its result folder's scenario.yaml could not be read back",

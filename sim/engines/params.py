@@ -59,7 +59,8 @@ class Params:
     """Parties of each side (all excited by a hostile event against it)."""
     # humanitarian and trigger
     convoys_per_day: int
-    """Convoys a day (with phases: the most of any phase; each phase's own is in its tables)."""
+    """Convoys a day (with phases: the most of any phase, so that convoys run when any phase
+    has some; each phase's own is in its tables)."""
     first_day: int
     success_prob: float
     penalty: float
@@ -130,7 +131,7 @@ class Params:
         return replace(
             single,
             window=horizon,
-            # the most convoys a day of any phase: how the convoys' stream is laid out
+            # the most convoys a day of any phase: convoys run if any phase has some
             convoys_per_day=max(
                 (x.convoys_per_day for x in per_phase), default=single.convoys_per_day
             ),

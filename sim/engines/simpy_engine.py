@@ -36,16 +36,15 @@ from . import rules
 from .fast_engine import _load_phase, not_finite_message, runaway_message
 from .params import Params, Tables, parameter_sets
 
-# The cheap rules run as plain Python here (their compiled form costs more to call than to
-# run); the inversion and the streams are called compiled. Either way the arithmetic is the
-# rule's own, so the engines agree.
-
 
 def _plain(rule: Any) -> Any:
     """A compiled rule's Python function (the rule itself when numba's JIT is disabled)."""
     return getattr(rule, "py_func", rule)
 
 
+# The cheap rules run as plain Python here (their compiled form costs more to call than to
+# run); the inversion and the streams are called compiled. Either way the arithmetic is the
+# rule's own, so the engines agree.
 _next_event = rules.next_event
 _provoke = rules.provoke
 _pick = _plain(rules.pick)

@@ -322,16 +322,17 @@ def trace_figure(
         handles.append(Line2D([], [], color="#000000", linewidth=2.2, label="collapse"))
         why = f"{actor} walked away {_when(scenario, record.collapse_time)}"
     else:
+        gate = (
+            "the end"
+            if scenario.phases is None
+            else f"the gate of phase {scenario.phases[record.phase].name}"
+        )
         why = {
             "triggered": went_ahead(short(scenario.trigger.label)),
-            "cancelled_violence": "too violent at the end",
-            "cancelled_access": "aid did not get through",
+            "cancelled_violence": f"too violent at {gate}",
+            "cancelled_access": "aid did not get through"
+            + ("" if scenario.phases is None else f" by {gate}"),
         }[outcome]
-        if scenario.phases is not None and outcome != "triggered":
-            gate = f"the gate of phase {scenario.phases[record.phase].name}"
-            why = (
-                why.replace("at the end", f"at {gate}") if "violent" in why else f"{why} by {gate}"
-            )
     verdict = f"outcome {outcome} ({why})"
     for ax in axes:
         ax.axvline(date_at(scenario, w), color=INK, linestyle=":", linewidth=1.2)
